@@ -1,0 +1,62 @@
+"""Names and one-letter keys shared by the library, the backends and the HTTP API."""
+
+__all__ = [
+    "DERIVE_OPERATORS",
+    "RESERVED_TAGS",
+    "TIME_DOWNSAMPLERS",
+    "VALUE_DOWNSAMPLERS",
+    "VALUE_TYPES",
+]
+
+#: Value downsampler name -> one-letter key used in downsampled datapoints (``v``).
+VALUE_DOWNSAMPLERS: dict[str, str] = {
+    "mean": "m",
+    "sum": "s",
+    "min": "l",
+    "max": "u",
+    "sum_squares": "q",
+    "std_dev": "d",
+    "count": "c",
+    "median": "n",
+    "most_often": "o",
+    "least_often": "r",
+    "frequencies": "f",
+}
+
+#: Time downsampler name -> one-letter key used in downsampled datapoints (``t``).
+TIME_DOWNSAMPLERS: dict[str, str] = {
+    "mean": "m",
+    "first": "a",
+    "last": "z",
+    "intervals_mean": "i",
+    "intervals_min": "l",
+    "intervals_max": "u",
+    "intervals_sum_squares": "q",
+    "intervals_std_dev": "d",
+}
+
+#: Derive operator name -> token (only the names matter).
+DERIVE_OPERATORS: dict[str, str] = {
+    "sum": "SUM",
+    "derivative": "DERIVATIVE",
+    "counter_reset": "COUNTER_RESET",
+    "counter_derivative": "COUNTER_DERIVATIVE",
+}
+
+VALUE_TYPES: tuple[str, ...] = ("numeric", "graph", "nominal")
+
+#: Tag names that hold stream metadata and can therefore not be used as user tags.
+RESERVED_TAGS: tuple[str, ...] = (
+    "stream_id",
+    "value_downsamplers",
+    "time_downsamplers",
+    "highest_granularity",
+    "derived_from",
+    "contributes_to",
+    "pending_backprocess",
+    "latest_datapoint",
+    "earliest_datapoint",
+    "downsampled_until",
+    "value_type",
+    "value_type_options",
+)

@@ -1,0 +1,1 @@
+"""Fixtures for the django_api tests."""

@@ -1,0 +1,59 @@
+"""Settings of the demo and test project.
+
+The embedded SQLite backend is used by default (file ``tests/datastream.sqlite3``, or the path
+in ``DATASTREAM_SQLITE_PATH``); set ``DATASTREAM_MONGODB_URI`` to use MongoDB instead.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-and-tests-only-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "tastypie",
+    "django_datastream",
+]
+
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "test_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# Django needs a relational database setting; datastream does not use it.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+STATIC_URL = "/static/"
+
+if os.environ.get("DATASTREAM_MONGODB_URI"):
+    DATASTREAM_BACKEND = "datastream.backends.mongodb.Backend"
+    DATASTREAM_BACKEND_SETTINGS = {
+        "database_name": os.environ.get("DATASTREAM_MONGODB_DATABASE", "test_project"),
+        "host": os.environ["DATASTREAM_MONGODB_URI"],
+        "tz_aware": True,
+    }
+else:
+    DATASTREAM_BACKEND = "datastream.backends.sqlite.Backend"
+    DATASTREAM_BACKEND_SETTINGS = {
+        "database_name": os.environ.get(
+            "DATASTREAM_SQLITE_PATH", str(BASE_DIR / "datastream.sqlite3")
+        ),
+    }
+
+TASTYPIE_DEFAULT_FORMATS = ["json", "jsonp", "xml", "csv"]
