@@ -1,0 +1,382 @@
+"""The embedded storage backend: one SQLite file (or memory), zero set-up.
+
+``Backend(database_name)`` takes a file path (created when missing) or ``':memory:'``. Files
+are opened in WAL mode, so several threads and processes can read while one writes; writes are
+serialised by SQLite (``BEGIN IMMEDIATE``) and every call is one transaction, so a batch lands
+whole or not at all. Each thread (and each forked process) gets its own connection.
+
+Tables::
+
+    streams     (seq INTEGER PRIMARY KEY, stream_id TEXT UNIQUE, record TEXT)   metadata as JSON
+    datapoints  (stream, ts, seq, value)   PRIMARY KEY (stream, ts, seq), WITHOUT ROWID
+    buckets     (stream, granularity, bucket, v, t)  PRIMARY KEY (stream, granularity, bucket)
+    counters    (name PRIMARY KEY, value)  the datapoint insertion sequence
+
+Raw values are stored natively when they are integers or floats, as NULL for ``None``, and as
+JSON text otherwise (strings, booleans, dictionaries, lists, high-accuracy decimal strings).
+Timestamps are integer POSIX seconds, so the supported range is the library's whole range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from ..granularity import Granularity
+from .base import Backend as _EngineBackend
+from .base import Clock
+
+__all__ = ["Backend"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS streams (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS datapoints (
+    stream INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    value,
+    PRIMARY KEY (stream, ts, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS buckets (
+    stream INTEGER NOT NULL,
+    granularity INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    v TEXT NOT NULL,
+    t TEXT NOT NULL,
+    PRIMARY KEY (stream, granularity, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
+"""
+
+_GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
+_BATCH = 10000
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, allow_nan=False)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is float or value is None:
+        return value
+    return _dumps(value)
+
+
+def _decode_rows(rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    return [(t, _loads(v) if type(v) is str else v) for t, v in rows]
+
+
+_RECORD_FIELDS = (
+    "tags",
+    "value_downsamplers",
+    "highest_granularity",
+    "value_type",
+    "value_type_options",
+    "earliest_datapoint",
+    "latest_datapoint",
+    "downsampled_until",
+    "derived_from",
+    "derive_state",
+    "contributes_to",
+    "pending_backprocess",
+    "version",
+)
+
+
+class Backend(_EngineBackend):
+    """Datastream storage in an SQLite database file (``database_name``) or in memory."""
+
+    def __init__(self, database_name: str, clock: Clock | None = None) -> None:
+        super().__init__(clock=clock)
+        if not isinstance(database_name, str | os.PathLike) or not str(database_name):
+            raise ValueError(
+                f"database_name must be a file path or ':memory:', not {database_name!r}"
+            )
+        self._local = threading.local()
+        self._open(str(database_name))
+
+    def __repr__(self) -> str:
+        return f"<datastream.backends.sqlite.Backend {self.database_name!r}>"
+
+    # Connections ---------------------------------------------------------------------------
+
+    def _open(self, database_name: str) -> None:
+        self.database_name = database_name
+        self._memory = database_name == ":memory:"
+        # A memory database is shared by every thread of this backend through one connection.
+        self._lock: Any = threading.RLock() if self._memory else contextlib.nullcontext()
+        self._shared: sqlite3.Connection | None = None
+        self._generation = uuid.uuid4().hex
+        with self._lock:
+            self._conn().executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._memory:
+            connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            directory = os.path.dirname(os.path.abspath(self.database_name))
+            os.makedirs(directory, exist_ok=True)
+            connection = sqlite3.connect(self.database_name, isolation_level=None, timeout=60)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=60000")
+        return connection
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._memory:
+            if self._shared is None:
+                self._shared = self._connect()
+            return self._shared
+        local = self._local
+        key = (os.getpid(), self._generation)
+        if getattr(local, "key", None) != key:
+            local.connection = self._connect()
+            local.key = key
+        return local.connection
+
+    def _switch_database(self, database_name: str) -> None:
+        """Use another SQLite file (or ``':memory:'``) from now on."""
+        self.close()
+        self._open(database_name)
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+            self._local.key = None
+
+    # Transactions ---------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self._memory:
+            self._lock.acquire()
+        try:
+            self._conn().execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if self._memory:
+                self._lock.release()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            self._conn().execute("COMMIT")
+        finally:
+            if self._memory:
+                self._lock.release()
+
+    def _rollback(self) -> None:
+        try:
+            self._conn().execute("ROLLBACK")
+        finally:
+            if self._memory:
+                self._lock.release()
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn().execute(sql, params).fetchall()
+
+    # Streams --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _decode_record(seq: int, stream_id: str, text: str) -> dict[str, Any]:
+        record = _loads(text)
+        record["stream_id"] = stream_id
+        record["_seq"] = seq
+        return record
+
+    def _load_stream(self, stream_id: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT seq, stream_id, record FROM streams WHERE stream_id = ?", (stream_id,)
+        )
+        return self._decode_record(*rows[0]) if rows else None
+
+    def _all_streams(self) -> Iterator[dict[str, Any]]:
+        rows = self._query("SELECT seq, stream_id, record FROM streams ORDER BY seq")
+        return (self._decode_record(*row) for row in rows)
+
+    def _insert_stream(self, record: dict[str, Any]) -> None:
+        text = _dumps({field: record[field] for field in _RECORD_FIELDS})
+        with self._lock:
+            cursor = self._conn().execute(
+                "INSERT INTO streams (stream_id, record) VALUES (?, ?)",
+                (record["stream_id"], text),
+            )
+        record["_seq"] = cursor.lastrowid
+
+    def _update_stream(self, stream_id: str, fields: dict[str, Any]) -> None:
+        with self._lock:
+            connection = self._conn()
+            row = connection.execute(
+                "SELECT record FROM streams WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            if row is None:
+                return
+            record = _loads(row[0])
+            record.update(fields)
+            connection.execute(
+                "UPDATE streams SET record = ? WHERE stream_id = ?", (_dumps(record), stream_id)
+            )
+
+    def _delete_streams(self, stream_ids: list[str]) -> None:
+        with self._lock:
+            connection = self._conn()
+            for stream_id in stream_ids:
+                row = connection.execute(
+                    "SELECT seq FROM streams WHERE stream_id = ?", (stream_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                connection.execute("DELETE FROM datapoints WHERE stream = ?", row)
+                connection.execute("DELETE FROM buckets WHERE stream = ?", row)
+                connection.execute("DELETE FROM streams WHERE seq = ?", row)
+
+    def _delete_everything(self) -> None:
+        with self._transaction():
+            connection = self._conn()
+            for table in ("datapoints", "buckets", "streams"):
+                connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+
+    # Raw datapoints -------------------------------------------------------------------------
+
+    def _insert_datapoints(self, datapoints: list[tuple[dict[str, Any], int, Any]]) -> None:
+        with self._lock:
+            connection = self._conn()
+            (start,) = connection.execute(
+                "SELECT value FROM counters WHERE name = 'datapoint_seq'"
+            ).fetchone()
+            rows = [
+                (record["_seq"], seconds, start + index, _encode(value))
+                for index, (record, seconds, value) in enumerate(datapoints, 1)
+            ]
+            connection.executemany("INSERT INTO datapoints VALUES (?, ?, ?, ?)", rows)
+            connection.execute(
+                "UPDATE counters SET value = ? WHERE name = 'datapoint_seq'",
+                (start + len(rows),),
+            )
+
+    def _delete_datapoints(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            connection = self._conn()
+            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record["_seq"],))
+            connection.execute("DELETE FROM buckets WHERE stream = ?", (record["_seq"],))
+
+    def _fetch_datapoints(
+        self,
+        record: dict[str, Any],
+        lo: int,
+        hi: int,
+        reverse: bool,
+        offset: int,
+        limit: int | None,
+        batch_size: int | None,
+    ) -> Iterator[tuple[int, Any]]:
+        stream = record["_seq"]
+        order = "DESC" if reverse else "ASC"
+        batch = max(1, min(batch_size or _BATCH, _BATCH))
+        remaining = limit
+        size = batch if remaining is None else min(batch, remaining)
+        rows = self._query(
+            f"SELECT ts, seq, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
+            f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
+            (stream, lo, hi, size, offset),
+        )
+        after = "(ts, seq) < (?, ?) AND ts >= ?" if reverse else "(ts, seq) > (?, ?) AND ts < ?"
+        bound = lo if reverse else hi
+        while rows:
+            yield from _decode_rows([(t, v) for t, _s, v in rows])
+            if remaining is not None:
+                remaining -= len(rows)
+                if remaining <= 0:
+                    return
+            if len(rows) < size:
+                return
+            last_ts, last_seq = rows[-1][0], rows[-1][1]
+            size = batch if remaining is None else min(batch, remaining)
+            rows = self._query(
+                f"SELECT ts, seq, value FROM datapoints WHERE stream = ? AND {after} "
+                f"ORDER BY ts {order}, seq {order} LIMIT ?",
+                (stream, last_ts, last_seq, bound, size),
+            )
+
+    def _count_datapoints(self, record: dict[str, Any], lo: int, hi: int) -> int:
+        return self._query(
+            "SELECT count(*) FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ?",
+            (record["_seq"], lo, hi),
+        )[0][0]
+
+    def _scan_datapoints(
+        self, record: dict[str, Any], lo: int, hi: int
+    ) -> tuple[list[int], list[Any]]:
+        rows = self._query(
+            "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
+            "ORDER BY ts, seq",
+            (record["_seq"], lo, hi),
+        )
+        if not rows:
+            return [], []
+        times, values = map(list, zip(*rows))
+        if record["value_type"] != "numeric" or str in set(map(type, values)):
+            values = [_loads(v) if type(v) is str else v for v in values]
+        return times, values
+
+    # Downsampled buckets --------------------------------------------------------------------
+
+    def _upsert_buckets(
+        self, record: dict[str, Any], granularity: Any, buckets: list[tuple[int, dict, dict]]
+    ) -> None:
+        code = _GRANULARITY_CODES[granularity]
+        rows = [(record["_seq"], code, b, _dumps(v), _dumps(t)) for b, v, t in buckets]
+        with self._lock:
+            self._conn().executemany("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _fetch_buckets(
+        self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+    ) -> Iterator[tuple[int, dict, dict]]:
+        order = "DESC" if reverse else "ASC"
+        code = _GRANULARITY_CODES[granularity]
+        sql = (
+            "SELECT bucket, v, t FROM buckets WHERE stream = ? AND granularity = ? "
+            f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
+        )
+        while lo < hi:
+            rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
+            for bucket, v, t in rows:
+                yield bucket, _loads(v), _loads(t)
+            if len(rows) < _BATCH:
+                return
+            if reverse:
+                hi = rows[-1][0]
+            else:
+                lo = rows[-1][0] + 1

@@ -1,0 +1,203 @@
+"""Validation and normalisation of datapoint values, per value type.
+
+Decisions (documented in the library docs):
+
+* ``NaN`` and infinities are rejected in every value type (:class:`InvalidValue`): they have no
+  meaning in sums and means, and JSON cannot carry them.
+* Booleans are not numbers: a ``bool`` appended to a numeric stream raises
+  :class:`InvalidValueType`. Nominal streams store them as booleans.
+* Numeric values are stored as 64-bit integers when integral and in range, else as floats; in
+  high-accuracy streams values that a float cannot hold exactly are kept as decimal strings and
+  read back as :class:`decimal.Decimal` (64 significant digits).
+* Nominal and graph values must be JSON data: strings, finite numbers, booleans, ``None``,
+  lists and dictionaries with string keys.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+from . import exceptions
+from .downsamplers import DECIMAL_CONTEXT, frequency_key
+
+__all__ = ["decode_value", "encode_number", "normalise_value"]
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def encode_number(value: Any, high_accuracy: bool) -> Any:
+    """The storable form of a finite number (int, float, or decimal string)."""
+    if isinstance(value, bool):
+        raise exceptions.InvalidValueType(
+            f"Booleans are not numbers: {value!r} cannot be stored in a numeric stream"
+        )
+    if isinstance(value, int):
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        if high_accuracy:
+            return str(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise exceptions.InvalidValue(f"Number too large to store: {value!r}") from None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise exceptions.InvalidValue(f"Not a finite number: {value!r}")
+        return value
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise exceptions.InvalidValue(f"Not a finite number: {value!r}")
+        if value == value.to_integral_value() and INT64_MIN <= value <= INT64_MAX:
+            return int(value)
+        if high_accuracy:
+            as_float = float(value)
+            if math.isfinite(as_float) and decimal.Decimal(as_float) == value:
+                return as_float
+            return str(value)
+        as_float = float(value)
+        if not math.isfinite(as_float):
+            raise exceptions.InvalidValue(f"Number too large to store: {value!r}")
+        return as_float
+    if isinstance(value, numbers.Real):
+        return encode_number(float(value), high_accuracy)
+    raise exceptions.InvalidValueType(f"Not a number: {value!r}")
+
+
+def decode_number(value: Any) -> Any:
+    """A high-accuracy number as read back: ints stay, floats and strings become Decimals."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        return decimal.Decimal(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return DECIMAL_CONTEXT.create_decimal(value)
+    return value
+
+
+def decode_value(value: Any, high_accuracy: bool) -> Any:
+    """A stored numeric value as returned to users."""
+    if not high_accuracy:
+        return value
+    if isinstance(value, dict):
+        return {k: decode_number(v) if k != "f" else v for k, v in value.items()}
+    return decode_number(value)
+
+
+def _check_json(value: Any, where: str) -> None:
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise exceptions.InvalidValue(f"{where}: not a finite number: {value!r}")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item, where)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise exceptions.InvalidValue(f"{where}: dictionary keys must be strings: {key!r}")
+            _check_json(item, where)
+        return
+    raise exceptions.InvalidValueType(f"{where}: not JSON data: {value!r}")
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain_json(item) for key, item in value.items()}
+    return value
+
+
+def _normalise_graph(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise exceptions.InvalidValueType(
+            f"Streams of type 'graph' only accept dictionaries with 'v' and 'e', not {value!r}"
+        )
+    for key in ("v", "e"):
+        if key not in value:
+            raise exceptions.InvalidValue(f"Graph value is missing its '{key}' list")
+        if not isinstance(value[key], list | tuple):
+            raise exceptions.InvalidValue(f"Graph value's '{key}' must be a list")
+    _check_json(value, "Graph value")
+    ids = set()
+    for vertex in value["v"]:
+        if not isinstance(vertex, Mapping) or "i" not in vertex:
+            raise exceptions.InvalidValue(f"Graph vertex without an id 'i': {vertex!r}")
+        key = frequency_key(vertex["i"])
+        if key in ids:
+            raise exceptions.InvalidValue(f"Duplicate graph vertex id: {vertex['i']!r}")
+        ids.add(key)
+    for edge in value["e"]:
+        if not isinstance(edge, Mapping) or "f" not in edge or "t" not in edge:
+            raise exceptions.InvalidValue(f"Graph edge needs 'f' and 't': {edge!r}")
+        for end in ("f", "t"):
+            if frequency_key(edge[end]) not in ids:
+                raise exceptions.InvalidValue(
+                    f"Graph edge {edge!r} names an unknown vertex {edge[end]!r}"
+                )
+    return _plain_json(value)
+
+
+def _normalise_aggregated(value: Mapping, keys: list[str], high_accuracy: bool) -> dict:
+    for key in keys:
+        if key not in value:
+            raise exceptions.InvalidValue(f"Missing datapoint value for downsampler '{key}'!")
+    for key in value:
+        if key not in keys:
+            raise exceptions.InvalidValue(f"Unknown downsampled datapoint key '{key}'!")
+    result = {}
+    for key in keys:
+        item = value[key]
+        if item is None:
+            result[key] = None
+        elif key == "c":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise exceptions.InvalidValue(f"Downsampled count 'c' must be an integer >= 0: {item!r}")
+            result[key] = item
+        elif key == "f":
+            if not isinstance(item, Mapping) or not all(
+                isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool)
+                for k, n in item.items()
+            ):
+                raise exceptions.InvalidValue(
+                    f"Downsampled frequencies 'f' must map strings to counts: {item!r}"
+                )
+            result[key] = dict(item)
+        else:
+            result[key] = encode_number(item, high_accuracy)
+    return result
+
+
+def normalise_value(
+    value: Any, value_type: str, value_downsampler_keys: list[str], high_accuracy: bool
+) -> Any:
+    """The storable form of ``value`` for a stream, or a clear exception."""
+    if value is None:
+        return None
+    if value_type == "numeric":
+        if isinstance(value, Mapping):
+            return _normalise_aggregated(value, value_downsampler_keys, high_accuracy)
+        if isinstance(value, numbers.Number):
+            return encode_number(value, high_accuracy)
+        raise exceptions.InvalidValueType(
+            "Streams of type 'numeric' may only accept numbers or downsampled datapoints, "
+            f"not {value!r}"
+        )
+    if value_type == "graph":
+        return _normalise_graph(value)
+    _check_json(value, "Nominal value")
+    return _plain_json(value)
