@@ -84,7 +84,7 @@ def _loads(text: str) -> Any:
 
 def _encode(value: Any) -> Any:
     kind = type(value)
-    if kind is int or kind is float or value is None:
+    if kind is float or value is None or (kind is int and -(2**63) <= value < 2**63):
         return value
     return _dumps(value)
 
