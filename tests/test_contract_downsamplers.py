@@ -1,0 +1,152 @@
+"""Contract: every downsampler, exactly, at every granularity (spec §1.4, §1.5; upstream
+test_downsamplers), with hand-computed expectations for the ones upstream never had."""
+
+import math
+import random
+import statistics
+import warnings
+
+import pytest
+from helpers import ALL_VALUE, EVERY_VALUE, G, at, new_stream, seconds, values
+
+from datastream import exceptions
+
+T0 = at(2000, 1, 1)
+
+
+def test_no_warning_for_inexact_floats(ds):
+    sid = new_stream(ds)
+    for i in range(100):
+        ds.append(sid, 0.05, T0 + seconds(i))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", exceptions.InvalidValueWarning)
+        ds.downsample_streams(until=T0 + seconds(200))
+    bucket = ds.get_data(sid, G.Seconds10, start=T0)[0]["v"]
+    assert bucket["d"] == 0 and bucket["m"] == pytest.approx(0.05)
+
+
+def test_every_granularity_matches_a_recomputation_from_raw_values(ds, backend_name):
+    # Two days and a bit of random integers every 2 s (fewer points on the slow test server).
+    step, total = (2, 43205) if backend_name == "sqlite" else (20, 8645)
+    rng = random.Random(42)
+    series = [rng.randint(-1000, 1000) for _ in range(total)]
+    sid = new_stream(ds, downsamplers=EVERY_VALUE)
+    for start in range(0, total, 5000):
+        ds.append_multiple(
+            [{"stream_id": sid, "value": series[i], "timestamp": T0 + seconds(i * step)}
+             for i in range(start, min(total, start + 5000))]
+        )
+        ds.downsample_streams(until=T0 + seconds(start * step))
+    ds.downsample_streams(until=T0 + seconds(total * step))
+    assert len(ds.get_data(sid, G.Seconds, start=T0)) == total
+    for granularity in G.values[1:]:
+        n = granularity.duration_in_seconds() // step
+        if n == 0 or granularity.duration_in_seconds() >= (total - 1) * step:
+            continue
+        first = series[:n]
+        buckets = ds.get_data(sid, granularity, start=T0)
+        assert len(buckets) == (total - 1) * step // granularity.duration_in_seconds()
+        point = buckets[0]
+        v, t = point["v"], point["t"]
+        assert v["c"] == n
+        assert v["m"] == pytest.approx(statistics.fmean(first))
+        assert (v["l"], v["u"], v["s"]) == (min(first), max(first), sum(first))
+        assert v["q"] == sum(x * x for x in first)
+        assert v["d"] == pytest.approx(statistics.pstdev(first))
+        assert v["n"] == statistics.median(first)
+        counts = statistics.multimode(first)
+        assert v["o"] == counts[0] or (len(counts) > 1 and v["o"] in counts)
+        assert sum(v["f"].values()) == n and v["f"][str(first[0])] == first.count(first[0])
+        assert t["a"] == T0 and t["z"] == T0 + seconds(step * (n - 1))
+        assert t["m"] == T0 + seconds((n - 1) * step // 2)
+        assert (t["i"], t["l"], t["u"], t["d"]) == (step, step, step, 0)
+        assert t["q"] == (n - 1) * step * step
+        # The last complete bucket too, so buckets are not all the same.
+        last = buckets[len(buckets) - 1]
+        index = (len(buckets) - 1) * granularity.duration_in_seconds() // step
+        chunk = series[index:index + n]
+        assert last["v"]["s"] == sum(chunk) and last["v"]["n"] == statistics.median(chunk)
+
+
+def test_new_value_downsamplers_by_hand(ds):
+    sid = new_stream(ds, downsamplers=EVERY_VALUE)
+    for i, value in enumerate([4, 1, None, 4, 2.5, 1, 4]):
+        ds.append(sid, value, T0 + seconds(i))
+    ds.append(sid, 0, T0 + seconds(10))
+    ds.downsample_streams(until=T0 + seconds(20))
+    (bucket,) = ds.get_data(sid, G.Seconds10, start=T0, end=T0)
+    v = bucket["v"]
+    assert v["c"] == 6 and v["s"] == 16.5 and v["m"] == 2.75
+    assert v["n"] == 3.25  # the mean of the two middle values 2.5 and 4
+    assert v["o"] == 4 and v["r"] == 2.5  # 1 and 2.5: 2.5 is rarer (once)
+    assert v["f"] == {"4": 3, "1": 2, "2.5": 1}
+    assert v["d"] == pytest.approx(math.sqrt(sum((x - 2.75) ** 2 for x in
+                                                 [4, 1, 4, 2.5, 1, 4]) / 6))
+
+
+def test_time_downsamplers_by_hand(ds):
+    sid = new_stream(ds)
+    for offset, value in ((1, 1), (2, None), (4, 3), (9, 5)):
+        ds.append(sid, value, T0 + seconds(offset))
+    ds.append(sid, 1, T0 + seconds(30))
+    ds.downsample_streams(until=T0 + seconds(40))
+    first, empty = ds.get_data(sid, G.Seconds10, start=T0)[:2]
+    t = first["t"]
+    assert (t["a"], t["z"]) == (T0 + seconds(1), T0 + seconds(9))
+    assert t["m"] == T0 + seconds((1 + 4 + 9) // 3)  # nulls do not count in the mean
+    # Intervals 1, 2 and 5 s.
+    assert (t["i"], t["l"], t["u"], t["q"]) == (pytest.approx(8 / 3), 1, 5, 30)
+    assert t["d"] == pytest.approx(statistics.pstdev([1, 2, 5]))
+    e = empty["t"]
+    assert e["a"] == e["z"] == e["m"] == T0 + seconds(15)
+    assert all(e[k] is None for k in "iluqd")
+
+
+def test_single_datapoint_has_no_intervals(ds):
+    sid = new_stream(ds)
+    ds.append(sid, 7, T0)
+    ds.append(sid, 7, T0 + seconds(10))
+    ds.downsample_streams(until=T0 + seconds(40))
+    t = ds.get_data(sid, G.Seconds10, start=T0)[0]["t"]
+    assert t["a"] == t["z"] == t["m"] == T0
+    assert all(t[k] is None for k in "iluqd")
+
+
+def test_coarse_median_is_exact_not_a_median_of_medians(ds):
+    sid = new_stream(ds, downsamplers=["median"])
+    # Minute 1: 1, 2, 100 (median 2); minute 2: 3, 4 (median 3.5). Median of all five: 3.
+    for offset, value in ((0, 1), (1, 2), (2, 100), (60, 3), (61, 4)):
+        ds.append(sid, value, T0 + seconds(offset))
+    ds.append(sid, 0, T0 + seconds(3600))
+    ds.downsample_streams(until=T0 + seconds(7200))
+    assert values(ds.get_data(sid, G.Minutes, start=T0, end=T0 + seconds(60)), "n") == [2, 3.5]
+    assert ds.get_data(sid, G.Hours, start=T0)[0]["v"] == {"c": 5, "n": 3}
+
+
+def test_concurrent_downsamplers_produce_each_bucket_once(ds, make_backend, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from datastream import Datastream
+
+    ids = [new_stream(ds, f"s{i}") for i in range(10)]
+    for sid in ids:
+        ds.append_multiple([{"stream_id": sid, "value": i, "timestamp": T0 + seconds(4 * i)}
+                            for i in range(1000)])
+    workers = [Datastream(make_backend(clock=clock)) for _ in range(5)]
+
+    def run(worker):
+        return len(worker.downsample_streams(until=T0 + seconds(5000), return_datapoints=True))
+
+    with ThreadPoolExecutor(5) as pool:
+        produced = sum(pool.map(run, workers))
+    assert produced == 10 * (399 + 66 + 6 + 1)
+    for sid in ids:
+        counts = [len(ds.get_data(sid, g, start=T0)) for g in G.values[1:5]]
+        assert counts == [399, 66, 6, 1]
+
+
+def test_all_downsamplers_listed_by_the_backend(ds):
+    assert ds.backend.value_downsamplers == set(ds.VALUE_DOWNSAMPLERS)
+    assert ds.backend.time_downsamplers == set(ds.TIME_DOWNSAMPLERS)
+    sid = new_stream(ds, downsamplers=ALL_VALUE)
+    assert ds.get_data(sid, G.Seconds10, start=T0, value_downsamplers=["median"]).count() == 0
