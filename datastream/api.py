@@ -109,7 +109,8 @@ class Datastream:
             value_type_options.setdefault("high_accuracy", False)
             if not isinstance(value_type_options["high_accuracy"], bool):
                 raise TypeError("Value type option 'high_accuracy' must be True or False")
-        unknown = sorted(set(value_type_options) - ({"high_accuracy"} if value_type == "numeric" else set()))
+        known = {"high_accuracy"} if value_type == "numeric" else set()
+        unknown = sorted(set(value_type_options) - known)
         if unknown:
             raise ValueError(f"Unknown value type option(s) for type {value_type!r}: {unknown}")
 

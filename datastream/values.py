@@ -24,7 +24,7 @@ from typing import Any
 from . import exceptions
 from .downsamplers import DECIMAL_CONTEXT, frequency_key
 
-__all__ = ["decode_value", "encode_number", "normalise_value"]
+__all__ = ["check_json", "decode_value", "encode_number", "normalise_value"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -94,7 +94,7 @@ def decode_value(value: Any, high_accuracy: bool) -> Any:
     return decode_number(value)
 
 
-def _check_json(value: Any, where: str) -> None:
+def check_json(value: Any, where: str) -> None:
     if value is None or isinstance(value, str | bool | int):
         return
     if isinstance(value, float):
@@ -103,13 +103,13 @@ def _check_json(value: Any, where: str) -> None:
         return
     if isinstance(value, list | tuple):
         for item in value:
-            _check_json(item, where)
+            check_json(item, where)
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise exceptions.InvalidValue(f"{where}: dictionary keys must be strings: {key!r}")
-            _check_json(item, where)
+            check_json(item, where)
         return
     raise exceptions.InvalidValueType(f"{where}: not JSON data: {value!r}")
 
@@ -132,7 +132,7 @@ def _normalise_graph(value: Any) -> Any:
             raise exceptions.InvalidValue(f"Graph value is missing its '{key}' list")
         if not isinstance(value[key], list | tuple):
             raise exceptions.InvalidValue(f"Graph value's '{key}' must be a list")
-    _check_json(value, "Graph value")
+    check_json(value, "Graph value")
     ids = set()
     for vertex in value["v"]:
         if not isinstance(vertex, Mapping) or "i" not in vertex:
@@ -166,7 +166,9 @@ def _normalise_aggregated(value: Mapping, keys: list[str], high_accuracy: bool) 
             result[key] = None
         elif key == "c":
             if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-                raise exceptions.InvalidValue(f"Downsampled count 'c' must be an integer >= 0: {item!r}")
+                raise exceptions.InvalidValue(
+                    f"Downsampled count 'c' must be an integer >= 0: {item!r}"
+                )
             result[key] = item
         elif key == "f":
             if not isinstance(item, Mapping) or not all(
@@ -199,5 +201,5 @@ def normalise_value(
         )
     if value_type == "graph":
         return _normalise_graph(value)
-    _check_json(value, "Nominal value")
+    check_json(value, "Nominal value")
     return _plain_json(value)

@@ -33,7 +33,8 @@ def test_basic_life_cycle(ds, clock):
         ds.ensure_stream(query, tags, ALL_VALUE, G.Seconds)
 
     ds.remove_tag(sid, {"andmore": ""})
-    assert Stream(ds.get_tags(sid)).tags == {"name": "foobar", "andcomplex": {"foo": ["bar", "foo"]}}
+    remaining = {"name": "foobar", "andcomplex": {"foo": ["bar", "foo"]}}
+    assert Stream(ds.get_tags(sid)).tags == remaining
     ds.clear_tags(sid)
     assert Stream(ds.get_tags(sid)).tags == {}
     ds.update_tags(sid, {**query, **tags})
@@ -216,7 +217,8 @@ def test_stream_types(ds):
     for when in (at(2000, 1, 1), at(2000, 1, 1, 0, 0, 1), at(2000, 1, 1, 0, 1, 1)):
         ds.append(graph, good, when)
     ds.downsample_streams(until=at(2000, 1, 1, 0, 2))
-    minutes = ds.get_data(graph, G.Minutes, start=at(2000, 1, 1), end_exclusive=at(2000, 1, 1, 0, 1))
+    minutes = ds.get_data(graph, G.Minutes, start=at(2000, 1, 1),
+                          end_exclusive=at(2000, 1, 1, 0, 1))
     assert len(minutes) == 1 and minutes[0]["v"]["c"] == 2
     assert ds.get_data(graph, G.Seconds, start=at(2000, 1, 1))[0]["v"] == good
 

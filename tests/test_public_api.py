@@ -91,7 +91,7 @@ def test_granularities_are_ordered_hashable_and_named():
         "seconds", "10seconds", "minutes", "10minutes", "hours", "6hours", "days"]
     assert [x.key for x in g.values] == ["s", "S", "m", "M", "h", "H", "d"]
     assert [x.duration_in_seconds() for x in g.values] == [1, 10, 60, 600, 3600, 21600, 86400]
-    assert getattr(g, "Seconds10") is g.Seconds10
+    assert g.Seconds10 is g.Seconds10
     with pytest.raises(TypeError):
         g.Seconds < "seconds"  # noqa: B015
 

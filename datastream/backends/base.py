@@ -36,8 +36,10 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime
+import heapq
 import itertools
 import logging
+import numbers
 import threading
 import uuid
 import warnings
@@ -66,7 +68,7 @@ from ..validation import (
     parse_stream_id,
     timestamp_seconds,
 )
-from ..values import decode_value, encode_number, normalise_value
+from ..values import check_json, decode_value, encode_number, normalise_value
 
 __all__ = ["Backend", "Clock"]
 
@@ -819,7 +821,9 @@ class Backend(abc.ABC):
         targets = []
         for granularity in Granularity.lower_than(highest):
             done = record["downsampled_until"].get(granularity.name)
-            lo = done if done is not None else granularity.round_seconds(record["earliest_datapoint"])
+            if done is None:
+                done = granularity.round_seconds(record["earliest_datapoint"])
+            lo = done
             hi = granularity.round_seconds(bound)
             if hi > lo:
                 targets.append((granularity, lo, hi))
@@ -844,7 +848,7 @@ class Backend(abc.ABC):
             if current is None or current["version"] != record["version"]:
                 return []  # someone else downsampled, or data arrived in the past: skip
             until_map = dict(current["downsampled_until"])
-            for granularity, lo, hi in targets:
+            for granularity, _lo, hi in targets:
                 buckets = computed[granularity]
                 self._upsert_buckets(
                     current,
@@ -1137,8 +1141,6 @@ def _fill_reverse(
 
 
 def _merge_sorted(streams: list[Iterator]) -> Iterator:
-    import heapq
-
     return heapq.merge(*streams, key=lambda item: item[0])
 
 
@@ -1162,8 +1164,6 @@ def _storable_value(value: dict[str, Any], high_accuracy: bool) -> dict[str, Any
 
 
 def _is_plain_number(value: Any) -> bool:
-    import numbers
-
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
@@ -1194,9 +1194,4 @@ def _remove_leaves(target: dict[str, Any], removal: dict[str, Any]) -> None:
 
 
 def _check_json_tags(tags: dict[str, Any]) -> None:
-    from ..values import _check_json
-
-    try:
-        _check_json(tags, "Tags")
-    except exceptions.DatastreamException as error:
-        raise exceptions.InvalidValue(str(error)) from None
+    check_json(tags, "Tags")
