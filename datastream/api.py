@@ -27,6 +27,9 @@ from .validation import (
 __all__ = ["Datastream"]
 
 
+_DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
+
+
 def _default_value_type_options(value_type: str) -> dict[str, Any]:
     return {"high_accuracy": False} if value_type == "numeric" else {}
 
@@ -176,28 +179,24 @@ class Datastream:
             raise TypeError("append_multiple() takes a list of datapoint dictionaries")
         items = []
         for index, datapoint in enumerate(datapoints):
-            if not isinstance(datapoint, Mapping):
+            if type(datapoint) is not dict and not isinstance(datapoint, Mapping):
                 raise exceptions.InvalidValueType(
                     f"Datapoint {index}: must be a dictionary, not {datapoint!r}"
                 )
-            unknown = set(datapoint) - {"stream_id", "value", "timestamp", "check_timestamp"}
-            missing = {"stream_id", "value"} - set(datapoint)
-            if unknown or missing:
+            if not datapoint.keys() <= _DATAPOINT_KEYS or "stream_id" not in datapoint or (
+                "value" not in datapoint
+            ):
+                unknown = sorted(set(datapoint) - _DATAPOINT_KEYS)
+                missing = sorted({"stream_id", "value"} - set(datapoint))
                 raise exceptions.InvalidValue(
-                    f"Datapoint {index}: unknown keys {sorted(unknown)}, "
-                    f"missing keys {sorted(missing)}"
+                    f"Datapoint {index}: unknown keys {unknown}, missing keys {missing}"
                 )
-            timestamp = datapoint.get("timestamp")
-            if timestamp is not None:
-                try:
-                    timestamp = normalize_timestamp(timestamp)
-                except exceptions.InvalidTimestamp as error:
-                    raise exceptions.InvalidTimestamp(f"Datapoint {index}: {error}") from None
+            # Timestamps are checked (and naive ones made UTC) by the backend.
             items.append(
                 (
                     datapoint["stream_id"],
                     datapoint["value"],
-                    timestamp,
+                    datapoint.get("timestamp"),
                     bool(datapoint.get("check_timestamp", True)),
                 )
             )

@@ -39,6 +39,7 @@ import datetime
 import heapq
 import itertools
 import logging
+import math
 import numbers
 import threading
 import uuid
@@ -106,6 +107,7 @@ class _WriteBatch:
         self.changed: dict[str, set[str]] = {}
         self.datapoints: list[tuple[dict[str, Any], int, Any]] = []
         self.appended: list[tuple[str, Any, dict[str, Any]]] = []
+        self.by_given_id: dict[str, dict[str, Any]] = {}
 
     def load(self, stream_id: str) -> dict[str, Any] | None:
         if stream_id not in self.records:
@@ -118,6 +120,14 @@ class _WriteBatch:
     def change(self, record: dict[str, Any], **fields: Any) -> None:
         record.update(fields)
         self.changed.setdefault(record["stream_id"], set()).update(fields)
+
+    def touch(self, record: dict[str, Any], field: str) -> None:
+        """Note that ``record[field]`` was changed in place."""
+        fields = self.changed.get(record["stream_id"])
+        if fields is None:
+            self.changed[record["stream_id"]] = {field}
+        elif field not in fields:
+            fields.add(field)
 
     def flush(self) -> None:
         if self.datapoints:
@@ -560,17 +570,38 @@ class Backend(abc.ABC):
         timestamp: datetime.datetime | None,
         check: bool,
     ) -> tuple[dict[str, Any], int, Any]:
-        record = self._record(stream_id, batch)
-        if record["derived_from"] is not None:
-            raise exceptions.AppendToDerivedStreamNotAllowed(
-                f"Stream '{record['stream_id']}' is derived; it cannot be appended to"
+        record = batch.by_given_id.get(stream_id) if type(stream_id) is str else None
+        if record is None:
+            record = self._record(stream_id, batch)
+            if record["derived_from"] is not None:
+                raise exceptions.AppendToDerivedStreamNotAllowed(
+                    f"Stream '{record['stream_id']}' is derived; it cannot be appended to"
+                )
+            if type(stream_id) is str:
+                batch.by_given_id[stream_id] = record
+        if timestamp is None:
+            seconds = self._now()
+            if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+                raise exceptions.InvalidTimestamp("The backend clock is out of the supported range")
+        elif type(timestamp) is datetime.datetime and timestamp.tzinfo is UTC:
+            seconds = (timestamp - _EPOCH) // _ONE_SECOND
+            if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+                raise exceptions.InvalidTimestamp(
+                    f"Timestamp is out of range: {timestamp.isoformat()}"
+                )
+        else:
+            seconds = timestamp_seconds(timestamp)
+        kind = type(value)
+        if (kind is int or kind is float) and record["value_type"] == "numeric":
+            stored = value if kind is int and -(2**63) <= value < 2**63 else None
+            if stored is None:
+                stored = encode_number(value, _high_accuracy(record))
+            elif kind is float and not math.isfinite(value):
+                stored = encode_number(value, False)  # raises
+        else:
+            stored = normalise_value(
+                value, record["value_type"], _value_keys(record), _high_accuracy(record)
             )
-        seconds = self._now() if timestamp is None else timestamp_seconds(timestamp)
-        if timestamp is None and not MIN_SECONDS <= seconds <= MAX_SECONDS:
-            raise exceptions.InvalidTimestamp("The backend clock is out of the supported range")
-        stored = normalise_value(
-            value, record["value_type"], _value_keys(record), _high_accuracy(record)
-        )
         self._store(batch, record, seconds, stored, check)
         return record, seconds, stored
 
@@ -579,19 +610,24 @@ class Backend(abc.ABC):
     ) -> None:
         """Write one datapoint at the stream's highest granularity and feed its dependants."""
         latest = record["latest_datapoint"]
-        if check and latest is not None and seconds < latest:
-            raise exceptions.InvalidTimestamp(
-                f"Datapoint timestamp {from_seconds(seconds).isoformat()} is older than the "
-                f"stream's latest datapoint {from_seconds(latest).isoformat()}"
-            )
-        self._note_timestamp(batch, record, seconds)
+        if latest is not None and seconds >= latest:
+            if seconds > latest:
+                # Later than everything: nothing downsampled can be affected.
+                record["latest_datapoint"] = seconds
+                batch.touch(record, "latest_datapoint")
+        else:
+            if check and latest is not None:
+                raise exceptions.InvalidTimestamp(
+                    f"Datapoint timestamp {from_seconds(seconds).isoformat()} is older than "
+                    f"the stream's latest datapoint {from_seconds(latest).isoformat()}"
+                )
+            self._note_timestamp(batch, record, seconds)
         batch.datapoints.append((record, seconds, stored))
-        highest = _granularity(record)
         if self._test_callback is not None:
             batch.appended.append(
                 (
                     record["stream_id"],
-                    highest,
+                    _granularity(record),
                     {
                         "t": from_seconds(seconds),
                         "v": decode_value(stored, _high_accuracy(record)),
@@ -600,7 +636,7 @@ class Backend(abc.ABC):
             )
         if record["contributes_to"]:
             value = decode_value(stored, _high_accuracy(record))
-            self._feed_derived(batch, record, highest, seconds, value)
+            self._feed_derived(batch, record, _granularity(record), seconds, value)
 
     def _note_timestamp(self, batch: _WriteBatch, record: dict[str, Any], seconds: int) -> None:
         """Move earliest/latest to cover ``seconds``; re-open downsampled buckets it lands in."""
@@ -1058,6 +1094,7 @@ class _BucketQuery:
 # ----------------------------------------------------------------------------------------
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_SECOND = datetime.timedelta(seconds=1)
 
 
 def _datetime(seconds: int | None) -> datetime.datetime | None:

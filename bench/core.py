@@ -1,0 +1,82 @@
+"""Core benchmark: append, append_multiple, downsampling and reading on one stream.
+
+Run ``python -m bench.core [--points N]``. It prints datapoints per second for each operation
+on the embedded SQLite backend (a temporary file). Other backends can reuse :func:`measure`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from datastream import Datastream, Granularity
+from datastream.backends.sqlite import Backend
+
+START = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+ALL = ["mean", "sum", "min", "max", "sum_squares", "std_dev", "count"]
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>12,.0f} points/s  ({count:,} in {seconds:.2f} s)"
+
+
+def measure(ds: Datastream, points: int, single: int = 5000) -> dict[str, tuple[int, float]]:
+    """Time the four operations on a fresh stream; returns ``{name: (points, seconds)}``."""
+    results: dict[str, tuple[int, float]] = {}
+    single_id = ds.ensure_stream({"bench": "single"}, {}, ALL, Granularity.Seconds)
+    begin = time.perf_counter()
+    for i in range(single):
+        ds.append(single_id, i, START + datetime.timedelta(seconds=i))
+    results["append"] = (single, time.perf_counter() - begin)
+
+    sid = ds.ensure_stream({"bench": "bulk"}, {}, ALL, Granularity.Seconds)
+    begin = time.perf_counter()
+    for offset in range(0, points, 1000):
+        ds.append_multiple(
+            [
+                {"stream_id": sid, "value": (i * 7919) % 1000,
+                 "timestamp": START + datetime.timedelta(seconds=i)}
+                for i in range(offset, min(points, offset + 1000))
+            ]
+        )
+    results["append_multiple (batches of 1,000)"] = (points, time.perf_counter() - begin)
+
+    begin = time.perf_counter()
+    ds.downsample_streams(
+        {"bench": "bulk"}, until=START + datetime.timedelta(seconds=points + 86400)
+    )
+    results["downsample_streams (all granularities)"] = (points, time.perf_counter() - begin)
+
+    begin = time.perf_counter()
+    count = sum(1 for _ in ds.get_data(sid, Granularity.Seconds, start=START))
+    results["get_data iteration (raw)"] = (count, time.perf_counter() - begin)
+    hourly = ds.get_data(sid, Granularity.Hours, start=START)
+    begin = time.perf_counter()
+    count = sum(1 for _ in hourly)
+    results["get_data iteration (hours)"] = (count, time.perf_counter() - begin)
+    return results
+
+
+def report(title: str, results: dict[str, tuple[int, float]],
+           printer: Callable[[str], None] = print) -> None:
+    printer(title)
+    for name, (count, seconds) in results.items():
+        printer(f"  {name:<40} {_rate(count, seconds)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--points", type=int, default=1_000_000, help="datapoints in the stream")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        ds = Datastream(Backend(str(Path(directory) / "bench.sqlite3")))
+        report(f"SQLite backend, {arguments.points:,} datapoints in one stream",
+               measure(ds, arguments.points))
+
+
+if __name__ == "__main__":
+    main()
