@@ -149,8 +149,10 @@ def summarise_times(
     summary["i"] = mean
     summary["l"] = min(intervals)
     summary["u"] = max(intervals)
-    summary["q"] = sum(map(operator.mul, intervals, intervals))
-    summary["d"] = math.sqrt(math.fsum([(x - mean) ** 2 for x in intervals]) / count)
+    squares = sum(map(operator.mul, intervals, intervals))
+    summary["q"] = squares
+    # Integer intervals: the population variance is exact in integer arithmetic.
+    summary["d"] = math.sqrt(squares * count - total * total) / count
     return summary
 
 
@@ -222,15 +224,17 @@ def summarise_values(
     keys: Sequence[str],
     value_type: str,
     high_accuracy: bool = False,
+    may_be_aggregated: bool = True,
 ) -> dict[str, Any]:
     """Value summary of one bucket for the downsampler ``keys`` a stream stores.
 
     ``values`` are the bucket's datapoint values in time order; ``None`` values are skipped.
-    For numeric streams a value may be a pre-aggregated dictionary (see the module docs).
+    For numeric streams a value may be a pre-aggregated dictionary (see the module docs);
+    ``may_be_aggregated=False`` promises there is none, which saves a pass.
     """
-    plain = [v for v in values if v is not None]
+    plain = [v for v in values if v is not None] if None in values else list(values)
     if value_type == "numeric":
-        aggregated = [v for v in plain if type(v) is dict]
+        aggregated = [v for v in plain if type(v) is dict] if may_be_aggregated else []
         if aggregated:
             plain = [v for v in plain if type(v) is not dict]
         return _summarise_numeric(plain, aggregated, keys, high_accuracy)
@@ -301,6 +305,9 @@ def _summarise_numeric(
         elif key == "d":
             if aggregated or high_accuracy or n < 2:
                 summary["d"] = _std_dev_from_sums(s, n, q, high_accuracy)
+            elif type(s) is int and type(q) is int:
+                # Integers: the population variance is exact in integer arithmetic.
+                summary["d"] = math.sqrt(q * n - s * s) / n
             else:
                 mean = s / n
                 summary["d"] = math.sqrt(math.fsum([(x - mean) ** 2 for x in plain]) / n)

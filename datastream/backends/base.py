@@ -1124,6 +1124,7 @@ def _summarise_range(
     """Non-empty buckets of ``granularity`` in ``[lo, hi)`` from ascending raw datapoints."""
     size = granularity.seconds
     index, end = bisect_left(times, lo), bisect_left(times, hi)
+    may_be_aggregated = value_type == "numeric" and dict in set(map(type, values[index:end]))
     buckets = []
     while index < end:
         bucket = times[index] - times[index] % size
@@ -1136,7 +1137,9 @@ def _summarise_range(
         buckets.append(
             (
                 bucket,
-                summarise_values(bucket_values, keys, value_type, high_accuracy),
+                summarise_values(
+                    bucket_values, keys, value_type, high_accuracy, may_be_aggregated
+                ),
                 summarise_times(bucket_times, non_null, bucket, size),
             )
         )
@@ -1189,14 +1192,19 @@ def _storable(value: Any, high_accuracy: bool, value_type: str) -> Any:
 
 def _storable_value(value: dict[str, Any], high_accuracy: bool) -> dict[str, Any]:
     """A bucket's value summary with every number in storable form."""
+    if not high_accuracy:
+        # Only sums of squares and sums of big integers can leave the int64 range.
+        for key in ("s", "q"):
+            item = value.get(key)
+            if type(item) is int and not -(2**63) <= item < 2**63:
+                value = {**value, key: float(item)}
+        return value
     out = {}
     for key, item in value.items():
-        if key == "f" or item is None or key in ("o", "r") and not _is_plain_number(item):
+        if key == "f" or item is None or (key in ("o", "r") and not _is_plain_number(item)):
             out[key] = item
-        elif isinstance(item, int | float) and not isinstance(item, bool) or high_accuracy:
-            out[key] = encode_number(item, high_accuracy)
         else:
-            out[key] = item
+            out[key] = encode_number(item, high_accuracy)
     return out
 
 
