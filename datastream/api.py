@@ -27,9 +27,6 @@ from .validation import (
 __all__ = ["Datastream"]
 
 
-_DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
-
-
 def _default_value_type_options(value_type: str) -> dict[str, Any]:
     return {"high_accuracy": False} if value_type == "numeric" else {}
 
@@ -177,30 +174,8 @@ class Datastream:
         """
         if isinstance(datapoints, Mapping) or isinstance(datapoints, str | bytes):
             raise TypeError("append_multiple() takes a list of datapoint dictionaries")
-        items = []
-        for index, datapoint in enumerate(datapoints):
-            if type(datapoint) is not dict and not isinstance(datapoint, Mapping):
-                raise exceptions.InvalidValueType(
-                    f"Datapoint {index}: must be a dictionary, not {datapoint!r}"
-                )
-            if not datapoint.keys() <= _DATAPOINT_KEYS or "stream_id" not in datapoint or (
-                "value" not in datapoint
-            ):
-                unknown = sorted(set(datapoint) - _DATAPOINT_KEYS)
-                missing = sorted({"stream_id", "value"} - set(datapoint))
-                raise exceptions.InvalidValue(
-                    f"Datapoint {index}: unknown keys {unknown}, missing keys {missing}"
-                )
-            # Timestamps are checked (and naive ones made UTC) by the backend.
-            items.append(
-                (
-                    datapoint["stream_id"],
-                    datapoint["value"],
-                    datapoint.get("timestamp"),
-                    bool(datapoint.get("check_timestamp", True)),
-                )
-            )
-        self.backend.append_multiple(items)
+        # Each datapoint is checked by the backend, in the same pass that stores it.
+        self.backend.append_multiple(datapoints)
 
     def get_data(
         self,

@@ -28,7 +28,7 @@ def to_seconds(timestamp: datetime.datetime) -> int:
 
 def from_seconds(seconds: int) -> datetime.datetime:
     """Aware UTC datetime for integer POSIX ``seconds``."""
-    return EPOCH + datetime.timedelta(seconds=seconds)
+    return datetime.datetime.fromtimestamp(seconds, UTC)
 
 
 class _GranularityMeta(type):

@@ -45,7 +45,7 @@ import threading
 import uuid
 import warnings
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .. import exceptions
@@ -78,6 +78,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime.datetime]
 
 _VALUE_KEYS = VALUE_DOWNSAMPLERS
+_DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
 _TIME_NAMES = list(TIME_DOWNSAMPLERS)
 _TIME_DATETIME_KEYS = ("a", "z", "m")
 
@@ -554,11 +555,31 @@ class Backend(abc.ABC):
             },
         }
 
-    def append_multiple(self, items: list[tuple[Any, Any, Any, bool]]) -> None:
+    def append_multiple(self, datapoints: Iterable[Mapping[str, Any]]) -> None:
         with self._transaction() as batch:
-            for index, (stream_id, value, timestamp, check) in enumerate(items):
+            for index, datapoint in enumerate(datapoints):
                 try:
-                    self._append_one(batch, stream_id, value, timestamp, check)
+                    if type(datapoint) is not dict and not isinstance(datapoint, Mapping):
+                        raise exceptions.InvalidValueType(
+                            f"must be a dictionary, not {datapoint!r}"
+                        )
+                    if (
+                        not datapoint.keys() <= _DATAPOINT_KEYS
+                        or "stream_id" not in datapoint
+                        or "value" not in datapoint
+                    ):
+                        unknown = sorted(set(datapoint) - _DATAPOINT_KEYS)
+                        missing = sorted({"stream_id", "value"} - set(datapoint))
+                        raise exceptions.InvalidValue(
+                            f"unknown keys {unknown}, missing keys {missing}"
+                        )
+                    self._append_one(
+                        batch,
+                        datapoint["stream_id"],
+                        datapoint["value"],
+                        datapoint.get("timestamp"),
+                        datapoint.get("check_timestamp", True),
+                    )
                 except exceptions.DatastreamException as error:
                     raise type(error)(f"Datapoint {index}: {error}") from None
 
@@ -614,7 +635,9 @@ class Backend(abc.ABC):
             if seconds > latest:
                 # Later than everything: nothing downsampled can be affected.
                 record["latest_datapoint"] = seconds
-                batch.touch(record, "latest_datapoint")
+                fields = batch.changed.get(record["stream_id"])
+                if fields is None or "latest_datapoint" not in fields:
+                    batch.touch(record, "latest_datapoint")
         else:
             if check and latest is not None:
                 raise exceptions.InvalidTimestamp(
@@ -998,11 +1021,11 @@ class _RawQuery:
         )
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
-        epoch, delta = _EPOCH, datetime.timedelta
+        at = datetime.datetime.fromtimestamp
         rows = self.rows(offset, limit, batch_size)
         if _high_accuracy(self.record):
-            return ({"t": epoch + delta(seconds=t), "v": decode_value(v, True)} for t, v in rows)
-        return ({"t": epoch + delta(seconds=t), "v": v} for t, v in rows)
+            return ({"t": at(t, UTC), "v": decode_value(v, True)} for t, v in rows)
+        return ({"t": at(t, UTC), "v": v} for t, v in rows)
 
     def count(self, offset: int, limit: int | None) -> int:
         if self.hi <= self.lo:
@@ -1098,7 +1121,7 @@ _ONE_SECOND = datetime.timedelta(seconds=1)
 
 
 def _datetime(seconds: int | None) -> datetime.datetime | None:
-    return None if seconds is None else from_seconds(seconds)
+    return None if seconds is None else datetime.datetime.fromtimestamp(seconds, UTC)
 
 
 def _time_out(time: dict[str, Any], keys: list[str] | None) -> dict[str, Any]:
@@ -1106,7 +1129,7 @@ def _time_out(time: dict[str, Any], keys: list[str] | None) -> dict[str, Any]:
     for key in keys if keys is not None else time:
         value = time.get(key)
         if key in _TIME_DATETIME_KEYS and value is not None:
-            value = _EPOCH + datetime.timedelta(seconds=value)
+            value = datetime.datetime.fromtimestamp(value, UTC)
         out[key] = value
     return out
 

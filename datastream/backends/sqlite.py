@@ -82,15 +82,14 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
+_NATIVE = frozenset({int, float})
+
+
 def _encode(value: Any) -> Any:
     kind = type(value)
     if kind is float or value is None or (kind is int and -(2**63) <= value < 2**63):
         return value
     return _dumps(value)
-
-
-def _decode_rows(rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-    return [(t, _loads(v) if type(v) is str else v) for t, v in rows]
 
 
 _RECORD_FIELDS = (
@@ -277,7 +276,13 @@ class Backend(_EngineBackend):
                 "SELECT value FROM counters WHERE name = 'datapoint_seq'"
             ).fetchone()
             rows = [
-                (record["_seq"], seconds, start + index, _encode(value))
+                (
+                    record["_seq"],
+                    seconds,
+                    start + index,
+                    value if type(value) in _NATIVE and -(2**63) <= value < 2**63
+                    else _encode(value),
+                )
                 for index, (record, seconds, value) in enumerate(datapoints, 1)
             ]
             connection.executemany("INSERT INTO datapoints VALUES (?, ?, ?, ?)", rows)
@@ -315,7 +320,10 @@ class Backend(_EngineBackend):
         after = "(ts, seq) < (?, ?) AND ts >= ?" if reverse else "(ts, seq) > (?, ?) AND ts < ?"
         bound = lo if reverse else hi
         while rows:
-            yield from _decode_rows([(t, v) for t, _s, v in rows])
+            if str in {type(row[2]) for row in rows}:
+                yield from [(t, _loads(v) if type(v) is str else v) for t, _s, v in rows]
+            else:
+                yield from [(t, v) for t, _s, v in rows]
             if remaining is not None:
                 remaining -= len(rows)
                 if remaining <= 0:
