@@ -77,6 +77,8 @@ def test_sum_and_derivative_live(ds):
         ds.append(b, y, T0 + seconds(t))
     assert raw(ds, total) == [42, 50, 56, 64, 50, 112, 116]
     assert raw(ds, rate) == [4.0, 3.0, 4.0, -7.0, 7.5, 4.0]
+    # The first input produced nothing: the derived stream starts at its first output.
+    assert ds.get_tags(rate)["earliest_datapoint"] == T0 + seconds(1)
     assert raw(ds, chained) == [29.0, 31.0, 36.0, 18.0, 77.5, 78.0]
 
 

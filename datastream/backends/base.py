@@ -631,7 +631,7 @@ class Backend(abc.ABC):
     ) -> None:
         """Write one datapoint at the stream's highest granularity and feed its dependants."""
         latest = record["latest_datapoint"]
-        if latest is not None and seconds >= latest:
+        if latest is not None and seconds >= latest and record["earliest_datapoint"] is not None:
             if seconds > latest:
                 # Later than everything: nothing downsampled can be affected.
                 record["latest_datapoint"] = seconds
@@ -639,7 +639,7 @@ class Backend(abc.ABC):
                 if fields is None or "latest_datapoint" not in fields:
                     batch.touch(record, "latest_datapoint")
         else:
-            if check and latest is not None:
+            if check and latest is not None and seconds < latest:
                 raise exceptions.InvalidTimestamp(
                     f"Datapoint timestamp {from_seconds(seconds).isoformat()} is older than "
                     f"the stream's latest datapoint {from_seconds(latest).isoformat()}"
@@ -733,9 +733,11 @@ class Backend(abc.ABC):
                 continue
             stored = None if v is None else _storable(v, high_accuracy, derived["value_type"])
             self._store(batch, derived, t, stored, check=True)
-        if not outputs and spec["op"] != "sum":
-            # Let the derived stream's downsampling progress although nothing was appended.
-            self._note_timestamp(batch, derived, seconds)
+        latest = derived["latest_datapoint"]
+        if not outputs and spec["op"] != "sum" and (latest is None or seconds > latest):
+            # Let the derived stream's downsampling progress although nothing was appended
+            # (its earliest datapoint stays that of its first real datapoint).
+            batch.change(derived, latest_datapoint=seconds)
 
     def backprocess_streams(self, query_tags: dict[str, Any] | None) -> None:
         for record in self._select_streams(query_tags):
@@ -851,7 +853,7 @@ class Backend(abc.ABC):
         created: list[dict[str, Any]] = []
         collect = return_datapoints or self._test_callback is not None
         for record in self._select_streams(query_tags):
-            if not record["value_downsamplers"] or record["latest_datapoint"] is None:
+            if not record["value_downsamplers"] or record["earliest_datapoint"] is None:
                 continue
             if filter_stream is not None and not filter_stream(Stream(self._tags_of(record))):
                 continue
