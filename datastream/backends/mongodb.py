@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import (
     ConfigurationError,
     ConnectionFailure,
@@ -230,28 +230,33 @@ class Backend(_EngineBackend):
 
     def _commit(self) -> None:
         unit = self._unit()
-        self._local.unit = None
         if unit is None:
             return
-        database = self._database()
-        if isinstance(unit, fallback.FallbackUnit):
-            with _available(database.client):
-                unit.commit(self)
-            return
         try:
-            with _available(database.client, committing=True):
+            database = self._database()
+            if isinstance(unit, fallback.FallbackUnit):
+                with _available(database.client):
+                    unit.commit(self)
+                return
+            try:
                 self._flush_pending(unit)
-                unit.session.commit_transaction()
-        except BaseException:
-            _abort(unit.session)
-            raise
+                with _available(database.client, committing=True):
+                    unit.session.commit_transaction()
+            except BaseException:
+                _abort(unit.session)
+                raise
+            finally:
+                unit.session.end_session()
         finally:
-            unit.session.end_session()
+            self._local.unit = None
 
     def _rollback(self) -> None:
         unit = self._unit()
         self._local.unit = None
-        if isinstance(unit, _Unit):
+        if isinstance(unit, fallback.FallbackUnit):
+            with contextlib.suppress(PyMongoError):
+                unit.release(self._database())
+        elif isinstance(unit, _Unit):
             _abort(unit.session)
             unit.session.end_session()
 
@@ -299,13 +304,13 @@ class Backend(_EngineBackend):
                 _start(unit.session)
                 try:
                     for entry in unit.log:
-                        self._replay(unit.session, entry)
+                        self._replay_read(unit.session, entry)
                     return
                 except OperationFailure as error:
                     if not error.has_error_label("TransientTransactionError"):
                         raise
 
-    def _replay(self, session: Any, entry: tuple[Any, ...]) -> None:
+    def _replay_read(self, session: Any, entry: tuple[Any, ...]) -> None:
         kind = entry[0]
         if kind == "touch":
             same = _fingerprint(self._touch(entry[1], session)) == entry[2]
@@ -356,12 +361,13 @@ class Backend(_EngineBackend):
                 self._flush_pending(unit)
             document = self._op(lambda s: self._touch(stream_id, s), replayable=True)
             unit.log.append(("touch", stream_id, _fingerprint(document)))
+        elif isinstance(unit, fallback.FallbackUnit):
+            database = self._database()
+            document = self._op(lambda s: unit.lock_and_read(database, {"sid": stream_id}))
         else:
             document = self._op(
                 lambda s: self._database().streams.find_one({"sid": stream_id}, session=s)
             )
-            if document is not None and isinstance(unit, fallback.FallbackUnit):
-                unit.note_read(document)
         return None if document is None else self._remember(document)
 
     def _all_streams(self) -> Iterator[dict[str, Any]]:
@@ -630,11 +636,17 @@ class Backend(_EngineBackend):
         if isinstance(unit, fallback.FallbackUnit):
             unit.add(["upsert_buckets", documents], [stream])
             return
-        requests = [
-            ReplaceOne({"s": stream, "g": code, "b": d["b"]}, d, upsert=True) for d in documents
-        ]
+        # Every non-empty bucket of the recomputed range is in the list, so replacing the
+        # range is replacing the buckets (and a range delete is cheap where nothing is stored).
+        starts = [d["b"] for d in documents]
+        query = {"s": stream, "g": code, "b": {"$gte": min(starts), "$lte": max(starts)}}
         database = self._database()
-        self._op(lambda s: database.buckets.bulk_write(requests, ordered=True, session=s))
+
+        def replace(session: Any) -> None:
+            database.buckets.delete_many(query, session=session)
+            database.buckets.insert_many(documents, ordered=True, session=session)
+
+        self._op(replace)
 
     def _fetch_buckets(
         self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool

@@ -37,8 +37,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import bson
 from bson import ObjectId
-from pymongo import ReplaceOne
+from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .. import exceptions
@@ -60,11 +61,16 @@ def _now() -> datetime.datetime:
 
 
 class FallbackUnit:
-    """One unit of work without a transaction: reads go to the server, writes are buffered."""
+    """One unit of work without a transaction: reads go to the server, writes are buffered.
+
+    Reading a stream record inside the unit locks it (like the first write of a transaction
+    would), so units touching the same stream queue up instead of computing from stale reads.
+    """
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
         self.reads: dict[int, int] = {}  # internal stream id -> rev as first read
+        self.held: set[int] = set()  # streams locked by this unit
         self.catalog_rev: int | None = None
         self.ops: list[list[Any]] = []
         self.new_streams: set[int] = set()
@@ -86,28 +92,109 @@ class FallbackUnit:
         if stream not in self.lows or seconds < self.lows[stream]:
             self.lows[stream] = seconds
 
+    # Locks ---------------------------------------------------------------------------------
+
+    def lock_and_read(self, db: Any, query: dict[str, Any]) -> dict[str, Any] | None:
+        """Lock the stream document matching ``query`` for this unit and return it."""
+        # The first lock of a unit waits long; a later one briefly (two units may wait for
+        # each other), then the unit gives up without having written anything.
+        patience = LOCK_WAIT if not self.held else 2.0
+        document = self._acquire(db, query, None, patience)
+        if document is not None:
+            self.held.add(document["_id"])
+            self.note_read(document)
+        return document
+
+    def _acquire(
+        self, db: Any, query: dict[str, Any], rev: int | None, patience: float
+    ) -> dict[str, Any] | None:
+        deadline = time.monotonic() + patience
+        delay = 0.002
+        while True:
+            now = _now()
+            condition = {
+                **query,
+                "$or": [{"lock": None}, {"lock.exp": {"$lt": now}}, {"lock.id": self.id}],
+            }
+            if rev is not None:
+                condition["rev"] = rev
+            document = db.streams.find_one_and_update(
+                condition,
+                {"$set": {"lock": {"id": self.id, "exp": now + LEASE}}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if document is not None:
+                return document
+            current = db.streams.find_one(query, {"rev": 1, "lock": 1})
+            if current is None:
+                return None
+            if rev is not None and current.get("rev", 0) != rev:
+                raise exceptions.StreamAppendContended(
+                    "Another writer changed a stream concurrently; nothing was written, "
+                    "retry the operation"
+                )
+            held = current.get("lock")
+            if held and _aware(held["exp"]) < _now():
+                recover(db, held["id"])
+                continue
+            if time.monotonic() > deadline:
+                raise exceptions.StreamAppendContended(
+                    f"A stream stayed locked by another writer for {patience:.0f} s; nothing "
+                    "was written, retry the operation"
+                )
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.1)
+
+    def release(self, db: Any) -> None:
+        """Give back every lock (rollback); lost locks simply expire."""
+        if self.held:
+            db.streams.update_many(
+                {"_id": {"$in": sorted(self.held)}, "lock.id": self.id}, {"$unset": {"lock": ""}}
+            )
+        self.held = set()
+
     # Commit --------------------------------------------------------------------------------
 
     def commit(self, backend: Backend) -> None:
-        if not self.ops:
-            return
         db = backend._database()
-        locked: list[int] = []
+        if not self.ops:
+            self.release(db)
+            return
         try:
             if self.catalog_rev is not None and any(
                 op[0] in ("insert_stream", "delete_streams") for op in self.ops
             ):
                 self._bump_catalog(db)
-            for stream in sorted(self.touched):
-                self._lock(backend, db, stream)
-                locked.append(stream)
+            for stream in sorted(self.touched | self.held):
+                lock: dict[str, Any] = {"id": self.id, "exp": _now() + LEASE}
+                if stream in self.lows:
+                    lock["lo"] = self.lows[stream]
+                if stream in self.held:
+                    result = db.streams.update_one(
+                        {"_id": stream, "lock.id": self.id}, {"$set": {"lock": lock}}
+                    )
+                    if result.matched_count == 0:
+                        raise exceptions.StreamAppendContended(
+                            "This unit of work took longer than its lock lease; nothing was "
+                            "written, retry the operation"
+                        )
+                    continue
+                document = self._acquire(db, {"_id": stream}, self.reads.get(stream), LOCK_WAIT)
+                if document is None:
+                    raise exceptions.StreamNotFound(f"Stream {stream} was deleted concurrently")
+                self.held.add(stream)
+                if "lo" in lock:
+                    db.streams.update_one(
+                        {"_id": stream, "lock.id": self.id}, {"$set": {"lock": lock}}
+                    )
             self._write_journal(db)
         except BaseException:
-            self._release(db, locked)
+            self.release(db)
             raise
-        apply(db, self.id, self.ops, locked)
+        apply(db, self.id, self.ops, sorted(self.touched), sorted(self.held - self.touched))
         db.journal.delete_many({"tx": self.id})
         db.journal.delete_one({"_id": self.id})
+        self.held = set()
 
     def _bump_catalog(self, db: Any) -> None:
         result = db.meta.update_one(
@@ -118,52 +205,11 @@ class FallbackUnit:
                 "Streams were created or deleted concurrently; retry the operation"
             )
 
-    def _lock(self, backend: Backend, db: Any, stream: int) -> None:
-        deadline = time.monotonic() + LOCK_WAIT
-        delay = 0.002
-        while True:
-            now = _now()
-            query: dict[str, Any] = {
-                "_id": stream,
-                "$or": [{"lock": None}, {"lock.exp": {"$lt": now}}],
-            }
-            if stream in self.reads:
-                query["rev"] = self.reads[stream]
-            lock = {"id": self.id, "exp": now + LEASE}
-            if stream in self.lows:
-                lock["lo"] = self.lows[stream]
-            if db.streams.update_one(query, {"$set": {"lock": lock}}).matched_count:
-                return
-            current = db.streams.find_one({"_id": stream}, {"rev": 1, "lock": 1})
-            if current is None:
-                raise exceptions.StreamNotFound(f"Stream {stream} was deleted concurrently")
-            if stream in self.reads and current.get("rev", 0) != self.reads[stream]:
-                raise exceptions.StreamAppendContended(
-                    "Another writer changed the stream concurrently; nothing was written, "
-                    "retry the operation"
-                )
-            held = current.get("lock")
-            if held and _aware(held["exp"]) < _now():
-                recover(db, held["id"])
-                continue
-            if time.monotonic() > deadline:
-                raise exceptions.StreamAppendContended(
-                    f"A stream stayed locked by another writer for {LOCK_WAIT:.0f} s"
-                )
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.2)
-
-    def _release(self, db: Any, locked: list[int]) -> None:
-        for stream in locked:
-            db.streams.update_one({"_id": stream, "lock.id": self.id}, {"$unset": {"lock": ""}})
-
     def _write_journal(self, db: Any) -> None:
-        from bson import encode
-
         chunks: list[list[Any]] = [[]]
         size = 0
         for op in self.ops:
-            op_size = len(encode({"op": op}))
+            op_size = len(bson.encode({"op": op}))
             if chunks[-1] and size + op_size > _CHUNK_BYTES:
                 chunks.append([])
                 size = 0
@@ -172,8 +218,10 @@ class FallbackUnit:
         db.journal.insert_many(
             [{"tx": self.id, "i": i, "ops": ops} for i, ops in enumerate(chunks)], ordered=True
         )
-        streams = sorted(self.touched)
-        db.journal.insert_one({"_id": self.id, "chunks": len(chunks), "streams": streams})
+        db.journal.insert_one(
+            {"_id": self.id, "chunks": len(chunks), "streams": sorted(self.touched),
+             "read_only": sorted(self.held - self.touched)}
+        )
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
@@ -189,7 +237,7 @@ def recover(db: Any, unit_id: str) -> None:
             for chunk in db.journal.find({"tx": unit_id}).sort("i", 1)
             for op in chunk["ops"]
         ]
-        apply(db, unit_id, ops, head["streams"])
+        apply(db, unit_id, ops, head["streams"], head.get("read_only", []))
         db.journal.delete_many({"tx": unit_id})
         db.journal.delete_one({"_id": unit_id})
     else:
@@ -197,8 +245,10 @@ def recover(db: Any, unit_id: str) -> None:
         db.streams.update_many({"lock.id": unit_id}, {"$unset": {"lock": ""}})
 
 
-def apply(db: Any, unit_id: str, ops: list[list[Any]], locked: list[int]) -> None:
-    """Apply journaled writes; safe to repeat."""
+def apply(
+    db: Any, unit_id: str, ops: list[list[Any]], locked: list[int], read_only: list[int]
+) -> None:
+    """Apply journaled writes, then release the unit's locks; safe to repeat."""
     updates: dict[int, dict[str, dict[str, Any]]] = {}
     for op in ops:
         kind = op[0]
@@ -222,11 +272,11 @@ def apply(db: Any, unit_id: str, ops: list[list[Any]], locked: list[int]) -> Non
             db.datapoints.delete_many({"s": op[1]})
             db.buckets.delete_many({"s": op[1]})
         elif kind == "upsert_buckets":
-            db.buckets.bulk_write(
-                [ReplaceOne({"s": d["s"], "g": d["g"], "b": d["b"]}, d, upsert=True)
-                 for d in op[1]],
-                ordered=True,
-            )
+            documents = op[1]
+            starts = [d["b"] for d in documents]
+            db.buckets.delete_many({"s": documents[0]["s"], "g": documents[0]["g"],
+                                    "b": {"$gte": min(starts), "$lte": max(starts)}})
+            _insert_ignoring_duplicates(db.buckets, documents)
         elif kind == "delete_streams":
             db.datapoints.delete_many({"s": {"$in": op[1]}})
             db.buckets.delete_many({"s": {"$in": op[1]}})
@@ -240,6 +290,10 @@ def apply(db: Any, unit_id: str, ops: list[list[Any]], locked: list[int]) -> Non
         if update["$set"]:
             change["$set"] = update["$set"]
         db.streams.update_one({"_id": stream, "lock.id": unit_id}, change)
+    if read_only:
+        db.streams.update_many(
+            {"_id": {"$in": read_only}, "lock.id": unit_id}, {"$unset": {"lock": ""}}
+        )
 
 
 def _insert_ignoring_duplicates(collection: Any, documents: list[dict[str, Any]]) -> None:

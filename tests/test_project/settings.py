@@ -38,8 +38,18 @@ TEMPLATES = [
 
 # Django needs a relational database setting; datastream does not use it.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# tastypie's migrations depend on django.contrib.auth, which the project does not need; its
+# only model then is created without migrations (test databases, e.g. for live servers).
+MIGRATION_MODULES = {"tastypie": None}
 
 STATIC_URL = "/static/"
+# The demo page's plotly.js is served from the installed ``plotly`` package (never copied here).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "django_datastream.staticfinders.PlotlyFinder",
+]
 
 if os.environ.get("DATASTREAM_MONGODB_URI"):
     DATASTREAM_BACKEND = "datastream.backends.mongodb.Backend"
@@ -56,4 +66,6 @@ else:
         ),
     }
 
-TASTYPIE_DEFAULT_FORMATS = ["json", "jsonp", "xml", "csv"]
+# The API formats (tastypie's own TASTYPIE_DEFAULT_FORMATS must not list "csv": tastypie's
+# serializer would refuse to load).
+DATASTREAM_API_FORMATS = ["json", "jsonp", "xml", "csv"]

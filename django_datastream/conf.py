@@ -1,0 +1,172 @@
+"""Settings of django_datastream, with defaults, and the lazily built ``Datastream``.
+
+Every setting is read from Django's settings on first use and cached; the cache is dropped on
+Django's ``setting_changed`` signal, so ``override_settings`` works in tests. Changing
+``DATASTREAM_BACKEND`` or ``DATASTREAM_BACKEND_SETTINGS`` also drops the configured
+``Datastream``, which is rebuilt on its next use.
+
+===================================  ========================  ===============================
+Django setting                       attribute                 default
+===================================  ========================  ===============================
+``DATASTREAM_BACKEND``               ``BACKEND``               ``None`` (no datastream)
+``DATASTREAM_BACKEND_SETTINGS``      ``BACKEND_SETTINGS``      ``{}``
+``DATASTREAM_CORS_ALLOWED_ORIGINS``  ``CORS_ALLOWED_ORIGINS``  ``'*'``
+``DATASTREAM_API_FORMATS``           ``API_FORMATS``           json, jsonp, xml, csv
+``API_LIMIT_PER_PAGE``               ``LIST_LIMIT``            20
+``DATASTREAM_API_LIST_MAX_LIMIT``    ``LIST_MAX_LIMIT``        1000
+``API_DETAIL_LIMIT_PER_PAGE``        ``DETAIL_LIMIT``          100
+``DATASTREAM_API_DETAIL_MAX_LIMIT``  ``DETAIL_MAX_LIMIT``      10000
+``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
+===================================  ========================  ===============================
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+import datastream as datastream_library
+
+__all__ = [
+    "SETTINGS",
+    "datastream_settings",
+    "get_datastream",
+    "import_backend",
+    "init_datastream",
+    "reset_datastream",
+]
+
+#: attribute -> (Django setting name, default)
+SETTINGS: dict[str, tuple[str, Any]] = {
+    "BACKEND": ("DATASTREAM_BACKEND", None),
+    "BACKEND_SETTINGS": ("DATASTREAM_BACKEND_SETTINGS", {}),
+    "CORS_ALLOWED_ORIGINS": ("DATASTREAM_CORS_ALLOWED_ORIGINS", "*"),
+    "API_FORMATS": ("DATASTREAM_API_FORMATS", ("json", "jsonp", "xml", "csv")),
+    "LIST_LIMIT": ("API_LIMIT_PER_PAGE", 20),
+    "LIST_MAX_LIMIT": ("DATASTREAM_API_LIST_MAX_LIMIT", 1000),
+    "DETAIL_LIMIT": ("API_DETAIL_LIMIT_PER_PAGE", 100),
+    "DETAIL_MAX_LIMIT": ("DATASTREAM_API_DETAIL_MAX_LIMIT", 10000),
+    "TEST_DATABASE_NAME": ("DATASTREAM_TEST_DATABASE_NAME", "django_datastream_testing"),
+}
+
+_BACKEND_SETTINGS = {"DATASTREAM_BACKEND", "DATASTREAM_BACKEND_SETTINGS"}
+
+
+class DatastreamSettings:
+    """Attribute access to the settings in :data:`SETTINGS`, cached until they change.
+
+    A setting explicitly set to ``None`` falls back to its default, except ``BACKEND``.
+    """
+
+    def __init__(self, definitions: Mapping[str, tuple[str, Any]]) -> None:
+        self._definitions = dict(definitions)
+        self._cached: set[str] = set()
+
+    def __getattr__(self, attribute: str) -> Any:
+        try:
+            setting, default = self._definitions[attribute]
+        except KeyError:
+            raise AttributeError(f"Invalid django_datastream setting: {attribute!r}") from None
+        value = getattr(django_settings, setting, None)
+        if value is None:
+            value = default
+        self._cached.add(attribute)
+        setattr(self, attribute, value)
+        return value
+
+    def reload(self) -> None:
+        """Forget the cached values; they are read again on next access."""
+        for attribute in self._cached:
+            self.__dict__.pop(attribute, None)
+        self._cached.clear()
+
+
+datastream_settings = DatastreamSettings(SETTINGS)
+
+_lock = threading.Lock()
+_datastream: datastream_library.Datastream | None = None
+_owned = False  # whether _datastream's backend was constructed here (and may be closed here)
+
+
+def import_backend(path: str) -> type:
+    """The backend class named by the dotted ``path``; raises ``ImproperlyConfigured``."""
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name or not class_name:
+        raise ImproperlyConfigured(f"Datastream backend {path!r} is not a dotted path")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            f"Error importing datastream backend module {module_name!r}: {error}"
+        ) from error
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ImproperlyConfigured(
+            f"Module {module_name!r} does not define a {class_name!r} datastream backend"
+        ) from None
+
+
+def init_datastream(
+    backend: Any, backend_settings: Mapping[str, Any] | None = None
+) -> datastream_library.Datastream:
+    """A ``Datastream`` on ``backend``: a dotted path (constructed with
+    ``**backend_settings``) or an already constructed backend instance."""
+    if isinstance(backend, str):
+        backend_class = import_backend(backend)
+        if backend_settings is not None and not isinstance(backend_settings, Mapping):
+            raise ImproperlyConfigured("DATASTREAM_BACKEND_SETTINGS must be a dictionary")
+        try:
+            backend = backend_class(**dict(backend_settings or {}))
+        except TypeError as error:
+            raise ImproperlyConfigured(
+                f"Cannot construct datastream backend {backend!r} with "
+                f"DATASTREAM_BACKEND_SETTINGS: {error}"
+            ) from error
+    return datastream_library.Datastream(backend)
+
+
+def get_datastream() -> datastream_library.Datastream | None:
+    """The configured ``Datastream``, built on first use; ``None`` if none is configured."""
+    global _datastream, _owned
+    current = _datastream
+    if current is not None:
+        return current
+    with _lock:
+        if _datastream is None:
+            backend = datastream_settings.BACKEND
+            if backend is None:
+                return None
+            _datastream = init_datastream(backend, datastream_settings.BACKEND_SETTINGS)
+            _owned = isinstance(backend, str)
+        return _datastream
+
+
+def reset_datastream() -> None:
+    """Forget the configured ``Datastream``; the next use builds it again from the settings.
+
+    A backend built here from a dotted path is closed (one given as an instance is not).
+    """
+    global _datastream, _owned
+    with _lock:
+        previous, owned, _datastream, _owned = _datastream, _owned, None, False
+    if previous is not None and owned:
+        close = getattr(previous.backend, "close", None)
+        if callable(close):
+            close()
+
+
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {name for name, _ in SETTINGS.values()}:
+        datastream_settings.reload()
+    if setting in _BACKEND_SETTINGS:
+        reset_datastream()
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="django_datastream.conf")

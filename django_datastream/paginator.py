@@ -1,0 +1,111 @@
+"""Limit/offset pagination of streams and datapoints, on tastypie's ``Paginator``.
+
+Differences from tastypie's: ``l``/``o`` are aliases of ``limit``/``offset``; ``meta`` always
+has ``next`` and ``previous`` (``null`` when there is no such page); a previous page that would
+start before 0 is shortened to start at 0 (offset 11, limit 40 → ``limit=11&offset=0``); the
+page is fetched with a batch size equal to the limit, and not at all past the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tastypie.paginator import Paginator
+
+from .query import MAX_OFFSET, QueryError, get_parameter, parse_integer, quote
+
+__all__ = ["DatapointsPaginator", "StreamsPaginator", "parse_limit", "parse_offset"]
+
+
+def parse_limit(value: str, key: str) -> int:
+    """A ``limit`` parameter: a non-negative integer."""
+    limit = parse_integer(value)
+    if limit is None:
+        raise QueryError(
+            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
+            "Please provide a positive integer."
+        )
+    if limit < 0:
+        raise QueryError(
+            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
+            "Please provide a positive integer >= 0."
+        )
+    return limit
+
+
+def parse_offset(value: str, key: str) -> int:
+    """An ``offset`` parameter: an integer from 0 to 2**63 - 1."""
+    offset = parse_integer(value)
+    if offset is None:
+        raise QueryError(
+            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
+            "Please provide an integer."
+        )
+    if not 0 <= offset <= MAX_OFFSET:
+        raise QueryError(
+            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
+            f"Please provide a positive integer >= 0 and <= {MAX_OFFSET}."
+        )
+    return offset
+
+
+class StreamsPaginator(Paginator):
+    """Pagination of the stream list: ``limit=0`` means the maximum (``max_limit``)."""
+
+    #: What ``limit=0`` means: ``True`` → the maximum page size; ``False`` → no objects.
+    zero_means_max = True
+
+    def get_limit(self) -> int:
+        limit = get_parameter(self.request_data, "limit", parse_limit, self.limit)
+        if limit == 0 and not self.zero_means_max:
+            return 0
+        if self.max_limit and (not limit or limit > self.max_limit):
+            return self.max_limit
+        return limit
+
+    def get_offset(self) -> int:
+        return get_parameter(self.request_data, "offset", parse_offset, self.offset)
+
+    def get_slice(self, limit: int, offset: int) -> Any:
+        if limit == 0:
+            return []
+        page = self.objects[offset : offset + limit]
+        return page.batch_size(limit) if hasattr(page, "batch_size") else page
+
+    def get_previous(self, limit: int, offset: int) -> str | None:
+        if 0 < offset < limit:
+            limit = offset
+        if offset - limit < 0:
+            return None
+        return self._generate_uri(limit, offset - limit)
+
+    def _generate_uri(self, limit: int, offset: int) -> str | None:
+        if self.resource_uri is None:
+            return None
+        params = self.request_data.copy()
+        for name in ("limit", "l", "offset", "o"):
+            params.pop(name, None)
+        params["limit"] = str(limit)
+        params["offset"] = str(offset)
+        return f"{self.resource_uri}?{params.urlencode()}"
+
+    def page(self) -> dict[str, Any]:
+        limit = self.get_limit()
+        offset = self.get_offset()
+        count = self.get_count()
+        objects = self.get_slice(limit, offset) if offset < count else []
+        meta = {
+            "limit": limit,
+            "next": self.get_next(limit, offset, count) if limit else None,
+            "offset": offset,
+            "previous": self.get_previous(limit, offset) if limit else None,
+            "total_count": count,
+        }
+        return {self.collection_name: objects, "meta": meta}
+
+
+class DatapointsPaginator(StreamsPaginator):
+    """Pagination of a stream's datapoints: ``limit=0`` returns no datapoints (only the
+    metadata and ``total_count``)."""
+
+    zero_means_max = False

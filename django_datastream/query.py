@@ -1,0 +1,314 @@
+"""Query-string parsing and validation for the stream API.
+
+Every parameter has a long name and a short alias (``granularity``/``g``, ``start``/``s``, …,
+see :data:`ALIASES`). Both may be given; if their parsed values differ the request is
+rejected. A parameter repeated under one name uses its last value, except the downsampler
+lists, which concatenate every value.
+
+All problems raise :class:`QueryError`, whose message names the parameter and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.granularity import Granularity
+from datastream.tagquery import OPERATORS
+
+__all__ = [
+    "ALIASES",
+    "DetailQuery",
+    "LIST_OPERATORS",
+    "MAX_OFFSET",
+    "MAX_TIMESTAMP",
+    "MIN_TIMESTAMP",
+    "QueryError",
+    "TAG_OPERATORS",
+    "coerce_filter_value",
+    "get_parameter",
+    "parse_detail_query",
+    "parse_integer",
+    "parse_tag_filters",
+]
+
+#: Long parameter name -> short alias.
+ALIASES: dict[str, str] = {
+    "granularity": "g",
+    "start": "s",
+    "end": "e",
+    "start_exclusive": "sx",
+    "end_exclusive": "ex",
+    "value_downsamplers": "v",
+    "time_downsamplers": "t",
+    "reverse": "r",
+    "limit": "l",
+    "offset": "o",
+}
+
+#: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
+MIN_TIMESTAMP = -62135596800
+MAX_TIMESTAMP = 253402300799
+
+#: Largest accepted ``offset`` (a signed 64-bit integer, what storages can skip).
+MAX_OFFSET = 2**63 - 1
+
+#: Tag lookup operators understood as the last segment of a ``tags__…`` filter (the core's).
+TAG_OPERATORS = OPERATORS
+
+#: Operators whose value is a list: comma-separated and/or repeated parameters.
+LIST_OPERATORS = frozenset({"in", "nin", "all"})
+
+_TRUE = frozenset({"yes", "true", "t", "1", "y"})
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_QUOTED = 100
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_T = TypeVar("_T")
+
+
+class QueryError(ValueError):
+    """A query parameter is invalid; the message names the parameter and the value."""
+
+
+def quote(value: str) -> str:
+    """``value`` quoted for an error message, shortened if it is very long."""
+    if len(value) > _MAX_QUOTED:
+        value = value[:_MAX_QUOTED] + "…"
+    return repr(value)
+
+
+def parse_integer(value: str) -> int | None:
+    """The integer written in ASCII digits in ``value`` (optional sign), else ``None``."""
+    if not _INTEGER.fullmatch(value):
+        return None
+    try:
+        return int(value)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
+def get_parameter(
+    params: Any, name: str, parse: Callable[[str, str], _T], default: _T | None = None
+) -> _T | None:
+    """Parse ``name`` and its alias from ``params`` (a ``QueryDict``) with
+    ``parse(raw value, parameter name)``; ``default`` if neither is present."""
+    found: list[tuple[str, str, _T]] = []
+    for key in (name, ALIASES[name]):
+        if key in params:
+            raw = params[key]
+            found.append((key, raw, parse(raw, key)))
+    if not found:
+        return default
+    if len(found) == 2 and found[0][2] != found[1][2]:
+        raise QueryError(
+            f"Conflicting values for '{found[0][0]}' and '{found[1][0]}': "
+            f"{quote(found[0][1])} and {quote(found[1][1])}."
+        )
+    return found[0][2]
+
+
+def get_list_parameter(
+    params: Any, name: str, parse: Callable[[str, str, str], _T]
+) -> list[_T] | None:
+    """Like :func:`get_parameter` for comma-separated, repeatable lists;
+    ``parse(item, raw value, parameter name)`` parses one item."""
+    found: list[tuple[str, list[str], list[_T]]] = []
+    for key in (name, ALIASES[name]):
+        if key in params:
+            raws = params.getlist(key)
+            found.append((key, raws, [parse(i, raw, key) for raw in raws for i in raw.split(",")]))
+    if not found:
+        return None
+    if len(found) == 2 and found[0][2] != found[1][2]:
+        raise QueryError(
+            f"Conflicting values for '{found[0][0]}' and '{found[1][0]}': "
+            f"{quote(','.join(found[0][1]))} and {quote(','.join(found[1][1]))}."
+        )
+    return found[0][2]
+
+
+# Detail parameters --------------------------------------------------------------------------
+
+
+def _parse_granularity(value: str, key: str) -> Any:
+    granularity = Granularity.by_name.get(value) or Granularity.by_key.get(value)
+    if granularity is None:
+        choices = ", ".join(f"{g.name} ({g.key})" for g in Granularity.values)
+        raise QueryError(
+            f"Invalid granularity: {quote(value)} in parameter '{key}'. Use one of {choices}."
+        )
+    return granularity
+
+
+def _downsampler_parser(known: dict[str, str], kind: str) -> Callable[[str, str, str], str]:
+    by_key = {k: name for name, k in known.items()}
+
+    def parse(item: str, raw: str, key: str) -> str:
+        if item in known:
+            return item
+        if item in by_key:
+            return by_key[item]
+        choices = ", ".join(f"{name} ({k})" for name, k in known.items())
+        raise QueryError(
+            f"Invalid {kind} downsampler: {quote(item)} in parameter '{key}'={quote(raw)}. "
+            f"Use names or keys, comma-separated: {choices}."
+        )
+
+    return parse
+
+
+_parse_value_downsampler = _downsampler_parser(VALUE_DOWNSAMPLERS, "value")
+_parse_time_downsampler = _downsampler_parser(TIME_DOWNSAMPLERS, "time")
+
+
+def _timestamp_parser(which: str) -> Callable[[str, str], datetime.datetime]:
+    def parse(value: str, key: str) -> datetime.datetime:
+        seconds = parse_integer(value)
+        if seconds is None or not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
+            raise QueryError(
+                f"Invalid time range {which} value: {quote(value)} in parameter '{key}'. "
+                f"Use an integer number of UNIX seconds (UTC) from {MIN_TIMESTAMP} "
+                f"(0001-01-01) to {MAX_TIMESTAMP} (9999-12-31)."
+            )
+        return _EPOCH + datetime.timedelta(seconds=seconds)
+
+    return parse
+
+
+_parse_start = _timestamp_parser("start")
+_parse_end = _timestamp_parser("end")
+
+
+def _parse_reverse(value: str, key: str) -> bool:
+    return value.lower() in _TRUE
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailQuery:
+    """The parsed datapoint query of a detail request (arguments of ``get_data``)."""
+
+    granularity: Any
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    start_exclusive: datetime.datetime | None = None
+    end_exclusive: datetime.datetime | None = None
+    reverse: bool = False
+    value_downsamplers: list[str] | None = None
+    time_downsamplers: list[str] | None = None
+
+    def get_data_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for ``Datastream.get_data`` (besides the stream id)."""
+        return dataclasses.asdict(self) | {"granularity": self.granularity}
+
+    def echo(self) -> dict[str, Any]:
+        """The ``query_params`` of the response: long names, granularity by name."""
+        return self.get_data_arguments() | {"granularity": self.granularity.name}
+
+
+#: The start used when the request gives none: the whole stream.
+DEFAULT_START = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def parse_detail_query(params: Any, default_granularity: Any) -> DetailQuery:
+    """Parse the datapoint parameters of a detail request (``params`` is a ``QueryDict``)."""
+    granularity = get_parameter(params, "granularity", _parse_granularity, default_granularity)
+    start = get_parameter(params, "start", _parse_start)
+    start_exclusive = get_parameter(params, "start_exclusive", _parse_start)
+    end = get_parameter(params, "end", _parse_end)
+    end_exclusive = get_parameter(params, "end_exclusive", _parse_end)
+    if start is not None and start_exclusive is not None:
+        raise QueryError(
+            "Only one time range start can be specified: got both 'start' and 'start_exclusive'."
+        )
+    if end is not None and end_exclusive is not None:
+        raise QueryError(
+            "Only one time range end can be specified: got both 'end' and 'end_exclusive'."
+        )
+    if start is None and start_exclusive is None:
+        start = DEFAULT_START
+    return DetailQuery(
+        granularity=granularity,
+        start=start,
+        end=end,
+        start_exclusive=start_exclusive,
+        end_exclusive=end_exclusive,
+        reverse=bool(get_parameter(params, "reverse", _parse_reverse, False)),
+        value_downsamplers=get_list_parameter(
+            params, "value_downsamplers", _parse_value_downsampler
+        ),
+        time_downsamplers=get_list_parameter(params, "time_downsamplers", _parse_time_downsampler),
+    )
+
+
+# Tag filters ----------------------------------------------------------------------------------
+
+
+def coerce_filter_value(value: str) -> Any:
+    """A filter value as a Python value: booleans, ``None``, integers (64-bit) and finite
+    floats are recognised; everything else stays a string."""
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    if value in ("none", "None", "null"):
+        return None
+    integer = parse_integer(value)
+    if integer is not None:
+        return integer if -(2**63) <= integer < 2**63 else value
+    if _FLOAT.fullmatch(value):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    return value
+
+
+def parse_tag_filters(params: Any) -> dict[str, Any] | None:
+    """The ``find_streams`` query of the ``tags__…`` parameters in ``params``, else ``None``.
+
+    ``tags__a__b=1`` becomes ``{'a': {'b': 1}}``; the last segment after a tag name may be an
+    operator (``tags__a__gte=1`` → ``{'a': {'gte': 1}}``); ``in``/``nin``/``all`` take a list
+    of all comma-separated and repeated values. Parameters whose first ``__`` segment is not
+    ``tags`` are not filters; ``tags`` alone, or an empty segment, is an error.
+    """
+    query: dict[str, Any] = {}
+    for name in params:
+        segments = name.split("__")
+        if segments[0] != "tags":
+            continue
+        path = segments[1:]
+        raw = params.getlist(name)[-1]
+        if not path or not all(path):
+            raise QueryError(
+                f"Invalid tag filter {quote(name)}={quote(raw)}: use "
+                "tags__<tag>[__<tag>…][__<operator>]=<value>."
+            )
+        operator = path[-1] if len(path) > 1 and path[-1] in TAG_OPERATORS else None
+        if operator in LIST_OPERATORS:
+            value: Any = [
+                coerce_filter_value(item) for raw in params.getlist(name) for item in raw.split(",")
+            ]
+        else:
+            value = coerce_filter_value(raw)
+        if operator == "size" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise QueryError(
+                f"Invalid tag filter {quote(name)}={quote(raw)}: the 'size' operator needs an "
+                "integer."
+            )
+        node = query
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        if not isinstance(node, dict) or path[-1] in node:
+            raise QueryError(
+                f"Conflicting tag filter {quote(name)}={quote(raw)}: another filter already "
+                "sets this tag."
+            )
+        node[path[-1]] = value
+    return query or None

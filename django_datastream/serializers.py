@@ -1,0 +1,371 @@
+"""Serialisation of API responses: JSON (orjson), JSONP, XML and CSV.
+
+Datapoints come from ``get_data`` as dictionaries holding aware UTC datetimes, numbers,
+``Decimal`` values and nested dictionaries. JSON hands them to orjson as they are (orjson
+writes the datetimes itself), so a response of 10,000 datapoints builds no Python object per
+datapoint. Conventions shared by every format:
+
+* datetimes are ISO 8601 in UTC with a ``Z`` (``TASTYPIE_DATETIME_FORMATTING`` may choose
+  ``'iso-8601-strict'``, without microseconds, or ``'rfc-2822'``); naive ones are UTC;
+* ``Decimal`` values (high-accuracy streams) are strings;
+* NaN and ±Infinity are ``null`` (an empty cell in CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import decimal
+import email.utils
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from xml.etree import ElementTree
+
+import mimeparse
+import orjson
+from django.conf import settings
+from tastypie.bundle import Bundle
+from tastypie.exceptions import UnsupportedSerializationFormat
+from tastypie.serializers import Serializer
+
+from .conf import datastream_settings
+from .query import QueryError, quote
+
+__all__ = [
+    "CONTENT_TYPES",
+    "DatastreamSerializer",
+    "determine_format",
+    "is_valid_callback",
+]
+
+#: Short format name -> content type.
+CONTENT_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "jsonp": "text/javascript",
+    "xml": "application/xml",
+    "csv": "text/csv",
+}
+
+_FORMAT_OF = {content_type: name for name, content_type in CONTENT_TYPES.items()}
+_ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*")
+_RESERVED_WORDS = frozenset(
+    """break case catch class const continue debugger default delete do else enum export
+    extends false finally for function if implements import in instanceof interface let new
+    null package private protected public return static super switch this throw true try
+    typeof var void while with yield await arguments eval undefined NaN Infinity""".split()
+)
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def is_valid_callback(name: str) -> bool:
+    """True if ``name`` is a safe JSONP callback: dotted JavaScript identifiers in ASCII,
+    no reserved words, at most 128 characters."""
+    return (
+        len(name) <= 128
+        and _CALLBACK.fullmatch(name) is not None
+        and not any(part in _RESERVED_WORDS for part in name.split("."))
+    )
+
+
+class DatastreamSerializer(Serializer):
+    """tastypie serializer producing JSON through orjson, JSONP, XML and CSV.
+
+    The enabled formats come from ``DATASTREAM_API_FORMATS`` at request time; the datetime
+    style from ``TASTYPIE_DATETIME_FORMATTING`` (or the ``datetime_formatting`` argument).
+    """
+
+    content_types = CONTENT_TYPES
+
+    def __init__(self, datetime_formatting: str | None = None) -> None:
+        self._datetime_formatting = datetime_formatting
+        self._to_methods = {ct: getattr(self, f"to_{fmt}") for fmt, ct in CONTENT_TYPES.items()}
+        self._from_methods = {CONTENT_TYPES["json"]: self.from_json}
+
+    # Formats ------------------------------------------------------------------------------
+
+    @property
+    def formats(self) -> list[str]:  # type: ignore[override]
+        return [name for name in datastream_settings.API_FORMATS if name in CONTENT_TYPES]
+
+    @property
+    def supported_formats(self) -> list[str]:  # type: ignore[override]
+        return [CONTENT_TYPES[name] for name in self.formats]
+
+    @property
+    def supported_formats_reversed(self) -> list[str]:  # type: ignore[override]
+        return self.supported_formats[::-1]
+
+    @property
+    def datetime_formatting(self) -> str:  # type: ignore[override]
+        if self._datetime_formatting is not None:
+            return self._datetime_formatting
+        return getattr(settings, "TASTYPIE_DATETIME_FORMATTING", "iso-8601")
+
+    def serialize(self, bundle: Any, format: str = "application/json", options: Any = None) -> Any:
+        method = self._to_methods.get(format.split(";")[0].strip())
+        if method is None:
+            raise UnsupportedSerializationFormat(format)
+        return method(bundle, options or {})
+
+    # Scalars ------------------------------------------------------------------------------
+
+    def format_datetime(self, data: datetime.datetime) -> str:
+        """A datetime as text in the configured style; naive means UTC."""
+        if data.tzinfo is None or data.utcoffset() is None:
+            data = data.replace(tzinfo=datetime.UTC)
+        style = self.datetime_formatting
+        if style == "rfc-2822":
+            return email.utils.format_datetime(data)
+        if style == "iso-8601-strict":
+            data = data.replace(microsecond=0)
+        text = data.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def format_date(self, data: datetime.date) -> str:
+        """A date as text: ``2014-05-05``, or ``05 May 2014`` in RFC 2822 style."""
+        if self.datetime_formatting == "rfc-2822":
+            return f"{data.day:02d} {_MONTHS[data.month - 1]} {data.year:04d}"
+        return data.isoformat()
+
+    def format_time(self, data: datetime.time) -> str:
+        """A time as text: ``01:05:00``, or ``01:05:00 +0000`` in RFC 2822 style."""
+        if self.datetime_formatting == "rfc-2822":
+            offset = data.utcoffset() or datetime.timedelta(0)
+            sign = "-" if offset < datetime.timedelta(0) else "+"
+            minutes = abs(int(offset.total_seconds())) // 60
+            return f"{data.strftime('%H:%M:%S')} {sign}{minutes // 60:02d}{minutes % 60:02d}"
+        if self.datetime_formatting == "iso-8601-strict":
+            data = data.replace(microsecond=0)
+        return data.isoformat()
+
+    def _default(self, value: Any) -> Any:
+        """orjson's fallback for the types it does not write itself."""
+        if isinstance(value, Bundle):
+            return value.data
+        if isinstance(value, decimal.Decimal):
+            return str(value)
+        if isinstance(value, datetime.datetime):
+            return self.format_datetime(value)
+        if isinstance(value, datetime.date):
+            return self.format_date(value)
+        if isinstance(value, datetime.time):
+            return self.format_time(value)
+        if isinstance(value, set | frozenset):
+            return list(value)
+        name = getattr(value, "name", None)  # granularity classes
+        return name if isinstance(name, str) else str(value)
+
+    def to_plain(self, value: Any) -> Any:
+        """``value`` as JSON-compatible builtins (the slow path, used by XML and CSV and when
+        orjson cannot write a value, such as an integer beyond 64 bits)."""
+        if isinstance(value, Bundle):
+            value = value.data
+        if isinstance(value, dict):
+            return {str(key): self.to_plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.to_plain(item) for item in value]
+        if value is None or isinstance(value, str | bool | int):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        return self.to_plain(self._default(value))
+
+    # JSON and JSONP -----------------------------------------------------------------------
+
+    def to_json(self, data: Any, options: Any = None) -> bytes:
+        """Compact UTF-8 JSON."""
+        style = self.datetime_formatting
+        option = _ORJSON_OPTIONS
+        if style == "iso-8601-strict":
+            option |= orjson.OPT_OMIT_MICROSECONDS
+        elif style != "iso-8601":
+            option |= orjson.OPT_PASSTHROUGH_DATETIME
+        try:
+            return orjson.dumps(data, default=self._default, option=option)
+        except orjson.JSONEncodeError:
+            pass
+        try:  # dictionary keys that are not strings (three times slower, hence not first)
+            return orjson.dumps(
+                data, default=self._default, option=option | orjson.OPT_NON_STR_KEYS
+            )
+        except orjson.JSONEncodeError:  # e.g. integers beyond 64 bits
+            return json.dumps(
+                self.to_plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+
+    def from_json(self, content: str | bytes) -> Any:
+        """Parse JSON (used by the test helpers)."""
+        return orjson.loads(content)
+
+    def to_jsonp(self, data: Any, options: Any = None) -> bytes:
+        """JSON wrapped in a call of ``options['callback']`` (validated by the caller too)."""
+        callback = (options or {}).get("callback", "callback")
+        if not is_valid_callback(callback):
+            raise ValueError(f"Invalid JSONP callback name: {callback!r}")
+        # U+2028/U+2029 are valid in JSON strings but end a line in older JavaScript.
+        body = self.to_json(data).replace(b"\xe2\x80\xa8", b"\\u2028")
+        body = body.replace(b"\xe2\x80\xa9", b"\\u2029")
+        return b"/**/" + callback.encode() + b"(" + body + b");"
+
+    # XML ----------------------------------------------------------------------------------
+
+    def to_xml(self, data: Any, options: Any = None) -> bytes:
+        """tastypie-style XML: ``<response>`` root, ``type`` attributes on non-strings."""
+        root = self._xml_element(self.to_plain(data), None, 0)
+        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    def _xml_element(self, value: Any, name: str | None, depth: int) -> ElementTree.Element:
+        if name is not None and not _XML_NAME.fullmatch(name):
+            element = ElementTree.Element("item", key=_XML_INVALID.sub("\ufffd", name))
+        else:
+            default = "objects" if isinstance(value, list) else "response" if not depth else None
+            element = ElementTree.Element(name or default or _xml_item_name(value))
+        if isinstance(value, list):
+            if depth:
+                element.set("type", "list")
+            for item in value:
+                element.append(self._xml_element(item, None, depth + 1))
+        elif isinstance(value, dict):
+            if depth:
+                element.set("type", "hash")
+            for key, item in value.items():
+                element.append(self._xml_element(item, key, depth + 1))
+        elif value is None:
+            element.set("type", "null")
+        elif isinstance(value, str):
+            element.text = _XML_INVALID.sub("\ufffd", value)
+        else:
+            element.set("type", _xml_type(value))
+            element.text = str(value)
+        return element
+
+    # CSV ----------------------------------------------------------------------------------
+
+    def to_csv(self, data: Any, options: Any = None) -> bytes:
+        """Datapoints of a detail response, one row each; or the streams of a list."""
+        output = io.StringIO()
+        writer = csv.writer(output, lineterminator="\r\n")
+        if isinstance(data, Bundle) and "datapoints" in data.data:
+            layout = getattr(data, "csv_layout", None) or (True, (), ())
+            self._write_datapoints(writer, data.data["datapoints"] or (), *layout)
+        elif isinstance(data, dict) and isinstance(data.get("objects"), list):
+            self._write_streams(writer, data["objects"])
+        else:
+            raise UnsupportedSerializationFormat("CSV is available for datapoints and streams")
+        return output.getvalue().encode()
+
+    def _cell_converter(self) -> Any:
+        """A function turning a value into a CSV cell (``None`` is written as empty)."""
+        iso = self.datetime_formatting == "iso-8601"
+        utc = datetime.UTC
+        to_json = self.to_json
+        format_datetime = self.format_datetime
+        default = self._default
+
+        def cell(value: Any) -> Any:
+            kind = type(value)
+            if kind is str or kind is int or value is None:
+                return value
+            if kind is float:
+                return value if value - value == 0 else None  # NaN and ±inf: empty
+            if kind is datetime.datetime:
+                if iso and value.tzinfo is utc:
+                    return value.isoformat()[:-6] + "Z"  # drop "+00:00"
+                return format_datetime(value)
+            if kind is bool:
+                return "true" if value else "false"
+            if isinstance(value, dict | list | tuple):
+                return to_json(value).decode()
+            if isinstance(value, decimal.Decimal | int | str):
+                return str(value)
+            return cell(default(value))
+
+        return cell
+
+    def _write_datapoints(
+        self,
+        writer: Any,
+        datapoints: Iterable[dict[str, Any]],
+        raw: bool,
+        time_keys: Sequence[str],
+        value_keys: Sequence[str],
+    ) -> None:
+        cell = self._cell_converter()
+        if raw:
+            writer.writerow(("t", "v"))
+            writer.writerows((cell(p.get("t")), cell(p.get("v"))) for p in datapoints)
+            return
+        writer.writerow([f"t.{k}" for k in time_keys] + [f"v.{k}" for k in value_keys])
+        empty: dict[str, Any] = {}
+        writer.writerows(
+            [cell(times.get(k)) for k in time_keys] + [cell(values.get(k)) for k in value_keys]
+            for times, values in ((p.get("t") or empty, p.get("v") or empty) for p in datapoints)
+        )
+
+    def _write_streams(self, writer: Any, streams: Iterable[Any]) -> None:
+        columns = (
+            "id", "resource_uri", "value_type", "highest_granularity", "earliest_datapoint",
+            "latest_datapoint", "value_downsamplers", "time_downsamplers", "tags",
+        )  # fmt: skip
+        joined = {"value_downsamplers", "time_downsamplers"}
+        cell = self._cell_converter()
+        writer.writerow(columns)
+        for stream in streams:
+            data = stream.data if isinstance(stream, Bundle) else stream
+            writer.writerow(
+                [
+                    ",".join(data.get(c) or ()) if c in joined else cell(data.get(c))
+                    for c in columns
+                ]
+            )
+
+
+def _xml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "integer" if isinstance(value, int) else "float"
+
+
+def _xml_item_name(value: Any) -> str:
+    return "object" if isinstance(value, dict) else "value"
+
+
+def determine_format(request: Any, serializer: DatastreamSerializer) -> str:
+    """The content type to answer ``request`` with: ``?format=``, else JSONP when a
+    ``callback`` is given, else the ``Accept`` header, else JSON. Raises ``QueryError`` for an
+    unknown ``format`` or an invalid JSONP ``callback``."""
+    formats = serializer.formats
+    name = request.GET.get("format")
+    if name:
+        if name not in formats:
+            raise QueryError(
+                f"Invalid format: {quote(name)} in parameter 'format'. "
+                f"Use one of {', '.join(formats)}."
+            )
+    elif "callback" in request.GET and "jsonp" in formats:
+        name = "jsonp"
+    else:
+        accept = request.META.get("HTTP_ACCEPT") or "*/*"
+        if accept != "*/*":
+            try:
+                best = mimeparse.best_match(serializer.supported_formats_reversed, accept)
+            except Exception:  # noqa: BLE001 - mimeparse raises assorted errors on bad input
+                raise QueryError(f"Invalid Accept header: {quote(accept)}.") from None
+            name = _FORMAT_OF.get(best or "")
+        if not name:
+            name = "json" if "json" in formats else formats[0]
+    if name == "jsonp":
+        callback = request.GET.get("callback", "callback")
+        if not is_valid_callback(callback):
+            raise QueryError(
+                f"Invalid JSONP callback name: {quote(callback)} in parameter 'callback'. "
+                "Use a JavaScript identifier such as 'handleData' or 'app.handleData'."
+            )
+    return CONTENT_TYPES[name]

@@ -1,0 +1,348 @@
+"""The demo page in headless Debian Chromium, served by a real threaded server on loopback.
+
+The page must load without console errors, draw every demo stream, ask for finer data when
+zoomed in, follow new data live, and list streams it cannot chart.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from datastream import Granularity
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MIN = 60 * 1000
+
+
+class PageWatch:
+    """A page with its console errors and API requests recorded."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def api_queries(self, since: int = 0) -> list[dict[str, list[str]]]:
+        """Query strings of the datapoint requests made since request number ``since``."""
+        found = []
+        for url in self.requests[since:]:
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.path.startswith("/api/v1/stream/") and parsed.path != "/api/v1/stream/":
+                found.append(urllib.parse.parse_qs(parsed.query))
+        return found
+
+    def charts(self) -> list[dict]:
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll('.ds-chart')].map((chart) => {
+                const gd = chart.querySelector('.ds-plot');
+                return {
+                  title: chart.querySelector('.ds-chart-title').textContent,
+                  granularity: chart.dataset.granularity,
+                  traces: (gd.data || []).map((t) => ({name: t.name, type: t.type,
+                    points: t.x.length, visible: t.visible,
+                    lastX: t.x.length ? t.x[t.x.length - 1] : null})),
+                  drawnPaths: [...gd.querySelectorAll('.scatterlayer path.js-line, '
+                    + '.scatterlayer path.js-fill, .barlayer path')]
+                    .filter((p) => (p.getAttribute('d') || '').length > 20).length,
+                  status: chart.querySelector('.ds-status').textContent,
+                };
+            })"""
+        )
+
+    def zoom(self, chart_index: int, minutes: float) -> None:
+        """Zoom a chart to the last ``minutes`` of its view, as a drag would (plotly_relayout)."""
+        self.page.evaluate(
+            """([index, width]) => {
+                const gd = document.querySelectorAll('.ds-plot')[index];
+                const end = window.datastreamDemo.view[1];
+                return Plotly.relayout(gd, {'xaxis.range': [end - width, end]});
+            }""",
+            [chart_index, minutes * MIN],
+        )
+
+    def wait_for_granularity(self, name: str) -> None:
+        self.page.wait_for_function(
+            """(name) => [...document.querySelectorAll('.ds-chart')]
+                .every((chart) => chart.dataset.granularity === name)""",
+            arg=name,
+            timeout=20000,
+        )
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """Save a full-page screenshot under the test's tmp_path (and a copy for people to look at
+    under ``$DATASTREAM_SCREENSHOT_DIR`` when that is set)."""
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    keep = os.environ.get("DATASTREAM_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / name)
+    return path
+
+
+def test_demo_page_draws_zooms_and_follows_live_data(
+    chromium, live_server, demo_store, demo_streams, tmp_path
+):
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=1")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+
+    # The menu lists every stream with its tags.
+    menu = page.locator("#ds-menu .ds-stream")
+    assert menu.count() == 3
+    assert "unit_description" in menu.first.inner_text()
+    assert "random, domain: 0,10" in menu.first.inner_text()
+
+    # One chart per demo stream, each with a mean line inside a drawn min/max band.
+    charts = watch.charts()
+    assert [chart["title"] for chart in charts] == ["Stream 0", "Stream 1", "Stream 2"]
+    for chart in charts:
+        title = chart["title"]
+        names = [trace["name"] for trace in chart["traces"]]
+        assert names == [
+            f"{title} min",
+            f"{title} max",
+            title,
+            f"{title} (newest bucket, incomplete)",
+        ]
+        assert all(trace["points"] >= 55 for trace in chart["traces"][:3])
+        assert chart["traces"][3]["points"] <= 1
+        assert chart["drawnPaths"] >= 2
+        # One hour on screen: minutes (60 buckets); 10seconds would be 360 > 300.
+        assert chart["granularity"] == "minutes"
+    initial = watch.api_queries()
+    assert {q["granularity"][0] for q in initial} >= {"minutes"}
+    assert all("limit" in q for q in initial)
+
+    # Range selector buttons.
+    buttons = page.eval_on_selector_all(
+        "#ds-chart-0 .rangeselector .button text", "texts => texts.map((t) => t.textContent)"
+    )
+    assert buttons == ["hour", "day", "week", "all"]
+
+    # Zooming in asks for finer data, for every (synchronised) chart.
+    before = len(watch.requests)
+    watch.zoom(0, 10)
+    watch.wait_for_granularity("10seconds")
+    zoomed = watch.api_queries(before)
+    assert len(zoomed) >= 3
+    assert {q["granularity"][0] for q in zoomed} >= {"10seconds"}
+    assert all("start" in q for q in zoomed)
+    before = len(watch.requests)
+    watch.zoom(1, 4)
+    watch.wait_for_granularity("seconds")
+    assert "seconds" in {q["granularity"][0] for q in watch.api_queries(before)}
+    status = watch.charts()[0]["status"]
+    match = re.fullmatch(r"Stream 0: seconds, (\d+) points", status)
+    assert match, status
+    assert 40 <= int(match.group(1)) <= 80  # four minutes every 5 s, plus a margin
+    screenshot(page, tmp_path, "demo-page-zoomed.png")
+
+    # Live update: new datapoints show up without reloading the page.
+    from django_datastream.demo.generator import DummyStreams
+    from django_datastream.demo.streamtypes import parse_types
+
+    last_x = max(trace["lastX"] or 0 for trace in watch.charts()[0]["traces"])
+    time.sleep(1.1)
+    dummy = DummyStreams(demo_store, parse_types("int(0,10),float(-2,2),float(0,100)"), 5)
+    dummy.stream_ids = list(demo_streams)
+    dummy.append_now()
+    newest = demo_store.get_tags(demo_streams[0])["latest_datapoint"]
+    page.wait_for_function(
+        """(newest) => document.querySelector('.ds-plot').data
+            .some((t) => t.x.length && t.x[t.x.length - 1] >= newest)""",
+        arg=newest.timestamp() * 1000,
+        timeout=20000,
+    )
+    assert newest.timestamp() * 1000 > last_x
+
+    # Back to everything: the "all" button.
+    page.locator("#ds-chart-0 .rangeselector .button").nth(3).click()
+    watch.wait_for_granularity("minutes")
+    assert watch.errors == []
+    status = page.locator("#ds-page-status").inner_text()
+    assert "3 streams in 3 charts" in status
+    assert not page.locator(".ds-error").count()
+    screenshot(page, tmp_path, "demo-page.png")
+    page.close()
+
+
+def test_client_rules(chromium, live_server, demo_store):
+    """Granularity choice, range rounding and axis rules of the JS client (bugs J1-J5)."""
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=0")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+    result = page.evaluate(
+        """async () => {
+            const g = await import('/static/datastream/js/granularity.js');
+            const chart = await import('/static/datastream/js/chart.js');
+            const streams = await import('/static/datastream/js/streams.js');
+            const pick = (seconds, highest = 'seconds') =>
+              g.chooseGranularity(seconds, g.granularity(highest), 300).name;
+            const line = (min, max, unit) => ({tags: {unit, visualization: {type: 'line',
+              minimum: min, maximum: max}}, value_type: 'numeric',
+              value_downsamplers: ['mean', 'min', 'max', 'sum', 'count']});
+            const make = (min, max, unit) => {
+              const stream = line(min, max, unit);
+              stream.view = streams.describe(stream);
+              return stream;
+            };
+            const a = make(0, 10, 'V');
+            const b = make(-2, 100, 'V');
+            return {
+              day: pick(86400), twoHours: pick(7200), fiveMinutes: pick(300),
+              year: pick(365 * 86400), decade: pick(3650 * 86400),
+              notFinerThanHighest: pick(60, 'minutes'),
+              floor: g.floorTo(1000, g.granularity('minutes')),
+              ceil: g.ceilTo(1001, g.granularity('10minutes')),
+              finerOfHighest: g.finer(g.granularity('minutes'), g.granularity('minutes')),
+              sharedAxis: chart.StreamChart.prototype.axisRange.call(null, [a, b]),
+              openAxis: chart.StreamChart.prototype.axisRange.call(null, [a, make(null, 5)]),
+              noEnd: chart.extremes({earliest_datapoint: '2020-01-01T00:00:00Z',
+                latest_datapoint: null}),
+              unitTitle: streams.axisTitle({tags: {unit_description: 'temperature',
+                visualization: {unit: 'C'}}}),
+              unitTag: streams.unitOf({tags: {unit: 'K'}}),
+              plotlyTime: chart.toMs('2020-01-01 00:00:30.5'),
+              groups: streams.groupStreams([a, b]).length,
+              withGroups: (() => {
+                const tagged = (title, visualization) => {
+                  const stream = {id: title, tags: {title, visualization},
+                    value_type: visualization.type === 'event' ? 'nominal' : 'numeric',
+                    value_downsamplers: ['mean', 'min', 'max', 'count']};
+                  stream.view = streams.describe(stream);
+                  return stream;
+                };
+                const x = tagged('x', {type: 'line', with: {title: 'y'}});
+                const y = tagged('y', {type: 'line'});
+                const z = tagged('z', {type: 'line', minimum: 0});
+                const alarm = tagged('alarm', {type: 'event', with: {title: 'x'}});
+                return streams.groupStreams([x, y, z, alarm])
+                  .map((group) => group.map((stream) => stream.id));
+              })(),
+              unsupported: streams.describe({tags: {visualization: {type: 'pie'}},
+                value_type: 'numeric', value_downsamplers: []}),
+            };
+        }"""
+    )
+    assert result["day"] == "10minutes"
+    assert result["twoHours"] == "minutes"
+    assert result["fiveMinutes"] == "seconds"
+    assert result["year"] == "days"
+    assert result["decade"] == "days"
+    assert result["notFinerThanHighest"] == "minutes"
+    assert result["floor"] == 960
+    assert result["ceil"] == 1200
+    assert result["finerOfHighest"] is None
+    # J3: a shared axis spans the smallest minimum and the LARGEST maximum (4 % padding).
+    low, high = result["sharedAxis"]
+    assert low < -2 and high > 100 and high < 105
+    assert result["openAxis"] is None
+    # J1: an unknown end does not discard the known start.
+    assert result["noEnd"] == [1577836800, None]
+    # J5: one unit rule for axis titles and grouping.
+    assert result["unitTitle"] == "temperature [C]"
+    assert result["unitTag"] == "K"
+    assert result["plotlyTime"] == 1577836830500
+    assert result["groups"] == 2
+    # visualization.with: x declares it belongs with y; the event follows x into its chart.
+    assert result["withGroups"] == [["x", "y", "alarm"], ["z"]]
+    assert result["unsupported"]["chartable"] is False
+    assert watch.errors == []
+    page.close()
+
+
+def test_nominal_graph_and_unchartable_streams_are_listed(
+    chromium, live_server, demo_store, tmp_path
+):
+    from django_datastream.demo.generator import DummyStreams
+    from django_datastream.demo.streamtypes import parse_types
+    from django_datastream.demo.timespan import parse_span
+
+    dummy = DummyStreams(
+        demo_store, parse_types("int(0,10),enum(on,off),graph(4,5)"), 5, rng=random.Random(3)
+    )
+    dummy.ensure()
+    dummy.backfill(dummy.plan(parse_span("30m")))
+    odd = demo_store.ensure_stream(
+        {"title": "Odd one"}, {"visualization": {"type": "pie"}}, ["mean"], Granularity.Seconds
+    )
+    demo_store.append(odd, 1)
+    with_unit = demo_store.ensure_stream(
+        {"title": "Untagged"}, {"unit": "W"}, ["mean", "min", "max"], Granularity.Seconds
+    )
+    demo_store.append(with_unit, 5)
+
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=0")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+    items = page.locator("#ds-menu .ds-stream")
+    assert items.count() == 5
+    unchartable = page.locator("#ds-menu .ds-not-chartable")
+    assert unchartable.count() == 1
+    assert "Odd one" in unchartable.inner_text()
+    assert "Not chartable: visualization type 'pie' is not supported." in unchartable.inner_text()
+    assert "Hidden at first" in items.nth(2).inner_text()
+
+    charts = {chart["title"]: chart for chart in watch.charts()}
+    assert set(charts) == {"Stream 0", "Stream 1", "Stream 2", "Untagged"}
+    # The enum stream: counts per bucket as bars when zoomed out.
+    (enum_trace,) = charts["Stream 1"]["traces"]
+    assert enum_trace["type"] == "bar" and enum_trace["points"] > 10
+    assert charts["Stream 1"]["drawnPaths"] > 10
+    # The graph stream: datapoint counts, hidden until its legend entry is clicked.
+    (graph_trace,) = charts["Stream 2"]["traces"]
+    assert graph_trace["type"] == "bar" and graph_trace["visible"] == "legendonly"
+    # A stream without a visualization tag still gets a line.
+    assert [t["type"] for t in charts["Untagged"]["traces"]] == ["scatter"] * 4
+
+    # Zoomed in to raw data, the enum stream shows its values.
+    watch.zoom(1, 3)
+    page.wait_for_function(
+        """() => document.querySelectorAll('.ds-plot')[1].data[0].type === 'scatter'"""
+    )
+    values = page.evaluate("() => document.querySelectorAll('.ds-plot')[1].data[0].y")
+    assert set(values) <= {"on", "off"} and len(values) > 10
+    assert watch.errors == []
+    screenshot(page, tmp_path, "demo-page-types.png")
+    page.close()
+
+
+def test_streams_without_data_are_drawn_once_data_arrives(chromium, live_server, demo_store):
+    from django_datastream.demo.generator import DummyStreams
+    from django_datastream.demo.streamtypes import parse_types
+    from django_datastream.demo.timespan import parse_span
+
+    dummy = DummyStreams(demo_store, parse_types("int(0,10),float(0,1)"), 5)
+    dummy.ensure()
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=1")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+    statuses = [chart["status"] for chart in watch.charts()]
+    assert statuses == ["No datapoints yet; waiting for data…"] * 2
+    dummy.backfill(dummy.plan(parse_span("10m")))
+    watch.wait_for_granularity("10seconds")  # ten minutes: 60 buckets of 10 seconds
+    assert all(chart["drawnPaths"] >= 2 for chart in watch.charts())
+    assert watch.errors == []
+    page.close()
