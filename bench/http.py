@@ -71,9 +71,7 @@ def build(path: Path) -> str:
         )
     print(f"appended {MINUTES:,} datapoints in {time.perf_counter() - begin:.1f} s")
     begin = time.perf_counter()
-    datastream.downsample_streams(
-        {"bench": "year"}, until=START + (MINUTES + 1440) * minute
-    )
+    datastream.downsample_streams({"bench": "year"}, until=START + (MINUTES + 1440) * minute)
     print(f"downsampled in {time.perf_counter() - begin:.1f} s")
     datastream.backend.close()
     return stream_id
@@ -99,6 +97,50 @@ def measure(client, uri: str, repeat: int) -> tuple[list[float], int, int]:
     return times, items, len(response.content)
 
 
+def core_reads(stream_id: str) -> list[tuple[str, object]]:
+    """The core calls behind the main cases: ``(name, function returning the page)``."""
+    from datastream import Granularity
+    from django_datastream import datastream
+
+    start = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    mean_min_max = ["mean", "min", "max"]
+
+    def page(data, limit, offset=0):
+        data.count()
+        return list(iter(data[offset : offset + limit].batch_size(limit)))
+
+    return [
+        ("core: find_streams, limit 100", lambda: page(datastream.find_streams(), 100)),
+        (
+            "core: get_data hours, mean/min/max, limit 10000",
+            lambda: page(
+                datastream.get_data(stream_id, Granularity.Hours, start=start,
+                                    value_downsamplers=mean_min_max), 10000),
+        ),
+        (
+            "core: get_data 10minutes, mean/min/max, limit 10000",
+            lambda: page(
+                datastream.get_data(stream_id, Granularity.Minutes10, start=start,
+                                    value_downsamplers=mean_min_max), 10000),
+        ),
+        (
+            "core: get_data raw, limit 1000",
+            lambda: page(datastream.get_data(stream_id, Granularity.Minutes, start=start), 1000),
+        ),
+    ]  # fmt: skip
+
+
+def time_calls(function, repeat: int) -> list[float]:
+    """Seconds per call of ``function`` over ``repeat`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - begin)
+    return times
+
+
 def report(name: str, times: list[float], items: int, size: int, target: float | None) -> None:
     """Print median, p99 and requests per second."""
     ordered = sorted(times)
@@ -106,8 +148,9 @@ def report(name: str, times: list[float], items: int, size: int, target: float |
     p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
     rate = len(ordered) / sum(ordered)
     goal = f"  (target p50 <= {target * 1000:.0f} ms)" if target else ""
+    weight = f"{size / 1024:>7,.0f} KiB" if size else " " * 11
     print(
-        f"{name:<52} {items:>6,} items {size / 1024:>7,.0f} KiB  p50 {median * 1000:7.2f} ms  "
+        f"{name:<52} {items:>6,} items {weight}  p50 {median * 1000:7.2f} ms  "
         f"p99 {p99 * 1000:7.2f} ms  {rate:7.1f} req/s{goal}"
     )
 
@@ -149,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
             for name, uri, target in cases:
                 times, items, size = measure(client, uri, args.repeat)
                 report(name, times, items, size, target)
+            print("\nthe same reads through the datastream API alone (count + page), no HTTP:")
+            for name, read in core_reads(stream_id):
+                times = time_calls(read, args.repeat)
+                report(name, times, len(read()), 0, None)
 
 
 if __name__ == "__main__":

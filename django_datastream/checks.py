@@ -25,8 +25,9 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import datastream_settings, import_backend, init_datastream
+from .serializers import CONTENT_TYPES
 
-FORMATS = ("json", "jsonp", "xml", "csv")
+FORMATS = tuple(CONTENT_TYPES)
 
 
 def _backend_class(errors: list[checks.CheckMessage]) -> type | None:

@@ -143,7 +143,9 @@ class StreamResource(Resource):
         except exceptions.StreamNotFound:
             raise ApiError(f"Stream {quote(stream_id)} not found.", 404) from None
 
-    def build_bundle(self, obj: Any = None, data: Any = None, request: Any = None, **kwargs: Any):
+    def build_bundle(
+        self, obj: Any = None, data: Any = None, request: Any = None, **kwargs: Any
+    ) -> Bundle:
         return Bundle(obj=obj, data=data, request=request)
 
     def dehydrate_resource_uri(self, bundle: Bundle) -> str:
@@ -238,7 +240,8 @@ class StreamResource(Resource):
             max_limit=datastream_settings.DETAIL_MAX_LIMIT,
         )
         page = paginator.page()
-        stream.datapoints = list(page["objects"])
+        # iter(): list() of a result set would first call len(), a second count query.
+        stream.datapoints = list(iter(page["objects"]))
         bundle = self.full_dehydrate(bundle)
         bundle.data["query_params"] = query.echo()
         bundle.data["meta"] = page["meta"]

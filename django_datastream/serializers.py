@@ -159,6 +159,9 @@ class DatastreamSerializer(Serializer):
             return self.format_time(value)
         if isinstance(value, set | frozenset):
             return list(value)
+        raw_json = getattr(value, "__json__", None)  # objects carrying pre-serialised JSON
+        if callable(raw_json):
+            return orjson.Fragment(raw_json())
         name = getattr(value, "name", None)  # granularity classes
         return name if isinstance(name, str) else str(value)
 
@@ -175,6 +178,9 @@ class DatastreamSerializer(Serializer):
             return value
         if isinstance(value, float):
             return value if math.isfinite(value) else None
+        raw_json = getattr(value, "__json__", None)
+        if callable(raw_json):
+            return self.to_plain(orjson.loads(raw_json()))
         return self.to_plain(self._default(value))
 
     # JSON and JSONP -----------------------------------------------------------------------
@@ -320,10 +326,7 @@ class DatastreamSerializer(Serializer):
         for stream in streams:
             data = stream.data if isinstance(stream, Bundle) else stream
             writer.writerow(
-                [
-                    ",".join(data.get(c) or ()) if c in joined else cell(data.get(c))
-                    for c in columns
-                ]
+                [",".join(data.get(c) or ()) if c in joined else cell(data.get(c)) for c in columns]
             )
 
 

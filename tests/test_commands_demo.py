@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from django.core.management.base import CommandError
+import socket
+import uuid
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+import django_datastream
 from datastream import Granularity
+from django_datastream.demo.server import DemoServer
 
 
 def test_short_demo_serves_and_appends(run_command, demo_store):
@@ -20,7 +28,7 @@ def test_short_demo_serves_and_appends(run_command, demo_store):
             stream["stream_id"], Granularity.Seconds, start=stream["earliest_datapoint"]
         )
         # Ten minutes every second, plus the real-time round (and seconds caught up).
-        assert 601 <= len(data) <= 605
+        assert 601 <= len(data) <= 610
     assert "Demo page: http://127.0.0.1:" in result.stdout
     assert "Self-check passed: page, plotly.js and API (3 streams)." in result.stdout
     assert "Done. Appended" in result.stdout
@@ -28,8 +36,6 @@ def test_short_demo_serves_and_appends(run_command, demo_store):
 
 
 def test_busy_port(run_command, demo_store):
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -52,3 +58,71 @@ def test_errors(run_command, demo_store, args, message):
     with pytest.raises(CommandError) as raised:
         run_command("datastream_demo", *args)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("command", ["datastream_demo", "dummystream", "downsample"])
+def test_no_backend_configured(command):
+    args = [] if command == "downsample" else ["--span=10s"]
+    with override_settings(DATASTREAM_BACKEND=None), pytest.raises(CommandError) as raised:
+        call_command(command, *args, stdout=StringIO(), stderr=StringIO())
+    assert "DATASTREAM_BACKEND is not set" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ((500, b"oops"), "Self-check: GET / answered 500 without b'datastream-config'."),
+        (OSError("connection refused"), "Self-check: GET / failed: connection refused"),
+    ],
+)
+def test_self_check_failures(run_command, demo_store, monkeypatch, answer, message):
+    def get(self, path, timeout=30):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(DemoServer, "get", get)
+    with pytest.raises(CommandError) as raised:
+        run_command("datastream_demo", "--span=10s", "--port=0", "--stop-after=0", "--self-check")
+    assert message in str(raised.value)
+
+
+def test_self_check_counts_streams(run_command, demo_store, monkeypatch):
+    real_get = DemoServer.get
+
+    def get(self, path, timeout=30):
+        if path.startswith("api/"):
+            return 200, b'{"meta": {"total_count": 1}}'
+        return real_get(self, path, timeout)
+
+    monkeypatch.setattr(DemoServer, "get", get)
+    with pytest.raises(CommandError, match="the API lists 1 streams, expected 3"):
+        run_command("datastream_demo", "--span=10s", "--port=0", "--stop-after=0", "--self-check")
+
+
+def test_commands_on_mongodb(mongodb_server):
+    """The same commands with DATASTREAM_BACKEND pointing at MongoDB (a real wire server)."""
+    database = f"demo_{uuid.uuid4().hex[:12]}"
+    settings = {"database_name": database, "host": mongodb_server.uri, "tz_aware": True}
+    with override_settings(
+        DATASTREAM_BACKEND="datastream.backends.mongodb.Backend",
+        DATASTREAM_BACKEND_SETTINGS=settings,
+    ):
+        store = django_datastream.datastream
+        try:
+            out = StringIO()
+            call_command(
+                "dummystream", "--types=int(0,10),enum(a,b)", "--span=5m", "--no-real-time",
+                stdout=out, stderr=StringIO(),
+            )  # fmt: skip
+            assert "Done. Appended 122 datapoints to 2 streams." in out.getvalue()
+            out = StringIO()
+            call_command("downsample", stdout=out, stderr=StringIO())
+            assert "Done. Downsampled 2 streams" in out.getvalue()
+            for stream in store.find_streams():
+                start = stream["earliest_datapoint"]
+                assert len(store.get_data(stream["stream_id"], Granularity.Seconds, start)) == 61
+            call_command("dummystream", "--flush", "--noinput", stdout=StringIO())
+            assert list(store.find_streams()) == []
+        finally:
+            store.delete_streams()

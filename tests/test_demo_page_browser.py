@@ -156,6 +156,19 @@ def test_demo_page_draws_zooms_and_follows_live_data(
     assert 40 <= int(match.group(1)) <= 80  # four minutes every 5 s, plus a margin
     screenshot(page, tmp_path, "demo-page-zoomed.png")
 
+    # The client follows meta.next: no datapoint is left out when a response has pages.
+    paging = page.evaluate(
+        """async () => {
+            const api = await import('/static/datastream/js/api.js');
+            const client = new api.DatastreamClient('/api/v1/stream/', 100);
+            const [stream] = await client.listStreams();
+            const before = client.requests;
+            const points = await client.datapoints(stream, {granularity: 'seconds'});
+            return {points: points.length, requests: client.requests - before};
+        }"""
+    )
+    assert paging == {"points": 721, "requests": 8}
+
     # Live update: new datapoints show up without reloading the page.
     from django_datastream.demo.generator import DummyStreams
     from django_datastream.demo.streamtypes import parse_types
@@ -223,6 +236,15 @@ def test_client_rules(chromium, live_server, demo_store):
                 visualization: {unit: 'C'}}}),
               unitTag: streams.unitOf({tags: {unit: 'K'}}),
               plotlyTime: chart.toMs('2020-01-01 00:00:30.5'),
+              window: (() => {
+                const stream = {earliest_datapoint: '2020-01-01T00:00:00Z',
+                  latest_datapoint: '2020-01-10T00:00:00Z', highest_granularity: 'seconds'};
+                const day = [Date.UTC(2020, 0, 3, 0, 7, 3), Date.UTC(2020, 0, 4, 0, 7, 3)];
+                const found = chart.StreamChart.prototype.windowFor.call(
+                  {options: {maxBuckets: 300}}, stream, day);
+                return {g: found.g.name, from: found.from, to: found.to,
+                  start: day[0] / 1000, end: day[1] / 1000};
+              })(),
               groups: streams.groupStreams([a, b]).length,
               withGroups: (() => {
                 const tagged = (title, visualization) => {
@@ -263,6 +285,12 @@ def test_client_rules(chromium, live_server, demo_store):
     assert result["unitTitle"] == "temperature [C]"
     assert result["unitTag"] == "K"
     assert result["plotlyTime"] == 1577836830500
+    # J2: a day is shown in 10-minute buckets, and the padded window is rounded to 10 minutes.
+    window = result["window"]
+    assert window["g"] == "10minutes"
+    assert window["from"] % 600 == 0 and window["to"] % 600 == 0
+    assert window["from"] <= window["start"] - 8640 < window["from"] + 600
+    assert window["to"] - 600 < window["end"] + 8640 <= window["to"]
     assert result["groups"] == 2
     # visualization.with: x declares it belongs with y; the event follows x into its chart.
     assert result["withGroups"] == [["x", "y", "alarm"], ["z"]]

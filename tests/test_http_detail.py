@@ -305,8 +305,8 @@ def test_time_bounds_at_the_limits(api, name, value, moment):
     body = api.json(api.detail_uri(api.ids[0]), {name: value, "limit": 1})
     long = {"s": "start"}.get(name, name)
     assert body["query_params"][long] == iso(moment)
-    kwargs = {long: moment} if long != "end_exclusive" else {"start": MIN, long: moment}
-    if long in ("end",):
+    kwargs = {long: moment}
+    if long in ("end", "end_exclusive"):
         kwargs["start"] = MIN
     assert (
         body["meta"]["total_count"]

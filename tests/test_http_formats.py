@@ -362,3 +362,24 @@ def test_callback_validation():
     assert not is_valid_callback("a.b.")
     assert not is_valid_callback("new")
     assert not is_valid_callback("x" * 129)
+
+
+class RawJson:
+    """An object that carries its own serialisation (upstream's ``__json__`` hook)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __json__(self) -> str:
+        return self.text
+
+
+def test_raw_json_objects(serializer):
+    data = {"raw": RawJson('{"a":[1,2,{"b":null}]}'), "plain": [RawJson("3")]}
+    assert serializer.to_json(data) == b'{"raw":{"a":[1,2,{"b":null}]},"plain":[3]}'
+    assert serializer.from_json(serializer.to_json(data)) == {
+        "raw": {"a": [1, 2, {"b": None}]},
+        "plain": [3],
+    }
+    root = ElementTree.fromstring(serializer.to_xml(data))
+    assert _xml_to_python(root) == {"raw": {"a": [1, 2, {"b": None}]}, "plain": [3]}

@@ -70,9 +70,9 @@ def test_built_on_first_use_and_rebuilt_when_settings_change(tmp_path):
         rebuilt = django_datastream.datastream
         assert rebuilt is not datastream
         assert rebuilt.backend.database_name == str(first)
-    from django_datastream import datastream as imported  # module __getattr__ works for imports
+        from django_datastream import datastream as imported  # module __getattr__ at import
 
-    assert imported is django_datastream.datastream
+        assert imported is rebuilt
 
 
 def test_backend_instance_setting(tmp_path):

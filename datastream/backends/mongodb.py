@@ -36,6 +36,7 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -167,6 +168,8 @@ class Backend(_EngineBackend):
         if client is None or self._client_pid != os.getpid():
             with self._client_lock:
                 if self._client is None or self._client_pid != os.getpid():
+                    if self._client is not None:
+                        _discard_inherited(self._client)
                     self._local = threading.local()  # sessions belong to the old client
                     self._ready = set()
                     client = self._new_client()
@@ -694,6 +697,13 @@ def _available(client: Any, committing: bool = False) -> Iterator[None]:
                 f"MongoDB commit failed; the outcome is unknown: {error}"
             ) from error
         raise
+
+
+def _discard_inherited(client: pymongo.MongoClient) -> None:
+    """Close, in a forked child, the client inherited from the parent (never used here)."""
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        client.close()
 
 
 def _start(session: Any) -> None:

@@ -114,7 +114,7 @@ class FallbackUnit:
             now = _now()
             condition = {
                 **query,
-                "$or": [{"lock": None}, {"lock.exp": {"$lt": now}}, {"lock.id": self.id}],
+                "$or": [{"lock": None}, {"lock.id": self.id}],
             }
             if rev is not None:
                 condition["rev"] = rev

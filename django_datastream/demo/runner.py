@@ -15,7 +15,29 @@ from .generator import BackfillPlan, DummyStreams, OverlapError
 from .progress import ProgressBar
 from .timespan import Span
 
-__all__ = ["backfill", "create_streams", "flush_datastream", "real_time", "summary"]
+__all__ = [
+    "backfill",
+    "configured_datastream",
+    "create_streams",
+    "flush_datastream",
+    "real_time",
+    "summary",
+]
+
+
+NO_BACKEND = (
+    "DATASTREAM_BACKEND is not set, so there is no datastream to work on. "
+    "Set it (and DATASTREAM_BACKEND_SETTINGS) in the Django settings."
+)
+
+
+def configured_datastream() -> Any:
+    """``django_datastream.datastream``, or a CommandError when no backend is configured."""
+    from django_datastream import datastream
+
+    if datastream is None:
+        raise CommandError(NO_BACKEND)
+    return datastream
 
 
 def flush_datastream(command: BaseCommand, datastream: Any, interactive: bool) -> bool:
@@ -24,10 +46,13 @@ def flush_datastream(command: BaseCommand, datastream: Any, interactive: bool) -
     Returns ``False`` if the user declined.
     """
     if interactive:
-        answer = input(
-            "This removes ALL streams and datapoints from the datastream backend "
-            "(nothing else).\nType 'yes' to continue, or 'no' to cancel: "
-        )
+        try:
+            answer = input(
+                "This removes ALL streams and datapoints from the datastream backend "
+                "(nothing else).\nType 'yes' to continue, or 'no' to cancel: "
+            )
+        except (EOFError, KeyboardInterrupt):
+            answer = ""  # no terminal to ask (use --noinput there), or Ctrl-C: cancel
         if answer.strip().lower() != "yes":
             command.stdout.write("Flush cancelled.")
             return False
@@ -78,12 +103,15 @@ def backfill(
         )
     bar = ProgressBar(command.stderr, plan.datapoints, "Back-filling", enabled=verbosity >= 1)
     bar.update(0)
-    dummy.backfill(plan, batch_size=batch_size, progress=bar.update)
-    bar.finish()
-    if catch_up and span.is_relative:
-        gap = dummy.plan(span)
-        if gap.datapoints:
-            dummy.backfill(gap, batch_size=batch_size)
+    try:
+        dummy.backfill(plan, batch_size=batch_size, progress=bar.update)
+        bar.finish()
+        if catch_up and span.is_relative:
+            gap = dummy.plan(span)
+            if gap.datapoints:
+                dummy.backfill(gap, batch_size=batch_size)
+    except DatastreamException as error:
+        raise CommandError(f"Back-filling failed: {error}") from None
     if verbosity >= 2:
         out.write("Done. Downsampled.")
     return plan
@@ -92,7 +120,10 @@ def backfill(
 def real_time(
     command: BaseCommand, dummy: DummyStreams, stop_after: float | None, verbosity: int
 ) -> int:
-    """Append every interval until Ctrl-C (which propagates) or ``stop_after`` seconds."""
+    """Append every interval until Ctrl-C (which propagates) or ``stop_after`` seconds.
+
+    A datastream error (e.g. streams that already have data in the future) is a CommandError.
+    """
     out = command.stdout
     if verbosity >= 1:
         how_long = f" for {stop_after:g} s." if stop_after is not None else " (Ctrl-C to stop)."
@@ -105,7 +136,10 @@ def real_time(
         if verbosity >= 2:
             out.write("Appended " + ", ".join(f"{value!r}" for _, value in appended))
 
-    return dummy.run_real_time(stop_after=stop_after, on_round=report)
+    try:
+        return dummy.run_real_time(stop_after=stop_after, on_round=report)
+    except DatastreamException as error:
+        raise CommandError(f"Appending in real time failed: {error}") from None
 
 
 def summary(command: BaseCommand, dummy: DummyStreams, interrupted: bool, verbosity: int) -> None:

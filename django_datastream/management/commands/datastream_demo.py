@@ -82,10 +82,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_datastream import datastream
-
-        if datastream is None:
-            raise CommandError("DATASTREAM_BACKEND is not set, so there is no datastream to fill.")
         if options["interval"] < 1:
             raise CommandError("The interval must be a positive number of seconds.")
         if options["batch_size"] < 1:
@@ -100,7 +96,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         verbosity = options["verbosity"]
         dummy = DummyStreams(
-            datastream,
+            runner.configured_datastream(),
             parse_types(DEMO_TYPES),
             options["interval"],
             rng=random.Random(options["seed"]),

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_datastream.demo import runner
 from django_datastream.demo.progress import ProgressBar
 from django_datastream.demo.timespan import SpanError, parse_timestamp
 
@@ -75,8 +76,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_datastream import datastream
-
         until = None
         if options["until"]:
             try:
@@ -85,7 +84,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
         query = merge_queries([parse_tag(text) for text in options["tag"]]) or None
         verbosity = options["verbosity"]
-
+        datastream = runner.configured_datastream()
         streams = list(datastream.find_streams(query))
         if not streams:
             if verbosity >= 1:

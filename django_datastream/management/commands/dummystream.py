@@ -112,9 +112,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_datastream import datastream
-
         types, span = self.check_options(options)
+        datastream = runner.configured_datastream()
         verbosity = options["verbosity"]
         if options["flush"]:
             if runner.flush_datastream(self, datastream, options["interactive"]) and verbosity >= 1:

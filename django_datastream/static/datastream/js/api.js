@@ -57,7 +57,8 @@ export class DatastreamClient {
     const params = new URLSearchParams({ format: 'json', granularity: query.granularity });
     if (query.start != null) params.set('start', String(Math.floor(query.start)));
     if (query.end != null) params.set('end', String(Math.ceil(query.end)));
-    if (query.valueDownsamplers) params.set('value_downsamplers', query.valueDownsamplers.join(','));
+    if (query.valueDownsamplers)
+      params.set('value_downsamplers', query.valueDownsamplers.join(','));
     if (query.timeDownsamplers) params.set('time_downsamplers', query.timeDownsamplers.join(','));
     params.set('limit', String(this.pageLimit));
     let url = `${stream.resource_uri}?${params}`;

@@ -4,8 +4,18 @@ import { ceilTo, chooseGranularity, floorTo, granularity } from './granularity.j
 import { Series, countsPerBucket, mergeSeries, parseTime } from './series.js';
 import { axisTitle, streamTitle } from './streams.js';
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
-  '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 function rgba(hex, alpha) {
   const value = parseInt(hex.slice(1), 16);
@@ -15,7 +25,9 @@ function rgba(hex, alpha) {
 /** Milliseconds for a plotly date-axis value ("2026-01-02 03:04:05.678", UTC) or a number. */
 export function toMs(value) {
   if (typeof value === 'number') return value;
-  const match = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d)(?::(\d\d)(?::(\d\d)(\.\d+)?)?)?)?/.exec(String(value));
+  const match = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d)(?::(\d\d)(?::(\d\d)(\.\d+)?)?)?)?/.exec(
+    String(value),
+  );
   if (!match) return Date.parse(value);
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0'] = match;
   return Date.UTC(+y, +mo - 1, +d, +h, +mi, +s) + Math.round(parseFloat(frac) * 1000);
@@ -57,11 +69,18 @@ export class StreamChart {
     const byStream = new Map();
     for (const stream of this.streams) {
       const numericAxis = stream.view.type === 'line' || stream.view.type === 'stack';
-      const title = numericAxis ? axisTitle(stream)
-        : `${streamTitle(stream)}: ${stream.view.type === 'state' ? 'values / count' : 'datapoints'}`;
-      let axis = numericAxis ? axes.find((candidate) => candidate.numeric && candidate.title === title) : null;
+      const what = stream.view.type === 'state' ? 'values / count' : 'datapoints';
+      const title = numericAxis ? axisTitle(stream) : `${streamTitle(stream)}: ${what}`;
+      let axis = numericAxis
+        ? axes.find((candidate) => candidate.numeric && candidate.title === title)
+        : null;
       if (!axis) {
-        axis = { id: axes.length ? `y${axes.length + 1}` : 'y', title, numeric: numericAxis, streams: [] };
+        axis = {
+          id: axes.length ? `y${axes.length + 1}` : 'y',
+          title,
+          numeric: numericAxis,
+          streams: [],
+        };
         axes.push(axis);
       }
       axis.streams.push(stream);
@@ -82,12 +101,21 @@ export class StreamChart {
     if (earliest === null || latest === null) return null;
     const start = view[0] / 1000;
     const end = view[1] / 1000;
-    const g = chooseGranularity(Math.max(end - start, 1), granularity(stream.highest_granularity),
-      this.options.maxBuckets);
+    const g = chooseGranularity(
+      Math.max(end - start, 1),
+      granularity(stream.highest_granularity),
+      this.options.maxBuckets,
+    );
     const pad = (end - start) * 0.1;
     const from = floorTo(Math.max(start - pad, earliest), g);
     const to = end + pad >= latest ? null : ceilTo(Math.min(end + pad, latest), g);
-    return { g, from, to, needFrom: floorTo(Math.max(start, earliest), g), needTo: end >= latest ? null : ceilTo(end, g) };
+    return {
+      g,
+      from,
+      to,
+      needFrom: floorTo(Math.max(start, earliest), g),
+      needTo: end >= latest ? null : ceilTo(end, g),
+    };
   }
 
   /** Load the whole history of every stream coarsely (range slider) and the initial view. */
@@ -95,9 +123,18 @@ export class StreamChart {
     const jobs = this.streams.map(async (stream) => {
       const [earliest, latest] = extremes(stream);
       if (earliest === null) return;
-      const g = chooseGranularity(Math.max(latest - earliest, 1), granularity(stream.highest_granularity),
-        this.options.maxBuckets);
-      const series = new Series(stream, g, floorTo(earliest, g), null, stream.view.valueDownsamplers);
+      const g = chooseGranularity(
+        Math.max(latest - earliest, 1),
+        granularity(stream.highest_granularity),
+        this.options.maxBuckets,
+      );
+      const series = new Series(
+        stream,
+        g,
+        floorTo(earliest, g),
+        null,
+        stream.view.valueDownsamplers,
+      );
       this.overview.set(stream.id, series);
       await series.load(this.page.client, latest);
     });
@@ -126,10 +163,19 @@ export class StreamChart {
       if (!window) continue;
       const loaded = this.detail.get(stream.id);
       if (loaded && loaded.covers(window.g, window.needFrom, window.needTo)) continue;
-      const series = new Series(stream, window.g, window.from, window.to, stream.view.valueDownsamplers);
-      jobs.push(series.load(this.page.client, extremes(stream)[1]).then(() => {
-        if (seq === this.loadSeq || !this.detail.has(stream.id)) this.detail.set(stream.id, series);
-      }));
+      const series = new Series(
+        stream,
+        window.g,
+        window.from,
+        window.to,
+        stream.view.valueDownsamplers,
+      );
+      jobs.push(
+        series.load(this.page.client, extremes(stream)[1]).then(() => {
+          if (seq === this.loadSeq || !this.detail.has(stream.id))
+            this.detail.set(stream.id, series);
+        }),
+      );
     }
     try {
       await this.track(Promise.all(jobs));
@@ -195,28 +241,54 @@ export class StreamChart {
           const lowKey = keys.includes('l') ? 'l' : 'm';
           const highKey = keys.includes('u') ? 'u' : 'm';
           traces.push({
-            ...common, name: `${title} min`, x, y: points.map((p) => p[lowKey]), type: 'scatter',
-            mode: 'lines', line: { width: 0, color }, showlegend: false, connectgaps: false,
+            ...common,
+            name: `${title} min`,
+            x,
+            y: points.map((p) => p[lowKey]),
+            type: 'scatter',
+            mode: 'lines',
+            line: { width: 0, color },
+            showlegend: false,
+            connectgaps: false,
             hovertemplate: `${title} min: %{y:.2f}<extra></extra>`,
           });
           traces.push({
-            ...common, name: `${title} max`, x, y: points.map((p) => p[highKey]), type: 'scatter',
-            mode: 'lines', line: { width: 0, color }, fill: 'tonexty', fillcolor: rgba(color, 0.25),
-            showlegend: false, connectgaps: false,
+            ...common,
+            name: `${title} max`,
+            x,
+            y: points.map((p) => p[highKey]),
+            type: 'scatter',
+            mode: 'lines',
+            line: { width: 0, color },
+            fill: 'tonexty',
+            fillcolor: rgba(color, 0.25),
+            showlegend: false,
+            connectgaps: false,
             hovertemplate: `${title} max: %{y:.2f}<extra></extra>`,
           });
         }
         if (keys.includes('m')) {
           traces.push({
-            ...common, name: title, x, y: points.map((p) => p.m), type: 'scatter',
+            ...common,
+            name: title,
+            x,
+            y: points.map((p) => p.m),
+            type: 'scatter',
             mode: points.length <= 60 ? 'lines+markers' : 'lines',
-            line: { width: 1.5, color }, marker: { size: 4, color }, connectgaps: false,
+            line: { width: 1.5, color },
+            marker: { size: 4, color },
+            connectgaps: false,
             stackgroup: type === 'stack' ? `stack-${axis.id}` : undefined,
             hovertemplate: `${title} mean: %{y:.2f}<extra></extra>`,
           });
           traces.push({
-            ...common, name: `${title} (newest bucket, incomplete)`, x: newest.map((p) => p.t),
-            y: newest.map((p) => p.m), type: 'scatter', mode: 'markers', showlegend: false,
+            ...common,
+            name: `${title} (newest bucket, incomplete)`,
+            x: newest.map((p) => p.t),
+            y: newest.map((p) => p.m),
+            type: 'scatter',
+            mode: 'markers',
+            showlegend: false,
             marker: { color, size: 7, symbol: 'circle-open' },
             hovertemplate: `${title} mean so far: %{y:.2f}<extra></extra>`,
           });
@@ -224,18 +296,31 @@ export class StreamChart {
       } else if (type === 'state' && this.showsRawStates(stream)) {
         const raw = points.filter((p) => p.raw && p.value !== null && p.value !== undefined);
         traces.push({
-          ...common, name: title, type: 'scatter', mode: 'markers', x: raw.map((p) => p.t),
-          y: raw.map((p) => (typeof p.value === 'object' ? JSON.stringify(p.value) : String(p.value))),
-          marker: { color, size: 6 }, hovertemplate: `${title}: %{y}<extra></extra>`,
+          ...common,
+          name: title,
+          type: 'scatter',
+          mode: 'markers',
+          x: raw.map((p) => p.t),
+          y: raw.map((p) =>
+            typeof p.value === 'object' ? JSON.stringify(p.value) : String(p.value),
+          ),
+          marker: { color, size: 6 },
+          hovertemplate: `${title}: %{y}<extra></extra>`,
         });
       } else {
         const detail = this.detail.get(stream.id) || this.overview.get(stream.id);
-        const buckets = countsPerBucket(merged, detail ? detail.g : granularity('seconds'))
-          .filter((bucket) => bucket.c > 0);
+        const buckets = countsPerBucket(merged, detail ? detail.g : granularity('seconds')).filter(
+          (bucket) => bucket.c > 0,
+        );
         traces.push({
-          ...common, name: title, type: 'bar', x: buckets.map((b) => (b.start + b.width / 2) * 1000),
-          y: buckets.map((b) => b.c), width: buckets.map((b) => b.width * 900),
-          marker: { color }, hovertemplate: `${title}: %{y} datapoints<extra></extra>`,
+          ...common,
+          name: title,
+          type: 'bar',
+          x: buckets.map((b) => (b.start + b.width / 2) * 1000),
+          y: buckets.map((b) => b.c),
+          width: buckets.map((b) => b.width * 900),
+          marker: { color },
+          hovertemplate: `${title}: %{y} datapoints<extra></extra>`,
         });
       }
     }
@@ -306,7 +391,9 @@ export class StreamChart {
     const traces = this.traces();
     const { Plotly } = window;
     Plotly.react(this.plot, traces, this.layout(), {
-      responsive: true, displaylogo: false, modeBarButtonsToRemove: ['lasso2d', 'select2d'],
+      responsive: true,
+      displaylogo: false,
+      modeBarButtonsToRemove: ['lasso2d', 'select2d'],
     });
     if (!this.listening) {
       this.listening = true;
@@ -320,8 +407,12 @@ export class StreamChart {
     });
     this.element.dataset.granularity = this.streams
       .map((stream) => (this.detail.get(stream.id) || {}).g)
-      .filter(Boolean).map((g) => g.name).join(',');
-    this.element.dataset.points = String(traces.reduce((sum, trace) => sum + (trace.x ? trace.x.length : 0), 0));
+      .filter(Boolean)
+      .map((g) => g.name)
+      .join(',');
+    this.element.dataset.points = String(
+      traces.reduce((sum, trace) => sum + (trace.x ? trace.x.length : 0), 0),
+    );
     this.setStatus(parts.join(' · '));
   }
 }

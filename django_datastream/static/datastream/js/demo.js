@@ -56,7 +56,13 @@ export class DemoPage {
     const container = this.root.querySelector('#ds-charts');
     container.textContent = '';
     if (!groups.length) {
-      container.append(element('p', 'ds-empty', 'No chartable streams yet. Run "manage.py dummystream --demo" to create some.'));
+      container.append(
+        element(
+          'p',
+          'ds-empty',
+          'No chartable streams yet. Run "manage.py dummystream --demo" to create some.',
+        ),
+      );
     }
     this.charts = groups.map((members, index) => {
       const box = element('section', 'ds-chart');
@@ -85,8 +91,12 @@ export class DemoPage {
   }
 
   summary() {
-    const live = this.options.pollSeconds > 0 ? `live updates every ${this.options.pollSeconds} s` : 'live updates off';
-    return `${this.streams.length} streams in ${this.charts.length} charts · ${live} · times in UTC`;
+    const live =
+      this.options.pollSeconds > 0
+        ? `live updates every ${this.options.pollSeconds} s`
+        : 'live updates off';
+    const counts = `${this.streams.length} streams in ${this.charts.length} charts`;
+    return `${counts} · ${live} · times in UTC`;
   }
 
   extent() {
@@ -97,7 +107,9 @@ export class DemoPage {
       if (first !== null && (earliest === null || first < earliest)) earliest = first;
       if (last !== null && (latest === null || last > latest)) latest = last;
     }
-    return earliest === null || latest === null ? null : [earliest * 1000, Math.max(latest, earliest + 1) * 1000];
+    return earliest === null || latest === null
+      ? null
+      : [earliest * 1000, Math.max(latest, earliest + 1) * 1000];
   }
 
   /** The last day of data (or everything, when there is less). */
@@ -139,7 +151,10 @@ export class DemoPage {
       const tags = element('dl', 'ds-tags');
       for (const [key, value] of Object.entries(stream.tags)) {
         if (key === 'title') continue;
-        tags.append(element('dt', null, key), element('dd', null, tagText(value)));
+        const text = tagText(value);
+        const cell = element('dd', null, text);
+        cell.title = text; // the whole value on hover (long ones are cut off with an ellipsis)
+        tags.append(element('dt', null, key), cell);
       }
       item.append(tags);
       list.append(item);
@@ -202,13 +217,17 @@ export class DemoPage {
           this.view = [this.view[0] + shift, this.view[1] + shift];
         }
       }
-      await Promise.all(this.charts.map(async (chart) => {
-        await chart.poll(changed);
-        if (this.view && (chart.view[0] !== this.view[0] || chart.view[1] !== this.view[1])) {
-          await chart.setView(this.view);
-        }
-      }));
-      this.setStatus(this.summary() + (added ? ` · ${added} new streams: reload the page to see them` : ''));
+      await Promise.all(
+        this.charts.map(async (chart) => {
+          await chart.poll(changed);
+          if (this.view && (chart.view[0] !== this.view[0] || chart.view[1] !== this.view[1])) {
+            await chart.setView(this.view);
+          }
+        }),
+      );
+      this.setStatus(
+        this.summary() + (added ? ` · ${added} new streams: reload the page to see them` : ''),
+      );
     } catch (error) {
       this.setStatus(`Live update failed: ${error.message}`, true);
       console.error(error);
@@ -222,6 +241,14 @@ function boot() {
   const config = JSON.parse(document.getElementById('datastream-config').textContent);
   const page = new DemoPage(document.getElementById('ds-app'), config);
   window.datastreamDemo = page;
+  if (!window.Plotly) {
+    page.setStatus(
+      'plotly.js did not load: install the "plotly" package and add ' +
+        'django_datastream.staticfinders.PlotlyFinder to STATICFILES_FINDERS.',
+      true,
+    );
+    return;
+  }
   page.start().catch((error) => {
     page.setStatus(`Could not load the streams: ${error.message}`, true);
     console.error(error);

@@ -23,11 +23,20 @@ export function normalize(datapoint, g, raw) {
     const t = parseTime(datapoint.t);
     const seconds = Math.floor(t / 1000);
     const value = datapoint.v;
-    const numeric = typeof value === 'number' || (typeof value === 'string' && number(value) !== null);
+    const numeric =
+      typeof value === 'number' || (typeof value === 'string' && number(value) !== null);
     const v = numeric ? number(value) : null;
     return {
-      t, g, raw: true, bucketStart: seconds, bucketEnd: seconds + 1, value,
-      m: v, l: v, u: v, c: value === null || value === undefined ? 0 : 1,
+      t,
+      g,
+      raw: true,
+      bucketStart: seconds,
+      bucketEnd: seconds + 1,
+      value,
+      m: v,
+      l: v,
+      u: v,
+      c: value === null || value === undefined ? 0 : 1,
     };
   }
   const time = datapoint.t || {};
@@ -35,8 +44,16 @@ export function normalize(datapoint, g, raw) {
   const t = parseTime(time.m || time.a || time.z);
   const bucketStart = floorTo(Math.floor(t / 1000), g);
   return {
-    t, g, raw: false, bucketStart, bucketEnd: bucketStart + g.seconds, value: null,
-    m: number(v.m), l: number(v.l), u: number(v.u), c: number(v.c),
+    t,
+    g,
+    raw: false,
+    bucketStart,
+    bucketEnd: bucketStart + g.seconds,
+    value: null,
+    m: number(v.m),
+    l: number(v.l),
+    u: number(v.u),
+    c: number(v.c),
   };
 }
 
@@ -59,7 +76,9 @@ export class Series {
   }
 
   covers(g, from, to) {
-    return this.g === g && this.from <= from && (this.to === null || (to !== null && this.to >= to));
+    return (
+      this.g === g && this.from <= from && (this.to === null || (to !== null && this.to >= to))
+    );
   }
 
   /**
@@ -96,7 +115,10 @@ export class Series {
 
   /** Load the whole window. */
   async load(client, latestSeconds) {
-    this.points = rebucket(await this.fetchCascade(client, this.from, this.to, latestSeconds), this.g);
+    this.points = rebucket(
+      await this.fetchCascade(client, this.from, this.to, latestSeconds),
+      this.g,
+    );
     return this;
   }
 
@@ -109,7 +131,10 @@ export class Series {
         break;
       }
     }
-    const tail = rebucket(await this.fetchCascade(client, tailFrom, this.to, latestSeconds), this.g);
+    const tail = rebucket(
+      await this.fetchCascade(client, tailFrom, this.to, latestSeconds),
+      this.g,
+    );
     this.points = this.points.filter((point) => point.bucketStart < tailFrom).concat(tail);
     return tail.length;
   }
@@ -149,7 +174,8 @@ export function rebucket(points, g) {
     }
     const bucketStart = floorTo(point.bucketStart, g);
     if (open && open.bucketStart !== bucketStart) close();
-    if (!open) open = { bucketStart, sum: 0, weight: 0, times: 0, count: 0, l: null, u: null, c: 0 };
+    if (!open)
+      open = { bucketStart, sum: 0, weight: 0, times: 0, count: 0, l: null, u: null, c: 0 };
     // Weight by the datapoint count when known; without it, every non-empty point counts once.
     const c = point.c ?? (point.m === null ? 0 : 1);
     if (point.m !== null && c > 0) {
@@ -173,7 +199,9 @@ export function mergeSeries(overview, detail) {
   if (!detail) return overview ? overview.points : [];
   if (!overview) return detail.points;
   const first = detail.points.length ? detail.points[0].bucketStart : detail.from;
-  const last = detail.points.length ? detail.points[detail.points.length - 1].bucketEnd : detail.from;
+  const last = detail.points.length
+    ? detail.points[detail.points.length - 1].bucketEnd
+    : detail.from;
   const before = overview.points.filter((point) => point.bucketEnd <= first);
   const after = overview.points.filter((point) => point.bucketStart >= last);
   return before.concat(detail.points, after);

@@ -43,7 +43,8 @@ export function describe(stream) {
     if (type === 'stack') valueDownsamplers = valueDownsamplers.filter((name) => name === 'mean');
     keys = valueDownsamplers.map((name) => LINE_KEYS[name]);
     // Counts weigh the finer buckets that make up the newest, still open bucket.
-    if (keys.length && stored.includes('count')) valueDownsamplers = [...valueDownsamplers, 'count'];
+    if (keys.length && stored.includes('count'))
+      valueDownsamplers = [...valueDownsamplers, 'count'];
     if (!keys.length) {
       if (!stored.length) {
         // Only raw data exists: draw it as a line when zoomed in far enough.
@@ -86,8 +87,11 @@ function together(a, b) {
 
 function sameAxis(a, b) {
   if (a.view.type === 'event' || b.view.type === 'event') return true;
-  return a.view.minimum === b.view.minimum && a.view.maximum === b.view.maximum
-    && unitOf(a) === unitOf(b);
+  return (
+    a.view.minimum === b.view.minimum &&
+    a.view.maximum === b.view.maximum &&
+    unitOf(a) === unitOf(b)
+  );
 }
 
 /**
@@ -103,9 +107,9 @@ export function groupStreams(streams) {
       followers.push(stream);
       continue;
     }
-    const group = groups.find((members) => members.every(
-      (member) => together(stream, member) && sameAxis(stream, member),
-    ));
+    const group = groups.find((members) =>
+      members.every((member) => together(stream, member) && sameAxis(stream, member)),
+    );
     if (group) {
       group.push(stream);
     } else {
@@ -116,7 +120,9 @@ export function groupStreams(streams) {
     }
   }
   for (const follower of followers) {
-    const matching = groups.filter((members) => members.some((member) => declaresWith(follower, member)));
+    const matching = groups.filter((members) =>
+      members.some((member) => declaresWith(follower, member)),
+    );
     if (matching.length) matching.forEach((members) => members.push(follower));
     else groups.push([follower]);
   }

@@ -1,0 +1,315 @@
+"""MongoDB only: construction, the storage layout (indexes used, round trips), lossless values,
+server-side tag filtering, switching databases, and fork safety (spec §3.1, §7.2)."""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import os
+import threading
+
+import pytest
+from helpers import ALL_VALUE, EPOCH, G, at, new_stream, seconds
+from pymongo import monitoring
+
+from datastream import Datastream, exceptions
+from datastream.backends.mongodb import Backend
+from datastream.backends.mongodb_query import tags_filter
+from datastream.tagquery import matches, parse_query
+
+T0 = at(2020, 1, 1)
+
+
+class Commands(monitoring.CommandListener):
+    """Records every command the client sends (one command is one round trip)."""
+
+    def __init__(self) -> None:
+        self.events: list[monitoring.CommandStartedEvent] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.events.append(event)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def reset(self) -> None:
+        self.events: list[monitoring.CommandStartedEvent] = []
+
+    def names(self) -> list[str]:
+        return [e.command_name for e in self.events]
+
+
+@pytest.fixture
+def commands() -> Commands:
+    listener = Commands()
+    listener.reset()
+    return listener
+
+
+@pytest.fixture
+def mongo(mongodb_backend_factory, commands) -> Datastream:
+    return Datastream(mongodb_backend_factory(event_listeners=[commands]))
+
+
+# Construction ---------------------------------------------------------------------------------
+
+
+def test_settings_go_to_the_client_and_nothing_connects_at_construction(mongodb_server):
+    backend = Backend("dst_settings", host="127.0.0.1", port=1, serverSelectionTimeoutMS=300)
+    assert backend.client.options.server_selection_timeout == 0.3
+    assert backend.client.codec_options.tz_aware is True  # the default, as upstream
+    with pytest.raises(exceptions.BackendUnavailable, match="MongoDB server unavailable"):
+        Datastream(backend).find_streams().count()
+    backend.close()
+    uri = Backend("dst_settings", host=mongodb_server.uri, tz_aware=False)
+    assert uri.client.codec_options.tz_aware is False
+    uri.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("", {}),
+        ("a.b", {}),
+        ("x" * 64, {}),
+        (None, {}),
+        ("ok", {"no_such_option": 1}),
+        ("ok", {"host": "mongodb://host:notaport"}),
+        ("ok", {"serverSelectionTimeoutMS": "soon"}),
+    ],
+)
+def test_bad_settings_raise_a_clear_error(name, settings):
+    with pytest.raises(ValueError, match="database_name|MongoDB connection settings"):
+        Backend(name, **settings)
+
+
+def test_concurrent_initialisation_is_idempotent(mongodb_backend_factory):
+    backends = [mongodb_backend_factory() for _ in range(4)]
+    errors = []
+
+    def initialise(backend):
+        try:
+            Datastream(backend).find_streams().count()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=initialise, args=(b,)) for b in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    indexes = backends[0]._database().datapoints.index_information()
+    assert indexes["s_t_q"]["key"] == [("s", 1), ("t", 1), ("q", 1)]
+    assert indexes["s_t_q"]["unique"] is True
+
+
+# Indexes and round trips ----------------------------------------------------------------------
+
+
+def _stages(plan):
+    yield plan
+    for key in ("inputStage", "queryPlan"):
+        if key in plan:
+            yield from _stages(plan[key])
+    for child in plan.get("inputStages", []):
+        yield from _stages(child)
+
+
+def _explain(backend, event):
+    command = {k: v for k, v in event.command.items()
+               if k in ("find", "filter", "sort", "skip", "limit", "projection")}
+    result = backend._database().command("explain", command, verbosity="queryPlanner")
+    return list(_stages(result["queryPlanner"]["winningPlan"]))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_range_scans_and_pages_use_the_compound_index(mongo, commands, reverse):
+    sid = new_stream(mongo)
+    mongo.append_multiple([{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)}
+                           for i in range(300)])
+    mongo.downsample_streams(until=T0 + seconds(400))
+    commands.reset()
+    page = list(mongo.get_data(sid, G.Seconds, start=T0 + seconds(10), end=T0 + seconds(200),
+                               reverse=reverse)[20:70])
+    assert len(page) == 50
+    assert page[0]["v"] == (30 if not reverse else 180)
+    finds = [e for e in commands.events
+             if e.command_name == "find" and e.command["find"] == "datapoints"]
+    assert len(finds) == 1
+    assert finds[0].command["skip"] == 20 and finds[0].command["limit"] == 50
+    stages = _explain(mongo.backend, finds[0])
+    assert any(s["stage"] == "IXSCAN" and s["indexName"] == "s_t_q" for s in stages)
+    assert not any(s["stage"] == "COLLSCAN" for s in stages)
+
+    commands.reset()
+    assert len(list(mongo.get_data(sid, G.Minutes, start=T0, reverse=reverse))) == 4
+    finds = [e for e in commands.events
+             if e.command_name == "find" and e.command["find"] == "buckets"]
+    stages = _explain(mongo.backend, finds[0])
+    assert any(s["stage"] == "IXSCAN" and s["indexName"] == "s_g_b" for s in stages)
+    assert not any(s["stage"] == "COLLSCAN" for s in stages)
+
+
+def test_one_insert_for_append_multiple_and_two_round_trips_for_a_page(mongo, commands):
+    sid = new_stream(mongo)
+    mongo.append(sid, -1, T0 - seconds(1))  # warm up: indexes and deployment checks
+    batch = [{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)} for i in range(1000)]
+    commands.reset()
+    mongo.append_multiple(batch)
+    names = commands.names()
+    assert names.count("insert") == 1
+    if mongo.backend._use_transactions():
+        # read-and-lock the stream, insert the points, update the stream, commit
+        assert names == ["findAndModify", "insert", "update", "commitTransaction"]
+
+    mongo.append_multiple([{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)}
+                           for i in range(1000, 10_000)])
+    commands.reset()
+    page = [d for d in mongo.get_data(sid, G.Seconds, start=T0)[:10_000]]  # list() would count
+    assert len(page) == 10_000 and page[-1]["v"] == 9999
+    assert commands.names() == ["find", "find"]  # the stream, then one batch of datapoints
+
+
+# Values and tags ------------------------------------------------------------------------------
+
+
+ODD_VALUES = [
+    2**70,
+    -(2**64),
+    {"a.b": 1, "$c": [2**100, "x"], "": None},
+    ["\ud800 lone surrogate", {"k": 2**63}],
+    {"nested": {"deep": [1, 2.5, True, None, "ß"]}},
+    "plain string",
+    True,
+]
+
+
+def test_values_bson_cannot_hold_round_trip_exactly(mongo):
+    sid = mongo.ensure_stream({"name": "odd"}, {}, ["count"], G.Seconds, value_type="nominal")
+    mongo.append_multiple([{"stream_id": sid, "value": v, "timestamp": T0 + seconds(i)}
+                           for i, v in enumerate(ODD_VALUES)])
+    assert [d["v"] for d in mongo.get_data(sid, G.Seconds, start=T0)] == ODD_VALUES
+    tags = {"big": 2**80, "dotted.key": {"$x": 1}, "text": "\udfff"}
+    mongo.update_tags(sid, tags)
+    assert mongo.get_tags(sid)["big"] == 2**80
+    assert len(mongo.find_streams({"big": 2**80})) == 1
+    assert len(mongo.find_streams({"text": {"iexact": "\udfff"}})) == 1
+
+
+def test_supported_timestamp_range_is_not_limited_to_1970_2038(mongo):
+    sid = new_stream(mongo)
+    stamps = [at(1, 1, 2), at(1900, 6, 1), at(1969, 12, 31, 23, 59, 59), at(2038, 1, 19, 3, 14, 8),
+              at(9999, 12, 30, 23, 59, 59)]
+    mongo.append_multiple([{"stream_id": sid, "value": i, "timestamp": t}
+                           for i, t in enumerate(stamps)])
+    assert [d["t"] for d in mongo.get_data(sid, G.Seconds, start=datetime.datetime.min)] == stamps
+    with pytest.raises(exceptions.InvalidTimestamp):
+        mongo.append(sid, 1, at(1, 1, 1))
+
+
+TAGS = [
+    {"title": "Stream 1", "n": 1, "flag": True, "list": ["mean", "min"]},
+    {"title": "STRASSE", "n": 1.0, "flag": 1, "list": [True, 1]},
+    {"title": "straße", "n": 2, "nested": {"list": [{"a": 1}]}, "list": [[1, 2], "x"]},
+    {"title": "\u212aelvin", "n": "2", "odd.key": 1, "list": []},
+    {"title": "a.b*c", "big": 2**70, "n": None},
+    {"title": "line\n", "nested": {"deep": {"x": "y"}}, "list": "mean"},
+]
+
+QUERIES = [
+    {"title": "Stream 1"},
+    {"title": {"iexact": "stream 1"}},
+    {"title": {"iexact": "strasse"}},
+    {"title": {"icontains": "KELVIN"}},
+    {"title": {"istartswith": "kel"}},
+    {"title": {"contains": "."}},
+    {"title": {"contains": "b*c"}},
+    {"title": {"endswith": "line"}},
+    {"title": {"startswith": "str"}},
+    {"title": {"iendswith": "E"}},
+    {"n": 1},
+    {"n": {"gte": 1}},
+    {"n": {"gt": 1}},
+    {"n": {"lt": "3"}},
+    {"n": None},
+    {"n": {"in": [2, "2"]}},
+    {"n": {"nin": [1]}},
+    {"n": {"ne": 2}},
+    {"flag": True},
+    {"flag": 1},
+    {"list": "mean"},
+    {"list": {"all": ["mean", "min"]}},
+    {"list": {"all": ["mean", "foobar"]}},
+    {"list": [1, 2]},
+    {"list": [True, 1]},
+    {"list": {"size": 0}},
+    {"list": {"in": [1]}},
+    {"nested": {"list": {"a": 1}}},
+    {"nested": {"deep": {"x": "y"}}},
+    {"nested": {"exists": True}},
+    {"nested": {"exists": False}},
+    {"big": 2**70},
+    {"big": {"gt": 2**69}},
+    {"title": {"exact": "STRASSE"}, "n": {"lte": 1}},
+]
+
+
+def test_server_side_tag_filtering_equals_the_engine_semantics(mongo):
+    ids = [mongo.ensure_stream({"i": i}, tags, ALL_VALUE, G.Seconds) for i, tags in
+           enumerate(TAGS)]
+    backend = mongo.backend
+    everything = list(backend._all_streams())
+    for query in QUERIES:
+        conditions = parse_query(query)
+        expected = [r["stream_id"] for r in everything if matches(conditions, r["tags"])]
+        got = [r["stream_id"] for r in backend._list_streams(conditions)]
+        assert got == expected, query
+    # The server really narrows: an equality on a tag returns the matching document, plus
+    # the two whose tags BSON cannot hold (a dotted key, a 70-bit integer), checked locally.
+    server = backend._database().streams.find(tags_filter(parse_query({"title": "Stream 1"})))
+    assert [d["sid"] for d in server] == [ids[0], ids[3], ids[4]]
+
+
+# Databases and processes ----------------------------------------------------------------------
+
+
+def test_database_switch(mongo):
+    sid = mongo.ensure_stream({"name": "xyz"}, {}, ALL_VALUE, G.Seconds)
+    assert mongo.append(sid, 42)["datapoint"]["v"] == 42
+    original = mongo.backend.database_name
+    mongo._switch_database(original + "_switch")
+    assert len(mongo.find_streams()) == 0
+    other = mongo.ensure_stream({"name": "xyz"}, {}, ALL_VALUE, G.Seconds)
+    mongo.append(other, 1)
+    assert len(mongo.find_streams()) == 1
+    mongo.delete_streams()
+    assert len(mongo.find_streams()) == 0
+    mongo._switch_database(original)
+    assert [s["stream_id"] for s in mongo.find_streams()] == [sid]
+    assert [d["v"] for d in mongo.get_data(sid, G.Seconds, start=EPOCH)] == [42]
+
+
+def _append_in_child(ds, sid, queue):
+    try:
+        ds.append(sid, 7, T0 + seconds(1))
+        queue.put(("ok", os.getpid()))
+    except BaseException as error:  # pragma: no cover - reported to the parent
+        queue.put(("error", repr(error)))
+
+
+def test_a_forked_child_gets_its_own_client(mongo):
+    sid = new_stream(mongo)
+    mongo.append(sid, 6, T0)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_append_in_child, args=(mongo, sid, queue))
+    child.start()
+    outcome = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert outcome[0] == "ok", outcome
+    assert child.exitcode == 0
+    assert [d["v"] for d in mongo.get_data(sid, G.Seconds, start=T0)] == [6, 7]
