@@ -7,18 +7,22 @@ import itertools
 
 import pytest
 from django.test import override_settings
-from plugins.django_api import END, INTERVAL, LIST_URI, START, jsonable, parse_uri
+from plugins.django_api import (
+    END,
+    INTERVAL,
+    LIST_URI,
+    START,
+    check_detail,
+    echo,
+    jsonable,
+    parse_uri,
+)
 
 from datastream import Granularity
 
 UTC = datetime.UTC
 MIN = datetime.datetime.min.replace(tzinfo=UTC)
 MIDDLE = START + 360 * INTERVAL
-DETAIL_KEYS = {
-    "id", "resource_uri", "tags", "value_downsamplers", "time_downsamplers",
-    "highest_granularity", "earliest_datapoint", "latest_datapoint", "value_type",
-    "datapoints", "query_params", "meta",
-}  # fmt: skip
 
 
 def unix(moment: datetime.datetime) -> int:
@@ -27,59 +31,6 @@ def unix(moment: datetime.datetime) -> int:
 
 def iso(moment: datetime.datetime | None) -> str | None:
     return None if moment is None else jsonable(moment)
-
-
-def check_detail(api, stream_id, params, granularity, core_kwargs, echo, offset=0, limit=100):
-    """GET the detail with ``params`` and compare everything with the core."""
-    body = api.json(api.detail_uri(stream_id), params)
-    assert set(body) == DETAIL_KEYS
-    assert body["id"] == stream_id
-    assert body["resource_uri"] == api.detail_uri(stream_id)
-    data = api.core.get_data(stream_id, granularity, **core_kwargs)
-    expected = jsonable(list(data[offset : offset + limit])) if limit else []
-    assert body["datapoints"] == expected
-    assert body["query_params"] == echo
-    total = data.count()
-    meta = body["meta"]
-    assert {k: meta[k] for k in ("limit", "offset", "total_count")} == {
-        "limit": limit,
-        "offset": offset,
-        "total_count": total,
-    }
-    query: dict[str, list[str]] = {}
-    for name, value in params if isinstance(params, list) else params.items():
-        if name not in ("limit", "offset", "l", "o"):
-            query.setdefault(name, []).append(str(value))
-    if limit and offset + limit < total:
-        next_query = {**query, "limit": [str(limit)], "offset": [str(offset + limit)]}
-        assert parse_uri(meta["next"]) == (api.detail_uri(stream_id), next_query)
-    else:
-        assert meta["next"] is None
-    if limit and offset:
-        previous_limit = min(limit, offset)
-        previous = {
-            **query,
-            "limit": [str(previous_limit)],
-            "offset": [str(offset - previous_limit)],
-        }
-        assert parse_uri(meta["previous"]) == (api.detail_uri(stream_id), previous)
-    else:
-        assert meta["previous"] is None
-    return body
-
-
-def echo(**changes):
-    base = {
-        "granularity": "seconds",
-        "start": "0001-01-01T00:00:00Z",
-        "end": None,
-        "start_exclusive": None,
-        "end_exclusive": None,
-        "reverse": False,
-        "value_downsamplers": None,
-        "time_downsamplers": None,
-    }
-    return base | changes
 
 
 @pytest.mark.parametrize("number", [0, 3, 4], ids=["int", "enum", "graph"])

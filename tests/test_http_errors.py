@@ -26,6 +26,7 @@ NAMES = [
 ]  # fmt: skip
 VALUES = [
     "", "0", "1", "-1", "5", "10000", "99999999999999999999999999", "-62135596801", "1.5",
+    "-62135596800", "253402300799", "1448013600", "1448017200", "H", "h", "M", "10minutes",
     "nan", "inf", "-inf", "1e308", "true", "null", "None", "s", "S", "m", "d", "seconds",
     "mean", "m,l", "first,z", "a,,z", ",", "json", "jsonp", "xml", "csv", "cb", "a.b",
     "\x00", "😀", "<script>", "' OR 1=1 --", "%", "ż", "9" * 5000,
@@ -79,6 +80,16 @@ def test_fuzz_paths(api, segment, params):
     check(api.get(f"{LIST_URI}{path}/", params))
     check(api.get(f"{LIST_URI}set/{path}/", params))
     check(api.get(f"{LIST_URI}{path}", params), resource=False)
+
+
+@pytest.mark.parametrize("granularity", ["s", "S", "m", "M", "h", "H", "d"])
+@pytest.mark.parametrize("edge", ["-62135596800", "253402300799", "0"])
+def test_extreme_time_bounds(api, granularity, edge):
+    uri = api.detail_uri(api.ids[0])
+    for name in ("s", "sx", "e", "ex"):
+        for reverse in ("0", "1"):
+            body = api.json(uri, {"g": granularity, name: edge, "r": reverse, "l": 3})
+            assert body["meta"]["total_count"] >= len(body["datapoints"])
 
 
 @pytest.mark.parametrize(

@@ -4,36 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-from plugins.django_api import LIST_URI, jsonable, parse_uri
-
-from datastream import Stream
-
-STREAM_KEYS = {
-    "id",
-    "resource_uri",
-    "tags",
-    "value_downsamplers",
-    "time_downsamplers",
-    "highest_granularity",
-    "earliest_datapoint",
-    "latest_datapoint",
-    "value_type",
-}
-
-
-def check_stream(api, body: dict, stream_id: str) -> None:
-    """``body`` is the list representation of the stream ``stream_id`` (exact keys)."""
-    stream = Stream(api.core.get_tags(stream_id))
-    assert set(body) == STREAM_KEYS
-    assert body["id"] == stream_id
-    assert body["resource_uri"] == f"{LIST_URI}{stream_id}/"
-    assert body["tags"] == jsonable(stream.tags)
-    assert body["value_downsamplers"] == stream.value_downsamplers
-    assert body["time_downsamplers"] == stream.time_downsamplers
-    assert body["highest_granularity"] == "seconds"
-    assert body["earliest_datapoint"] == "2015-11-20T10:00:00Z"
-    assert body["latest_datapoint"] == "2015-11-20T11:00:00Z"
-    assert body["value_type"] == stream.value_type
+from plugins.django_api import LIST_URI, STREAM_KEYS, check_stream, parse_uri
 
 
 def test_list_all(api):

@@ -84,3 +84,25 @@ def test_a_stale_unit_is_refused_and_writes_nothing(fallback):
     with pytest.raises(exceptions.StreamAppendContended):
         backend._commit()
     assert _values(fallback, sid) == [1]
+
+
+def test_a_standalone_server_is_detected_and_gets_the_fallback(tmp_path):
+    pytest.importorskip("secantus", reason="secantusdb is needed for a standalone server")
+    from plugins.mongo_server import SecantusServer
+
+    from datastream.backends.mongodb import Backend
+
+    server = SecantusServer(tmp_path / "standalone", standalone=True)
+    server.start()
+    try:
+        backend = Backend("standalone", host=server.uri)
+        ds = Datastream(backend)
+        sid = new_stream(ds)
+        ds.append_multiple(_batch(sid, list(range(30)), 0))
+        assert backend._use_transactions() is False
+        ds.downsample_streams(until=T0 + seconds(60))
+        assert _values(ds, sid) == list(range(30))
+        assert [d["v"]["c"] for d in ds.get_data(sid, G.Seconds10, start=T0)] == [10, 10]
+        backend.close()
+    finally:
+        server.stop()

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteMany, InsertOne, ReturnDocument, UpdateOne
 from pymongo.errors import (
     ConfigurationError,
     ConnectionFailure,
@@ -111,6 +111,7 @@ class _Unit:
         self.log: list[tuple[Any, ...]] = []  # replayable reads: ('touch', sid, fp) ...
         self.dirty = False  # a write or a non-replayable read happened
         self.pending: dict[int, dict[str, dict[str, Any]]] = {}  # buffered stream updates
+        self.buckets: list[Any] = []  # buffered bucket replacements (bulk write requests)
 
 
 class Backend(_EngineBackend):
@@ -343,7 +344,19 @@ class Backend(_EngineBackend):
             {"_id": "catalog"}, {"$inc": {"rev": 1}}, upsert=True, session=session
         )
 
+    def _flush_buckets(self, unit: Any) -> None:
+        """Send buffered bucket replacements: one ``delete`` and one ``insert`` command."""
+        if not isinstance(unit, _Unit) or not unit.buckets:
+            return
+        requests, unit.buckets = unit.buckets, []
+        deletes = [r for r in requests if isinstance(r, DeleteMany)]
+        inserts = [r for r in requests if isinstance(r, InsertOne)]
+        database = self._database()
+        self._op(lambda s: database.buckets.bulk_write(deletes + inserts, ordered=True,
+                                                       session=s))
+
     def _flush_pending(self, unit: _Unit) -> None:
+        self._flush_buckets(unit)
         if not unit.pending:
             return
         requests = [UpdateOne({"_id": stream}, update) for stream, update in unit.pending.items()]
@@ -473,6 +486,7 @@ class Backend(_EngineBackend):
         if not numbers:
             return
         unit = self._unit()
+        self._flush_buckets(unit)
         if isinstance(unit, fallback.FallbackUnit):
             unit.add(["delete_streams", numbers], numbers)
             return
@@ -541,6 +555,7 @@ class Backend(_EngineBackend):
     def _delete_datapoints(self, record: dict[str, Any]) -> None:
         stream = record["_s"]
         unit = self._unit()
+        self._flush_buckets(unit)
         if isinstance(unit, fallback.FallbackUnit):
             unit.add(["delete_datapoints", stream], [stream])
             return
@@ -643,17 +658,19 @@ class Backend(_EngineBackend):
         # range is replacing the buckets (and a range delete is cheap where nothing is stored).
         starts = [d["b"] for d in documents]
         query = {"s": stream, "g": code, "b": {"$gte": min(starts), "$lte": max(starts)}}
+        if isinstance(unit, _Unit):
+            # Sent at commit with the other granularities' (see _flush_buckets).
+            unit.buckets.append(DeleteMany(query))
+            unit.buckets.extend(InsertOne(d) for d in documents)
+            return
         database = self._database()
-
-        def replace(session: Any) -> None:
-            database.buckets.delete_many(query, session=session)
-            database.buckets.insert_many(documents, ordered=True, session=session)
-
-        self._op(replace)
+        self._op(lambda s: database.buckets.bulk_write(
+            [DeleteMany(query), *map(InsertOne, documents)], ordered=True, session=s))
 
     def _fetch_buckets(
         self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
     ) -> Iterator[tuple[int, dict, dict]]:
+        self._flush_buckets(self._unit())
         database = self._database()
         direction = DESCENDING if reverse else ASCENDING
 

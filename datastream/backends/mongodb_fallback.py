@@ -4,16 +4,19 @@ A replica set or a sharded cluster runs every unit of work in a multi-document t
 (see :mod:`datastream.backends.mongodb`). A standalone server cannot, so there the backend
 buffers the unit's writes and commits them with a small journal protocol:
 
-1. **Lock** every stream the unit writes, in ascending internal id order, with a lease
-   (``lock: {id, exp, lo}`` in the stream document) taken by compare-and-set on the stream's
-   ``rev`` as the unit read it. A changed ``rev`` means another writer committed in between: the
-   unit's decisions may be stale, every lock taken is released and
-   :class:`~datastream.exceptions.StreamAppendContended` is raised, nothing being written. A
-   live lock is waited for; an expired one is recovered (step 5) first.
+1. **Lock**: reading a stream record inside a unit locks it with a lease
+   (``lock: {id, exp, lo}`` in the stream document, set by ``find_one_and_update`` only when
+   no live lock is held), so units of one stream queue up, as they would behind a
+   transaction's first write. Streams the unit writes without having read them are locked at
+   commit by compare-and-set on the ``rev`` the unit saw; a changed ``rev`` means another
+   writer committed in between, so every lock is released and
+   :class:`~datastream.exceptions.StreamAppendContended` is raised, nothing being written.
+   A live lock is waited for (long for a unit's first lock, briefly for later ones, since two
+   units may wait for each other); an expired one is recovered (step 5) first.
 2. **Journal**: the buffered writes are stored in ``journal`` chunk documents, then the
    journal head document is inserted. Inserting the head is the commit point.
 3. **Apply** the writes idempotently: datapoints carry pre-generated ``_id`` values (a replay
-   ignores the duplicate-key errors), buckets are upserted by ``(s, g, b)``, deletions are
+   ignores the duplicate-key errors), buckets are replaced by range, deletions are
    repeatable, and each stream document is updated (``$set`` of the new fields, ``rev``
    incremented, lock released) only while it still holds this unit's lock.
 4. **Forget** the journal.

@@ -8,8 +8,11 @@ The data is built with the datastream API itself, against temporary SQLite files
   decimals, JavaScript line separators, nested nominal values, a minutes stream, an empty
   stream).
 
-``api`` and ``special_api`` point ``DATASTREAM_BACKEND(_SETTINGS)`` at those files for one
-test and give a Django test client plus the core ``Datastream`` to compare against.
+* ``mongodb_api_data`` — the upstream fixture again, on the MongoDB backend.
+
+``api``, ``special_api`` and ``mongodb_api`` point ``DATASTREAM_BACKEND(_SETTINGS)`` at those
+stores for one test and give a Django test client plus the core ``Datastream`` to compare
+against; ``check_stream`` and ``check_detail`` compare responses with the core.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import os
 import random
 import urllib.parse
 from collections.abc import Iterator
@@ -27,7 +31,7 @@ import orjson
 import pytest
 from django.test import Client, override_settings
 
-from datastream import Datastream, Granularity
+from datastream import Datastream, Granularity, Stream
 from datastream.backends.sqlite import Backend
 from datastream.constants import VALUE_DOWNSAMPLERS
 
@@ -155,13 +159,14 @@ class ApiData:
     path: Path
     core: Datastream
     ids: Any
+    backend_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    @property
-    def backend_settings(self) -> dict[str, Any]:
-        return {
-            "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
-            "DATASTREAM_BACKEND_SETTINGS": {"database_name": str(self.path)},
-        }
+    def __post_init__(self) -> None:
+        if not self.backend_settings:
+            self.backend_settings = {
+                "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
+                "DATASTREAM_BACKEND_SETTINGS": {"database_name": str(self.path)},
+            }
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +184,24 @@ def special_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiData]:
     path = tmp_path_factory.mktemp("special") / "datastream.sqlite3"
     core = Datastream(Backend(str(path)))
     yield ApiData(path, core, build_special_streams(core))
+    core.backend.close()
+
+
+@pytest.fixture(scope="session")
+def mongodb_api_data(mongodb_server: Any) -> Iterator[ApiData]:
+    """The upstream HTTP fixture on the MongoDB backend (the session's MongoDB-wire server)."""
+    from datastream.backends.mongodb import Backend as MongoBackend
+
+    name = f"http_api_{os.getpid()}"
+    core = Datastream(MongoBackend(name, host=mongodb_server.uri))
+    core.delete_streams()
+    settings = {
+        "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
+        "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": mongodb_server.uri},
+    }
+    yield ApiData(Path(name), core, build_fixture_streams(core), settings)
+    if mongodb_server.external:  # a genuine server keeps data; SecantusDB's is temporary
+        core.delete_streams()
     core.backend.close()
 
 
@@ -225,6 +248,13 @@ def api(api_data: ApiData) -> Iterator[ApiClient]:
 
 
 @pytest.fixture
+def mongodb_api(mongodb_api_data: ApiData) -> Iterator[ApiClient]:
+    """A client of the API serving ``mongodb_api_data``."""
+    with override_settings(**mongodb_api_data.backend_settings):
+        yield ApiClient(mongodb_api_data)
+
+
+@pytest.fixture
 def special_api(special_data: ApiData) -> Iterator[ApiClient]:
     """A client of the API serving ``special_data``."""
     with override_settings(**special_data.backend_settings):
@@ -253,3 +283,103 @@ def parse_uri(uri: str | None) -> tuple[str, dict[str, list[str]]] | None:
         return None
     parts = urllib.parse.urlsplit(uri)
     return parts.path, urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+
+
+# Comparisons with the core ------------------------------------------------------------------
+
+STREAM_KEYS = {
+    "id",
+    "resource_uri",
+    "tags",
+    "value_downsamplers",
+    "time_downsamplers",
+    "highest_granularity",
+    "earliest_datapoint",
+    "latest_datapoint",
+    "value_type",
+}
+
+
+def check_stream(api: ApiClient, body: dict[str, Any], stream_id: str) -> None:
+    """``body`` is the list representation of the stream ``stream_id`` (exact keys)."""
+    stream = Stream(api.core.get_tags(stream_id))
+    assert set(body) == STREAM_KEYS
+    assert body["id"] == stream_id
+    assert body["resource_uri"] == f"{LIST_URI}{stream_id}/"
+    assert body["tags"] == jsonable(stream.tags)
+    assert body["value_downsamplers"] == stream.value_downsamplers
+    assert body["time_downsamplers"] == stream.time_downsamplers
+    assert body["highest_granularity"] == "seconds"
+    assert body["earliest_datapoint"] == "2015-11-20T10:00:00Z"
+    assert body["latest_datapoint"] == "2015-11-20T11:00:00Z"
+    assert body["value_type"] == stream.value_type
+
+
+DETAIL_KEYS = {
+    "id", "resource_uri", "tags", "value_downsamplers", "time_downsamplers",
+    "highest_granularity", "earliest_datapoint", "latest_datapoint", "value_type",
+    "datapoints", "query_params", "meta",
+}  # fmt: skip
+
+
+def check_detail(
+    api: ApiClient,
+    stream_id: str,
+    params: Any,
+    granularity: Any,
+    core_kwargs: dict[str, Any],
+    echo: dict[str, Any],
+    offset: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """GET the detail with ``params`` and compare everything with the core."""
+    body = api.json(api.detail_uri(stream_id), params)
+    assert set(body) == DETAIL_KEYS
+    assert body["id"] == stream_id
+    assert body["resource_uri"] == api.detail_uri(stream_id)
+    data = api.core.get_data(stream_id, granularity, **core_kwargs)
+    expected = jsonable(list(data[offset : offset + limit])) if limit else []
+    assert body["datapoints"] == expected
+    assert body["query_params"] == echo
+    total = data.count()
+    meta = body["meta"]
+    assert {k: meta[k] for k in ("limit", "offset", "total_count")} == {
+        "limit": limit,
+        "offset": offset,
+        "total_count": total,
+    }
+    query: dict[str, list[str]] = {}
+    for name, value in params if isinstance(params, list) else params.items():
+        if name not in ("limit", "offset", "l", "o"):
+            query.setdefault(name, []).append(str(value))
+    if limit and offset + limit < total:
+        next_query = {**query, "limit": [str(limit)], "offset": [str(offset + limit)]}
+        assert parse_uri(meta["next"]) == (api.detail_uri(stream_id), next_query)
+    else:
+        assert meta["next"] is None
+    if limit and offset:
+        previous_limit = min(limit, offset)
+        previous = {
+            **query,
+            "limit": [str(previous_limit)],
+            "offset": [str(offset - previous_limit)],
+        }
+        assert parse_uri(meta["previous"]) == (api.detail_uri(stream_id), previous)
+    else:
+        assert meta["previous"] is None
+    return body
+
+
+def echo(**changes: Any) -> dict[str, Any]:
+    """The expected ``query_params``: the defaults with ``changes``."""
+    base = {
+        "granularity": "seconds",
+        "start": "0001-01-01T00:00:00Z",
+        "end": None,
+        "start_exclusive": None,
+        "end_exclusive": None,
+        "reverse": False,
+        "value_downsamplers": None,
+        "time_downsamplers": None,
+    }
+    return base | changes

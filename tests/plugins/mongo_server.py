@@ -49,9 +49,12 @@ class MongoServer:
 class SecantusServer:
     """An in-process SecantusDB server that can be stopped and restarted on one port."""
 
-    def __init__(self, storage_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, storage_path: Path, port: int | None = None, standalone: bool = False
+    ) -> None:
         self.storage_path = storage_path
         self.port = port or free_port()
+        self.standalone = standalone  # no replica-set advertisement: no transactions
         self._server = None
 
     @property
@@ -64,7 +67,7 @@ class SecantusServer:
         self.storage_path.mkdir(parents=True, exist_ok=True)
         self._server = SecantusDBServer(
             host="127.0.0.1", port=self.port, storage_path=str(self.storage_path),
-            cache_size="256M",
+            cache_size="256M", replica_set_name=None if self.standalone else "secantus",
         )
         self._server.start()
 
