@@ -35,6 +35,7 @@ __all__ = [
     "parse_detail_query",
     "parse_integer",
     "parse_tag_filters",
+    "quote",
 ]
 
 #: Long parameter name -> short alias.
@@ -291,7 +292,9 @@ def parse_tag_filters(params: Any) -> dict[str, Any] | None:
         operator = path[-1] if len(path) > 1 and path[-1] in TAG_OPERATORS else None
         if operator in LIST_OPERATORS:
             value: Any = [
-                coerce_filter_value(item) for raw in params.getlist(name) for item in raw.split(",")
+                coerce_filter_value(item)
+                for each in params.getlist(name)
+                for item in each.split(",")
             ]
         else:
             value = coerce_filter_value(raw)

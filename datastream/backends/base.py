@@ -37,7 +37,6 @@ import abc
 import contextlib
 import datetime
 import heapq
-import itertools
 import logging
 import math
 import numbers
@@ -79,6 +78,7 @@ Clock = Callable[[], datetime.datetime]
 
 _VALUE_KEYS = VALUE_DOWNSAMPLERS
 _DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
+_LOWER = {g: Granularity.lower_than(g) for g in Granularity.values}
 _TIME_NAMES = list(TIME_DOWNSAMPLERS)
 _TIME_DATETIME_KEYS = ("a", "z", "m")
 
@@ -245,9 +245,24 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def _fetch_buckets(
-        self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+        self,
+        record: dict[str, Any],
+        granularity: Any,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None = None,
+        time_keys: list[str] | None = None,
     ) -> Iterator[tuple[int, dict, dict]]:
-        """Stored buckets with ``lo <= start < hi``, ordered by start."""
+        """Stored buckets ``(start, v, t)`` with ``lo <= start < hi``, ordered by start.
+
+        ``value_keys``/``time_keys`` (``None``: all) say which keys the caller needs; a storage
+        may return only those (then it sets :attr:`_projects_buckets`). The dictionaries are
+        the caller's to change.
+        """
+
+    #: True when ``_fetch_buckets`` returns exactly the requested keys.
+    _projects_buckets = False
 
     def _switch_database(self, database_name: str) -> None:
         """Use another database of the same storage."""
@@ -258,8 +273,22 @@ class Backend(abc.ABC):
         return record["latest_datapoint"]
 
     def _list_streams(self, conditions: list[Condition]) -> list[dict[str, Any]]:
-        """Records matching ``conditions``, in creation order (storages may push this down)."""
+        """Records matching ``conditions``, in creation order (storages may push this down).
+
+        The records are for reading only.
+        """
         return [r for r in self._all_streams() if matches(conditions, r["tags"])]
+
+    def _count_streams(self, conditions: list[Condition]) -> int:
+        """How many streams match ``conditions``."""
+        return len(self._list_streams(conditions))
+
+    def _slice_streams(
+        self, conditions: list[Condition], offset: int, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """A window of the records matching ``conditions``, in creation order (read only)."""
+        stop = None if limit is None else offset + limit
+        return self._list_streams(conditions)[offset:stop]
 
     # ------------------------------------------------------------------------------------
     # Transactions
@@ -320,7 +349,7 @@ class Backend(abc.ABC):
             value_type_options=dict(record["value_type_options"]),
             downsampled_until={
                 g.name: _datetime(record["downsampled_until"].get(g.name))
-                for g in Granularity.lower_than(highest)
+                for g in _LOWER[highest]
             },
         )
         if record["derived_from"] is not None:
@@ -997,12 +1026,11 @@ class _StreamQuery:
         self.conditions = conditions
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
-        records = self.backend._list_streams(self.conditions)
-        stop = None if limit is None else offset + limit
-        return (self.backend._tags_of(r) for r in itertools.islice(records, offset, stop))
+        records = self.backend._slice_streams(self.conditions, offset, limit)
+        return (self.backend._tags_of(r) for r in records)
 
     def count(self, offset: int, limit: int | None) -> int:
-        total = max(0, len(self.backend._list_streams(self.conditions)) - offset)
+        total = max(0, self.backend._count_streams(self.conditions) - offset)
         return total if limit is None else min(total, limit)
 
 
@@ -1099,15 +1127,50 @@ class _BucketQuery:
         return _with_empty_buckets(stored, self.granularity, lo, hi, keys)
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
-        value_keys, time_keys = self.value_keys, self.time_keys
+        lo, hi = self._window(offset, limit)
+        if hi <= lo:
+            return
         no_value, no_time = self.no_value, self.no_time
-        for _bucket, value, time in self.rows(offset, limit):
-            datapoint = {}
+        value_keys = [] if no_value else self.value_keys
+        time_keys = [] if no_time else self.time_keys
+        backend, size = self.backend, self.granularity.seconds
+        stored = backend._fetch_buckets(
+            self.record, self.granularity, lo, hi, self.reverse, value_keys, time_keys
+        )
+        exact = backend._projects_buckets
+        high_accuracy = _high_accuracy(self.record)
+        datetime_keys = [k for k in _TIME_DATETIME_KEYS if k in time_keys]
+        at = datetime.datetime.fromtimestamp
+
+        def empty(bucket: int) -> dict[str, Any]:
+            datapoint: dict[str, Any] = {}
             if not no_time:
-                datapoint["t"] = _time_out(time, time_keys)
+                datapoint["t"] = _time_out(empty_time(bucket, size), time_keys)
             if not no_value:
-                datapoint["v"] = {k: value[k] for k in value_keys if k in value}
-            yield datapoint
+                datapoint["v"] = empty_value(value_keys)
+            return datapoint
+
+        step = -size if self.reverse else size
+        expected = hi - size if self.reverse else lo
+        for bucket, value, time in stored:
+            while (expected > bucket) if self.reverse else (expected < bucket):
+                yield empty(expected)
+                expected += step
+            if not exact:
+                value = {k: value[k] for k in value_keys if k in value}
+                time = {k: time.get(k) for k in time_keys}
+            if high_accuracy:
+                value = decode_value(value, True)
+            for key in datetime_keys:
+                time[key] = at(time[key], UTC)
+            if no_time:
+                yield {} if no_value else {"v": value}
+            else:
+                yield {"t": time} if no_value else {"t": time, "v": value}
+            expected = bucket + step
+        while (expected >= lo) if self.reverse else (expected < hi):
+            yield empty(expected)
+            expected += step
 
     def count(self, offset: int, limit: int | None) -> int:
         count = max(0, self.total - offset)

@@ -206,7 +206,10 @@ class Backend(_EngineBackend):
             return False
         if self._supports_transactions is None:
             with _available(self.client):
-                hello = self.client.admin.command("hello")
+                try:
+                    hello = self.client.admin.command("hello")
+                except OperationFailure:  # servers before 4.4.2 only know the old name
+                    hello = self.client.admin.command("isMaster")
             self._supports_transactions = bool(
                 hello.get("logicalSessionTimeoutMinutes") is not None
                 and (hello.get("setName") or hello.get("msg") == "isdbgrid")
@@ -239,7 +242,7 @@ class Backend(_EngineBackend):
         try:
             database = self._database()
             if isinstance(unit, fallback.FallbackUnit):
-                with _available(database.client):
+                with _available(database.client, committing=True):
                     unit.commit(self)
                 return
             try:
@@ -668,7 +671,14 @@ class Backend(_EngineBackend):
             [DeleteMany(query), *map(InsertOne, documents)], ordered=True, session=s))
 
     def _fetch_buckets(
-        self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+        self,
+        record: dict[str, Any],
+        granularity: Any,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None = None,
+        time_keys: list[str] | None = None,
     ) -> Iterator[tuple[int, dict, dict]]:
         self._flush_buckets(self._unit())
         database = self._database()

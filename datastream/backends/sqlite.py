@@ -9,7 +9,9 @@ Tables::
 
     streams     (seq INTEGER PRIMARY KEY, stream_id TEXT UNIQUE, record TEXT)   metadata as JSON
     datapoints  (stream, ts, seq, value)   PRIMARY KEY (stream, ts, seq), WITHOUT ROWID
-    buckets     (stream, granularity, bucket, v, t)  PRIMARY KEY (stream, granularity, bucket)
+    buckets     (stream, granularity, bucket, v_<key>..., t_<key>...)
+                one column per value and time downsampler key,
+                PRIMARY KEY (stream, granularity, bucket), WITHOUT ROWID
     counters    (name PRIMARY KEY, value)  the datapoint insertion sequence
 
 Raw values are stored natively when they are integers or floats, as NULL for ``None``, and as
@@ -20,6 +22,7 @@ Timestamps are integer POSIX seconds, so the supported range is the library's wh
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -30,7 +33,9 @@ from typing import Any
 
 import orjson
 
+from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from ..granularity import Granularity
+from ..tagquery import Condition, matches
 from .base import Backend as _EngineBackend
 from .base import Clock
 
@@ -53,8 +58,7 @@ CREATE TABLE IF NOT EXISTS buckets (
     stream INTEGER NOT NULL,
     granularity INTEGER NOT NULL,
     bucket INTEGER NOT NULL,
-    v TEXT NOT NULL,
-    t TEXT NOT NULL,
+    {columns},
     PRIMARY KEY (stream, granularity, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
@@ -63,6 +67,25 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
 """
+
+#: The layout version, kept in ``PRAGMA user_version``.
+SCHEMA_VERSION = 1
+
+# One column per downsampler key: reads fetch only the requested ones, without JSON decoding.
+_VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
+_TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
+_SCHEMA = _SCHEMA.replace(
+    "{columns}", ",\n    ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()])
+)
+_BUCKET_INSERT = (
+    "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
+    + ", ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()])
+    + ") VALUES ("
+    + ", ".join("?" * (3 + len(_VALUE_COLUMNS) + len(_TIME_COLUMNS)))
+    + ")"
+)
+# Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
+_TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
 
 _GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
 _BATCH = 10000
@@ -134,7 +157,18 @@ class Backend(_EngineBackend):
         self._shared: sqlite3.Connection | None = None
         self._generation = uuid.uuid4().hex
         with self._lock:
-            self._conn().executescript(_SCHEMA)
+            connection = self._conn()
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            existing = connection.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'streams'"
+            ).fetchone()[0]
+            if version != SCHEMA_VERSION and (existing or version):
+                raise ValueError(
+                    f"{database_name} holds datastream data in layout {version}, this version "
+                    f"uses layout {SCHEMA_VERSION}; export the data or use a new file"
+                )
+            connection.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        self._record_cache: dict[int, tuple[str, dict[str, Any]]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:
@@ -223,7 +257,34 @@ class Backend(_EngineBackend):
 
     def _all_streams(self) -> Iterator[dict[str, Any]]:
         rows = self._query("SELECT seq, stream_id, record FROM streams ORDER BY seq")
-        return (self._decode_record(*row) for row in rows)
+        return (self._cached_record(*row) for row in rows)
+
+    def _cached_record(self, seq: int, stream_id: str, text: str) -> dict[str, Any]:
+        """A decoded record for reading only, decoded again only when its text changed."""
+        cached = self._record_cache.get(seq)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        record = self._decode_record(seq, stream_id, text)
+        self._record_cache[seq] = (text, record)
+        return record
+
+    def _count_streams(self, conditions: list[Condition]) -> int:
+        if conditions:
+            return len(self._list_streams(conditions))
+        return self._query("SELECT count(*) FROM streams")[0][0]
+
+    def _slice_streams(
+        self, conditions: list[Condition], offset: int, limit: int | None
+    ) -> list[dict[str, Any]]:
+        if conditions:
+            found = (r for r in self._all_streams() if matches(conditions, r["tags"]))
+            stop = None if limit is None else offset + limit
+            return list(itertools.islice(found, offset, stop))
+        rows = self._query(
+            "SELECT seq, stream_id, record FROM streams ORDER BY seq LIMIT ? OFFSET ?",
+            (-1 if limit is None else limit, offset),
+        )
+        return [self._cached_record(*row) for row in rows]
 
     def _insert_stream(self, record: dict[str, Any]) -> None:
         text = _dumps({field: record[field] for field in _RECORD_FIELDS})
@@ -361,27 +422,64 @@ class Backend(_EngineBackend):
 
     # Downsampled buckets --------------------------------------------------------------------
 
+    _projects_buckets = True
+
     def _upsert_buckets(
         self, record: dict[str, Any], granularity: Any, buckets: list[tuple[int, dict, dict]]
     ) -> None:
         code = _GRANULARITY_CODES[granularity]
-        rows = [(record["_seq"], code, b, _dumps(v), _dumps(t)) for b, v, t in buckets]
+        stream = record["_seq"]
+        rows = [
+            (
+                stream,
+                code,
+                bucket,
+                *[_encode(v.get(key)) for key in _VALUE_COLUMNS],
+                *[t.get(key) for key in _TIME_COLUMNS],
+            )
+            for bucket, v, t in buckets
+        ]
         with self._lock:
-            self._conn().executemany("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", rows)
+            self._conn().executemany(_BUCKET_INSERT, rows)
 
     def _fetch_buckets(
-        self, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+        self,
+        record: dict[str, Any],
+        granularity: Any,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None = None,
+        time_keys: list[str] | None = None,
     ) -> Iterator[tuple[int, dict, dict]]:
+        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+        value_keys = stored if value_keys is None else [k for k in value_keys if k in stored]
+        time_keys = list(_TIME_COLUMNS) if time_keys is None else list(time_keys)
+        columns = ", ".join(
+            ["bucket"]
+            + [_VALUE_COLUMNS[k] for k in value_keys]
+            + [_TIME_COLUMNS[k] for k in time_keys]
+        )
         order = "DESC" if reverse else "ASC"
-        code = _GRANULARITY_CODES[granularity]
         sql = (
-            "SELECT bucket, v, t FROM buckets WHERE stream = ? AND granularity = ? "
+            f"SELECT {columns} FROM buckets WHERE stream = ? AND granularity = ? "
             f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
+        )
+        code = _GRANULARITY_CODES[granularity]
+        split = 1 + len(value_keys)
+        # Only nominal streams, high-accuracy streams and f/o/r hold text that needs decoding.
+        decode = (
+            record["value_type"] != "numeric"
+            or bool(record["value_type_options"].get("high_accuracy"))
+            or bool(_TEXT_VALUE_KEYS.intersection(value_keys))
         )
         while lo < hi:
             rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
-            for bucket, v, t in rows:
-                yield bucket, _loads(v), _loads(t)
+            for row in rows:
+                values = row[1:split]
+                if decode:
+                    values = [_loads(v) if type(v) is str else v for v in values]
+                yield row[0], dict(zip(value_keys, values)), dict(zip(time_keys, row[split:]))
             if len(rows) < _BATCH:
                 return
             if reverse:
