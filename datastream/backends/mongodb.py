@@ -126,6 +126,8 @@ class Backend(_EngineBackend):
 
     #: ``None``: use transactions when the deployment supports them; ``False``: never.
     transactions: bool | None = None
+    #: ``_fetch_buckets`` returns exactly the requested keys (projected on the server).
+    _projects_buckets = True
 
     def __init__(
         self, database_name: str, clock: Clock | None = None, **connection_settings: Any
@@ -683,19 +685,28 @@ class Backend(_EngineBackend):
         self._flush_buckets(self._unit())
         database = self._database()
         direction = DESCENDING if reverse else ASCENDING
+        projection: dict[str, int] = {"_id": 0, "b": 1, "vj": 1, "tj": 1}
+        if value_keys is None:
+            projection["v"] = 1
+        else:
+            projection.update({f"v.{key}": 1 for key in value_keys})
+        if time_keys is None:
+            projection["t"] = 1
+        else:
+            projection.update({f"t.{key}": 1 for key in time_keys})
 
         def find(session: Any) -> Any:
             return database.buckets.find(
                 {"s": record["_s"], "g": _GRANULARITY_CODES[granularity],
                  "b": {"$gte": lo, "$lt": hi}},
-                {"_id": 0, "b": 1, "v": 1, "vj": 1, "t": 1, "tj": 1},
+                projection,
                 sort=[("b", direction)],
                 batch_size=_BATCH,
                 session=session,
             )
 
         cursor = self._op(find)
-        return _bucket_rows(cursor, database.client)
+        return _bucket_rows(cursor, database.client, value_keys, time_keys)
 
 
 # ----------------------------------------------------------------------------------------
@@ -756,11 +767,18 @@ def _rows(cursor: Any, client: Any) -> Iterator[tuple[int, Any]]:
                 yield document["t"], document.get("v")
 
 
-def _bucket_rows(cursor: Any, client: Any) -> Iterator[tuple[int, dict, dict]]:
+def _bucket_rows(
+    cursor: Any, client: Any, value_keys: list[str] | None, time_keys: list[str] | None
+) -> Iterator[tuple[int, dict, dict]]:
+    """``(start, v, t)`` with exactly the requested keys (``None``: all stored keys)."""
     with _available(client), cursor:
         for document in cursor:
-            value = loads(document["vj"]) if "vj" in document else document["v"]
-            time_ = loads(document["tj"]) if "tj" in document else document["t"]
+            value = loads(document["vj"]) if "vj" in document else document.get("v", {})
+            time_ = loads(document["tj"]) if "tj" in document else document.get("t", {})
+            if value_keys is not None:
+                value = {key: value[key] for key in value_keys if key in value}
+            if time_keys is not None:
+                time_ = {key: time_.get(key) for key in time_keys}
             yield document["b"], value, time_
 
 

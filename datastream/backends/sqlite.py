@@ -475,11 +475,21 @@ class Backend(_EngineBackend):
         )
         while lo < hi:
             rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
-            for row in rows:
-                values = row[1:split]
-                if decode:
-                    values = [_loads(v) if type(v) is str else v for v in values]
-                yield row[0], dict(zip(value_keys, values)), dict(zip(time_keys, row[split:]))
+            if decode:
+                yield from [
+                    (
+                        row[0],
+                        dict(zip(value_keys, [_loads(v) if type(v) is str else v
+                                              for v in row[1:split]])),
+                        dict(zip(time_keys, row[split:])),
+                    )
+                    for row in rows
+                ]
+            else:
+                yield from [
+                    (row[0], dict(zip(value_keys, row[1:split])), dict(zip(time_keys, row[split:])))
+                    for row in rows
+                ]
             if len(rows) < _BATCH:
                 return
             if reverse:
