@@ -41,6 +41,7 @@ value key; an empty bucket's ``a``, ``z`` and ``m`` are the middle of the bucket
 from __future__ import annotations
 
 import decimal
+import json
 import math
 import operator
 import statistics
@@ -112,7 +113,10 @@ def frequency_key(value: Any) -> str:
     """The key of ``value`` in a ``frequencies`` dictionary."""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def empty_value(keys: Sequence[str]) -> dict[str, Any]:
@@ -205,8 +209,13 @@ def _add(values: list[Any], high_accuracy: bool) -> Any:
     if not values:
         return None
     total = sum(values)
+    if type(total) is not float:
+        return total
     # Floats are re-added with fsum (correctly rounded) so means and deviations stay exact.
-    return math.fsum(values) if type(total) is float else total
+    try:
+        return math.fsum(values)
+    except OverflowError:  # the exact sum is beyond the float range: report it as infinite
+        return total
 
 
 def _ranked(counter: Counter, originals: dict[str, Any], least: bool) -> Any:
@@ -301,7 +310,11 @@ def _summarise_numeric(
         elif key == "u":
             summary["u"] = upper if n else None
         elif key == "m":
-            summary["m"] = _mean(s, n, high_accuracy)
+            if type(s) is float and math.isinf(s) and plain and not aggregated:
+                # The sum overflowed; the mean of the values itself is finite.
+                summary["m"] = math.fsum([x / n for x in plain])
+            else:
+                summary["m"] = _mean(s, n, high_accuracy)
         elif key == "d":
             if aggregated or high_accuracy or n < 2:
                 summary["d"] = _std_dev_from_sums(s, n, q, high_accuracy)
@@ -309,8 +322,7 @@ def _summarise_numeric(
                 # Integers: the population variance is exact in integer arithmetic.
                 summary["d"] = math.sqrt(q * n - s * s) / n
             else:
-                mean = s / n
-                summary["d"] = math.sqrt(math.fsum([(x - mean) ** 2 for x in plain]) / n)
+                summary["d"] = _two_pass_std_dev(plain, n)
         elif key == "n":
             summary["n"] = _median(plain, aggregated, high_accuracy) if n else None
     if wanted & {"o", "r", "f"}:
@@ -332,6 +344,14 @@ def _summarise_numeric(
                 originals.setdefault(key, key)
         _ranked_keys(summary, keys, counter, originals, n)
     return summary
+
+
+def _two_pass_std_dev(values: list[float], n: int) -> float:
+    """Population standard deviation of floats, scaled so that huge values cannot overflow."""
+    scale = max(abs(min(values)), abs(max(values))) or 1.0
+    scaled = [x / scale for x in values]
+    mean = math.fsum(scaled) / n
+    return scale * math.sqrt(math.fsum([(x - mean) ** 2 for x in scaled]) / n)
 
 
 def _median(plain: list[Any], aggregated: list[dict], high_accuracy: bool) -> Any:

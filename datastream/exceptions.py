@@ -20,6 +20,7 @@ The tree::
     ├── AppendToDerivedStreamNotAllowed    (also ValueError)
     ├── InvalidOperatorArguments           (also ValueError)
     ├── InvalidValue                       (also ValueError)
+    ├── InvalidTagQuery                    (also ValueError)
     ├── InvalidTimeRange                   (also AttributeError and ValueError)
     ├── UnsupportedValueType               (also TypeError)
     ├── IncompatibleTypes                  (also TypeError)
@@ -47,6 +48,7 @@ __all__ = [
     "InconsistentStreamConfiguration",
     "InternalInconsistencyWarning",
     "InvalidOperatorArguments",
+    "InvalidTagQuery",
     "InvalidTimeRange",
     "InvalidTimestamp",
     "InvalidValue",
@@ -144,6 +146,10 @@ class InvalidOperatorArguments(DatastreamException, ValueError):
 
 class InvalidValue(DatastreamException, ValueError):
     """A datapoint value is malformed for the stream's value type."""
+
+
+class InvalidTagQuery(DatastreamException, ValueError):
+    """A tag query is malformed (e.g. ``in`` without a list)."""
 
 
 class InvalidValueType(DatastreamException, TypeError):

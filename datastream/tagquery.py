@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .exceptions import InvalidTagQuery
+
 __all__ = ["OPERATORS", "Condition", "parse_query", "matches"]
 
 #: Lookup operators usable as the last key of a query path.
@@ -70,9 +72,9 @@ def _parse(query: Mapping[str, Any], prefix: tuple[str, ...], out: list[Conditio
     for key, value in query.items():
         if prefix and key in OPERATORS:
             if key in _LIST_OPERATORS and not isinstance(value, list | tuple | set | frozenset):
-                raise ValueError(f"Query operator '{key}' needs a list, not {value!r}")
+                raise InvalidTagQuery(f"Query operator '{key}' needs a list, not {value!r}")
             if key == "size" and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"Query operator 'size' needs an integer, not {value!r}")
+                raise InvalidTagQuery(f"Query operator 'size' needs an integer, not {value!r}")
             if key in _LIST_OPERATORS:
                 value = list(value)
             out.append(Condition(prefix, key, value))

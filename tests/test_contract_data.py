@@ -290,3 +290,24 @@ def test_big_integers(ds):
     assert v["c"] == 10 and v["d"] == 0.0 and v["m"] == pytest.approx(big)
     assert v["l"] == v["u"] == big and v["s"] == 10 * big
     assert v["q"] == pytest.approx(10 * big**2)
+
+
+def test_an_out_of_order_append_during_downsampling_is_not_lost(ds, monkeypatch):
+    sid = new_stream(ds)
+    append_series(ds, sid, [1] * 50, T0)
+    ds.append(sid, 1, T0 + seconds(70))
+    scan = ds.backend._scan_datapoints
+    raced = []
+
+    def scan_then_race(*args):
+        result = scan(*args)
+        if not raced:  # another writer lands between the downsampler's scan and its commit
+            raced.append(ds.append(sid, 5, T0 + seconds(55), check_timestamp=False))
+        return result
+
+    monkeypatch.setattr(ds.backend, "_scan_datapoints", scan_then_race)
+    ds.downsample_streams(until=T0 + seconds(100))
+    ds.downsample_streams(until=T0 + seconds(100))
+    tens = ds.get_data(sid, G.Seconds10, start=T0)
+    assert raced and values(tens, "c") == [10, 10, 10, 10, 10, 1, 0]
+    assert tens[5]["v"]["s"] == 5

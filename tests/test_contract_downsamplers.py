@@ -150,3 +150,31 @@ def test_all_downsamplers_listed_by_the_backend(ds):
     assert ds.backend.time_downsamplers == set(ds.TIME_DOWNSAMPLERS)
     sid = new_stream(ds, downsamplers=ALL_VALUE)
     assert ds.get_data(sid, G.Seconds10, start=T0, value_downsamplers=["median"]).count() == 0
+
+
+def test_values_near_the_float_limit_downsample_without_overflow(ds):
+    sid = new_stream(ds)
+    for i, value in enumerate([1.7e308, 1.7e308, -1.7e308, 1.7e308]):
+        ds.append(sid, value, T0 + seconds(i))
+    ds.append(sid, 0.0, T0 + seconds(10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds.downsample_streams(until=T0 + seconds(20))
+    v = ds.get_data(sid, G.Seconds10, start=T0)[0]["v"]
+    assert v["c"] == 4 and v["l"] == -1.7e308 and v["u"] == 1.7e308
+    assert v["m"] == pytest.approx(0.85e308)
+    assert v["d"] == pytest.approx(statistics.pstdev([1.7, 1.7, -1.7, 1.7]) * 1e308)
+    assert math.isinf(v["q"])
+
+
+def test_big_nominal_integers_keep_their_type(ds):
+    sid = ds.ensure_stream({"name": "n"}, {}, ["count", "most_often"], G.Seconds,
+                           value_type="nominal")
+    ds.append(sid, 2**70, T0)
+    ds.append(sid, [2**80, "x"], T0 + seconds(1))
+    ds.append(sid, 1, T0 + seconds(20))
+    got = values(ds.get_data(sid, G.Seconds, start=T0))
+    assert got == [2**70, [2**80, "x"], 1] and type(got[0]) is int and type(got[1][0]) is int
+    ds.downsample_streams(until=T0 + seconds(30))
+    most = ds.get_data(sid, G.Seconds10, start=T0)[0]["v"]["o"]
+    assert most == 2**70 and type(most) is int

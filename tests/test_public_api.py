@@ -50,6 +50,7 @@ def test_exceptions_module_exports_the_whole_tree_with_builtin_bases():
         "AppendToDerivedStreamNotAllowed": (ValueError,),
         "InvalidOperatorArguments": (ValueError,),
         "InvalidValue": (ValueError,),
+        "InvalidTagQuery": (ValueError,),
         "InvalidValueType": (TypeError,),
         "InvalidTimeRange": (AttributeError, ValueError),
     }

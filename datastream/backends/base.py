@@ -704,6 +704,9 @@ class Backend(abc.ABC):
                 reopened[name] = Granularity.by_name[name].round_seconds(seconds)
         if reopened:
             changes["downsampled_until"] = {**record["downsampled_until"], **reopened}
+        latest = record["latest_datapoint"]
+        if reopened or (latest is not None and seconds < latest):
+            # A downsampler computing from an older scan must not commit over this datapoint.
             changes["version"] = record["version"] + 1
         if changes:
             batch.change(record, **changes)
@@ -889,6 +892,8 @@ class Backend(abc.ABC):
                 continue
             try:
                 new = self._downsample_stream(record, until_seconds, collect)
+            except exceptions.BackendUnavailable:
+                raise  # an outage concerns every stream: stop at once
             except Exception as error:  # one broken stream must not stop the others
                 logger.exception("Downsampling stream %s failed", record["stream_id"])
                 warnings.warn(

@@ -91,18 +91,22 @@ _GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
 _BATCH = 10000
 
 
+# JSON text that needs the standard library (integers beyond 64 bits, which orjson would read
+# back as floats) starts with this marker.
+_EXACT = "\x00"
+
+
 def _dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # integers beyond 64 bits
-        return json.dumps(value, allow_nan=False)
+        return _EXACT + json.dumps(value, allow_nan=False)
 
 
 def _loads(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    if text.startswith(_EXACT):
+        return json.loads(text[1:])
+    return orjson.loads(text)
 
 
 _NATIVE = frozenset({int, float})
