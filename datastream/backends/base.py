@@ -71,7 +71,7 @@ from ..validation import (
 )
 from ..values import check_json, decode_value, encode_number, normalise_value
 
-__all__ = ["Backend", "Clock"]
+__all__ = ["GRANULARITY_CODES", "RECORD_FIELDS", "Backend", "Clock"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,26 @@ Clock = Callable[[], datetime.datetime]
 _VALUE_KEYS = VALUE_DOWNSAMPLERS
 _DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
 _LOWER = {g: Granularity.lower_than(g) for g in Granularity.values}
+
+#: The fields of a stream record besides ``stream_id`` (what a storage must keep).
+RECORD_FIELDS = (
+    "tags",
+    "value_downsamplers",
+    "highest_granularity",
+    "value_type",
+    "value_type_options",
+    "earliest_datapoint",
+    "latest_datapoint",
+    "downsampled_until",
+    "derived_from",
+    "derive_state",
+    "contributes_to",
+    "pending_backprocess",
+    "version",
+)
+
+#: A small stable integer per granularity, for storages that key buckets by granularity.
+GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
 _TIME_NAMES = list(TIME_DOWNSAMPLERS)
 _TIME_DATETIME_KEYS = ("a", "z", "m")
 

@@ -53,11 +53,10 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from .. import exceptions
-from ..granularity import Granularity
 from ..tagquery import Condition, matches
 from . import mongodb_fallback as fallback
+from .base import GRANULARITY_CODES, RECORD_FIELDS, Clock
 from .base import Backend as _EngineBackend
-from .base import Clock
 from .mongodb_codec import decode_fields, dumps, is_plain, loads
 from .mongodb_query import tags_filter
 
@@ -65,23 +64,7 @@ __all__ = ["Backend"]
 
 _T = TypeVar("_T")
 
-#: Record fields stored in stream documents (besides ``stream_id``).
-_FIELDS = (
-    "tags",
-    "value_downsamplers",
-    "highest_granularity",
-    "value_type",
-    "value_type_options",
-    "earliest_datapoint",
-    "latest_datapoint",
-    "downsampled_until",
-    "derived_from",
-    "derive_state",
-    "contributes_to",
-    "pending_backprocess",
-    "version",
-)
-_GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
+_FIELDS = RECORD_FIELDS
 _BATCH = 10000
 #: How long a writer keeps retrying while other writers hold a stream it needs.
 _CONFLICT_WAIT = 60.0
@@ -642,7 +625,7 @@ class Backend(_EngineBackend):
     ) -> None:
         if not buckets:
             return
-        stream, code = record["_s"], _GRANULARITY_CODES[granularity]
+        stream, code = record["_s"], GRANULARITY_CODES[granularity]
         documents = []
         for bucket, value, time_ in buckets:
             document: dict[str, Any] = {"s": stream, "g": code, "b": bucket}
@@ -697,7 +680,7 @@ class Backend(_EngineBackend):
 
         def find(session: Any) -> Any:
             return database.buckets.find(
-                {"s": record["_s"], "g": _GRANULARITY_CODES[granularity],
+                {"s": record["_s"], "g": GRANULARITY_CODES[granularity],
                  "b": {"$gte": lo, "$lt": hi}},
                 projection,
                 sort=[("b", direction)],

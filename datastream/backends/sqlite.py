@@ -34,10 +34,9 @@ from typing import Any
 import orjson
 
 from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from ..granularity import Granularity
 from ..tagquery import Condition, matches
+from .base import GRANULARITY_CODES, RECORD_FIELDS, Clock
 from .base import Backend as _EngineBackend
-from .base import Clock
 
 __all__ = ["Backend"]
 
@@ -87,7 +86,6 @@ _BUCKET_INSERT = (
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
 _TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
 
-_GRANULARITY_CODES = {g: index for index, g in enumerate(Granularity.values)}
 _BATCH = 10000
 
 
@@ -119,21 +117,6 @@ def _encode(value: Any) -> Any:
     return _dumps(value)
 
 
-_RECORD_FIELDS = (
-    "tags",
-    "value_downsamplers",
-    "highest_granularity",
-    "value_type",
-    "value_type_options",
-    "earliest_datapoint",
-    "latest_datapoint",
-    "downsampled_until",
-    "derived_from",
-    "derive_state",
-    "contributes_to",
-    "pending_backprocess",
-    "version",
-)
 
 
 class Backend(_EngineBackend):
@@ -291,7 +274,7 @@ class Backend(_EngineBackend):
         return [self._cached_record(*row) for row in rows]
 
     def _insert_stream(self, record: dict[str, Any]) -> None:
-        text = _dumps({field: record[field] for field in _RECORD_FIELDS})
+        text = _dumps({field: record[field] for field in RECORD_FIELDS})
         with self._lock:
             cursor = self._conn().execute(
                 "INSERT INTO streams (stream_id, record) VALUES (?, ?)",
@@ -431,7 +414,7 @@ class Backend(_EngineBackend):
     def _upsert_buckets(
         self, record: dict[str, Any], granularity: Any, buckets: list[tuple[int, dict, dict]]
     ) -> None:
-        code = _GRANULARITY_CODES[granularity]
+        code = GRANULARITY_CODES[granularity]
         stream = record["_seq"]
         rows = [
             (
@@ -469,7 +452,7 @@ class Backend(_EngineBackend):
             f"SELECT {columns} FROM buckets WHERE stream = ? AND granularity = ? "
             f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
         )
-        code = _GRANULARITY_CODES[granularity]
+        code = GRANULARITY_CODES[granularity]
         split = 1 + len(value_keys)
         # Only nominal streams, high-accuracy streams and f/o/r hold text that needs decoding.
         decode = (
