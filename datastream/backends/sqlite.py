@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -75,13 +76,6 @@ _VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
 _TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
 _SCHEMA = _SCHEMA.replace(
     "{columns}", ",\n    ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()])
-)
-_BUCKET_INSERT = (
-    "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
-    + ", ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()])
-    + ") VALUES ("
-    + ", ".join("?" * (3 + len(_VALUE_COLUMNS) + len(_TIME_COLUMNS)))
-    + ")"
 )
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
 _TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
@@ -414,20 +408,33 @@ class Backend(_EngineBackend):
     def _upsert_buckets(
         self, record: dict[str, Any], granularity: Any, buckets: list[tuple[int, dict, dict]]
     ) -> None:
-        code = GRANULARITY_CODES[granularity]
-        stream = record["_seq"]
-        rows = [
-            (
-                stream,
-                code,
-                bucket,
-                *[_encode(v.get(key)) for key in _VALUE_COLUMNS],
-                *[t.get(key) for key in _TIME_COLUMNS],
-            )
-            for bucket, v, t in buckets
-        ]
+        if not buckets:
+            return
+        keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+        columns = [_VALUE_COLUMNS[k] for k in keys] + list(_TIME_COLUMNS.values())
+        sql = (
+            "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
+            + ", ".join(columns)
+            + ") VALUES ("
+            + ", ".join("?" * (3 + len(columns)))
+            + ")"
+        )
+        head = (record["_seq"], GRANULARITY_CODES[granularity])
+        times = operator.itemgetter(*_TIME_COLUMNS)
+        plain = record["value_type"] == "numeric" and not record["value_type_options"].get(
+            "high_accuracy"
+        ) and not _TEXT_VALUE_KEYS.intersection(keys)
+        if plain and len(keys) > 1:
+            # Numbers only: every value goes in as it is (sums beyond int64 were made floats).
+            values = operator.itemgetter(*keys)
+            rows = [(*head, bucket, *values(v), *times(t)) for bucket, v, t in buckets]
+        else:
+            rows = [
+                (*head, bucket, *[_encode(v.get(key)) for key in keys], *times(t))
+                for bucket, v, t in buckets
+            ]
         with self._lock:
-            self._conn().executemany(_BUCKET_INSERT, rows)
+            self._conn().executemany(sql, rows)
 
     def _fetch_buckets(
         self,
