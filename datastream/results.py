@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from .jsonformat import dumps
+
 __all__ = ["ResultSource", "ResultsBase", "Streams", "Datapoints"]
 
 
@@ -91,6 +93,21 @@ class ResultsBase:
         for item in self._source.fetch(self._offset + key, 1, 1):
             return item
         raise IndexError("result set index out of range")
+
+    def json_lines(self) -> Iterator[bytes]:
+        """Each result as compact JSON text (UTF-8 bytes), without building it in Python where
+        the storage can produce it itself: timestamps ISO 8601 UTC with ``Z``, Decimals as
+        strings, non-finite numbers as ``null``."""
+        if self._limit == 0:
+            return iter(())
+        fetch_json = getattr(self._source, "fetch_json", None)
+        if fetch_json is not None:
+            return fetch_json(self._offset, self._limit, self._batch_size)
+        return (dumps(item) for item in self)
+
+    def json_array(self) -> bytes:
+        """The results as one JSON array (see :meth:`json_lines`)."""
+        return b"[" + b",".join(self.json_lines()) + b"]"
 
     def _get_backend_cursor(self) -> ResultSource:
         """The backend query behind this result set (debugging and tests)."""

@@ -311,3 +311,31 @@ def test_an_out_of_order_append_during_downsampling_is_not_lost(ds, monkeypatch)
     tens = ds.get_data(sid, G.Seconds10, start=T0)
     assert raced and values(tens, "c") == [10, 10, 10, 10, 10, 1, 0]
     assert tens[5]["v"]["s"] == 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"value_downsamplers": ["mean", "max"]}, {"time_downsamplers": ["first", "mean"]},
+     {"value_downsamplers": [], "time_downsamplers": []}, {"value_downsamplers": ["median"]},
+     {"reverse": True}, {"reverse": True, "value_downsamplers": ["count"]}],
+)
+def test_json_lines_equal_the_datapoints(ds, query):
+    import orjson
+
+    sid = new_stream(ds, downsamplers=[*ALL_VALUE, "frequencies"])
+    high = ds.ensure_stream({"name": "high"}, {}, ["mean"], G.Seconds,
+                            value_type_options={"high_accuracy": True})
+    for i in range(40):
+        when = T0 + seconds(i if i < 20 else i + 30)  # leaves empty buckets in between
+        ds.append(sid, i * 0.1, when)
+        ds.append(high, decimal.Decimal("0.1") * i, when)
+    ds.downsample_streams(until=T0 + seconds(3600))
+    for stream in (sid, high):
+        for granularity in (G.Seconds, G.Seconds10):
+            data = ds.get_data(stream, granularity, start=T0, **query)[1:]
+            expected = [
+                orjson.loads(orjson.dumps(d, default=str, option=orjson.OPT_UTC_Z))
+                for d in data
+            ]
+            assert [orjson.loads(line) for line in data.json_lines()] == expected
+            assert orjson.loads(data.json_array()) == expected

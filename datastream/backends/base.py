@@ -59,6 +59,7 @@ from ..downsamplers import (
     summarise_values,
 )
 from ..granularity import UTC, Granularity, from_seconds, to_seconds
+from ..jsonformat import dumps
 from ..results import Datapoints, Streams
 from ..stream import Stream
 from ..tagquery import Condition, matches, parse_query
@@ -284,6 +285,21 @@ class Backend(abc.ABC):
 
     #: True when ``_fetch_buckets`` returns exactly the requested keys.
     _projects_buckets = False
+
+    def _fetch_bucket_json(
+        self,
+        record: dict[str, Any],
+        granularity: Any,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None,
+        time_keys: list[str] | None,
+    ) -> Iterator[tuple[int, str | bytes]] | None:
+        """Stored buckets as ``(start, datapoint JSON text)``, like :func:`jsonformat.dumps`
+        would write them with only the requested keys (``None``: leave the part out); or
+        ``None`` when the storage cannot produce JSON itself."""
+        return None
 
     def _switch_database(self, database_name: str) -> None:
         """Use another database of the same storage."""
@@ -1167,14 +1183,7 @@ class _BucketQuery:
         high_accuracy = _high_accuracy(self.record)
         datetime_keys = [k for k in _TIME_DATETIME_KEYS if k in time_keys]
         at = datetime.datetime.fromtimestamp
-
-        def empty(bucket: int) -> dict[str, Any]:
-            datapoint: dict[str, Any] = {}
-            if not no_time:
-                datapoint["t"] = _time_out(empty_time(bucket, size), time_keys)
-            if not no_value:
-                datapoint["v"] = empty_value(value_keys)
-            return datapoint
+        empty = self._empty
 
         step = -size if self.reverse else size
         expected = hi - size if self.reverse else lo
@@ -1213,6 +1222,47 @@ class _BucketQuery:
             expected = bucket + step
         while (expected >= lo) if self.reverse else (expected < hi):
             yield empty(expected)
+            expected += step
+
+    def _empty(self, bucket: int) -> dict[str, Any]:
+        """The datapoint of a bucket without datapoints, with the requested keys."""
+        datapoint: dict[str, Any] = {}
+        if not self.no_time:
+            datapoint["t"] = _time_out(empty_time(bucket, self.granularity.seconds),
+                                       self.time_keys)
+        if not self.no_value:
+            datapoint["v"] = empty_value(self.value_keys)
+        return datapoint
+
+    def fetch_json(
+        self, offset: int, limit: int | None, batch_size: int | None
+    ) -> Iterator[bytes | str]:
+        """Datapoints as JSON text, produced by the storage where it can."""
+        lo, hi = self._window(offset, limit)
+        rows = None
+        if hi > lo and not _high_accuracy(self.record):
+            rows = self.backend._fetch_bucket_json(
+                self.record,
+                self.granularity,
+                lo,
+                hi,
+                self.reverse,
+                None if self.no_value else self.value_keys,
+                None if self.no_time else self.time_keys,
+            )
+        if rows is None:
+            yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
+            return
+        step = -self.granularity.seconds if self.reverse else self.granularity.seconds
+        expected = hi + step if self.reverse else lo
+        for bucket, text in rows:
+            while (expected > bucket) if self.reverse else (expected < bucket):
+                yield dumps(self._empty(expected))
+                expected += step
+            yield text
+            expected = bucket + step
+        while (expected >= lo) if self.reverse else (expected < hi):
+            yield dumps(self._empty(expected))
             expected += step
 
     def _fill(

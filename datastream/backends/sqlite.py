@@ -22,6 +22,7 @@ Timestamps are integer POSIX seconds, so the supported range is the library's wh
 from __future__ import annotations
 
 import contextlib
+import datetime
 import itertools
 import json
 import operator
@@ -35,6 +36,7 @@ from typing import Any
 import orjson
 
 from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ..jsonformat import dumps as datapoint_dumps
 from ..tagquery import Condition, matches
 from .base import GRANULARITY_CODES, RECORD_FIELDS, Clock
 from .base import Backend as _EngineBackend
@@ -74,8 +76,9 @@ SCHEMA_VERSION = 1
 # One column per downsampler key: reads fetch only the requested ones, without JSON decoding.
 _VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
 _TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
+# ... and the time and value parts as JSON text, so that JSON responses need no Python objects.
 _SCHEMA = _SCHEMA.replace(
-    "{columns}", ",\n    ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()])
+    "{columns}", ",\n    ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values(), "jt", "jv"])
 )
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
 _TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
@@ -102,6 +105,17 @@ def _loads(text: str) -> Any:
 
 
 _NATIVE = frozenset({int, float})
+
+
+def _datapoint_json(value: dict[str, Any], time: dict[str, Any]) -> tuple[str, str]:
+    """A stored bucket's time and value parts as readers get them (see datastream.jsonformat),
+    in the order readers get the keys."""
+    at = datetime.datetime.fromtimestamp
+    time = {
+        key: at(time[key], datetime.UTC) if key in ("a", "z", "m") else time[key]
+        for key in _TIME_COLUMNS
+    }
+    return datapoint_dumps(time).decode(), datapoint_dumps(value).decode()
 
 
 def _encode(value: Any) -> Any:
@@ -411,7 +425,7 @@ class Backend(_EngineBackend):
         if not buckets:
             return
         keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        columns = [_VALUE_COLUMNS[k] for k in keys] + list(_TIME_COLUMNS.values())
+        columns = [_VALUE_COLUMNS[k] for k in keys] + list(_TIME_COLUMNS.values()) + ["jt", "jv"]
         sql = (
             "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
             + ", ".join(columns)
@@ -427,14 +441,69 @@ class Backend(_EngineBackend):
         if plain and len(keys) > 1:
             # Numbers only: every value goes in as it is (sums beyond int64 were made floats).
             values = operator.itemgetter(*keys)
-            rows = [(*head, bucket, *values(v), *times(t)) for bucket, v, t in buckets]
+            rows = [
+                (*head, bucket, *values(v), *times(t), *_datapoint_json(v, t))
+                for bucket, v, t in buckets
+            ]
         else:
             rows = [
-                (*head, bucket, *[_encode(v.get(key)) for key in keys], *times(t))
+                (*head, bucket, *[_encode(v.get(key)) for key in keys], *times(t),
+                 *_datapoint_json(v, t))
                 for bucket, v, t in buckets
             ]
         with self._lock:
             self._conn().executemany(sql, rows)
+
+    def _fetch_bucket_json(
+        self,
+        record: dict[str, Any],
+        granularity: Any,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None,
+        time_keys: list[str] | None,
+    ) -> Iterator[tuple[int, bytes]]:
+        # Assembled by SQLite from the stored JSON: "->" returns each member's text verbatim.
+        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+        parts = []
+        if time_keys is not None:
+            if list(time_keys) == list(_TIME_COLUMNS):
+                parts.append("'\"t\":' || jt")
+            else:
+                members = " || ',' || ".join(
+                    f"'\"{k}\":' || (jt -> '$.{k}')" for k in time_keys
+                )
+                parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
+        if value_keys is not None:
+            keys = [k for k in value_keys if k in stored]
+            if keys == stored:
+                parts.append("'\"v\":' || jv")
+            else:
+                members = " || ',' || ".join(f"'\"{k}\":' || (jv -> '$.{k}')" for k in keys)
+                parts.append(f"'\"v\":{{' || {members or chr(39) * 2} || '}}'")
+        body = " || ',' || ".join(parts) or "''"
+        order = "DESC" if reverse else "ASC"
+        sql = (
+            f"SELECT bucket, CAST('{{' || {body} || '}}' AS BLOB) FROM buckets "
+            "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
+            f"ORDER BY bucket {order} LIMIT ?"
+        )
+        return self._bucket_pages(sql, record, granularity, lo, hi, reverse)
+
+    def _bucket_pages(
+        self, sql: str, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+    ) -> Iterator[tuple]:
+        code = GRANULARITY_CODES[granularity]
+        while lo < hi:
+            rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
+            yield from rows
+            if len(rows) < _BATCH:
+                return
+            if reverse:
+                hi = rows[-1][0]
+            else:
+                lo = rows[-1][0] + 1
 
     def _fetch_buckets(
         self,
