@@ -78,7 +78,11 @@ _VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
 _TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
 # ... and the time and value parts as JSON text, so that JSON responses need no Python objects.
 _SCHEMA = _SCHEMA.replace(
-    "{columns}", ",\n    ".join([*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values(), "jt", "jv"])
+    "{columns}",
+    ",\n    ".join(
+        [*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values(), "jt"]
+        + [f"j{column}" for column in _VALUE_COLUMNS.values()]
+    ),
 )
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
 _TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
@@ -107,15 +111,15 @@ def _loads(text: str) -> Any:
 _NATIVE = frozenset({int, float})
 
 
-def _datapoint_json(value: dict[str, Any], time: dict[str, Any]) -> tuple[str, str]:
-    """A stored bucket's time and value parts as readers get them (see datastream.jsonformat),
-    in the order readers get the keys."""
+def _datapoint_json(value: dict[str, Any], time: dict[str, Any], keys: list[str]) -> list[str]:
+    """A stored bucket as readers get it in JSON (see datastream.jsonformat): the time part
+    whole, then each value separately, so that any projection is a concatenation."""
     at = datetime.datetime.fromtimestamp
     time = {
         key: at(time[key], datetime.UTC) if key in ("a", "z", "m") else time[key]
         for key in _TIME_COLUMNS
     }
-    return datapoint_dumps(time).decode(), datapoint_dumps(value).decode()
+    return [datapoint_dumps(time).decode(), *[datapoint_dumps(value[k]).decode() for k in keys]]
 
 
 def _encode(value: Any) -> Any:
@@ -425,7 +429,12 @@ class Backend(_EngineBackend):
         if not buckets:
             return
         keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        columns = [_VALUE_COLUMNS[k] for k in keys] + list(_TIME_COLUMNS.values()) + ["jt", "jv"]
+        columns = (
+            [_VALUE_COLUMNS[k] for k in keys]
+            + list(_TIME_COLUMNS.values())
+            + ["jt"]
+            + [f"j{_VALUE_COLUMNS[k]}" for k in keys]
+        )
         sql = (
             "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
             + ", ".join(columns)
@@ -442,13 +451,13 @@ class Backend(_EngineBackend):
             # Numbers only: every value goes in as it is (sums beyond int64 were made floats).
             values = operator.itemgetter(*keys)
             rows = [
-                (*head, bucket, *values(v), *times(t), *_datapoint_json(v, t))
+                (*head, bucket, *values(v), *times(t), *_datapoint_json(v, t, keys))
                 for bucket, v, t in buckets
             ]
         else:
             rows = [
                 (*head, bucket, *[_encode(v.get(key)) for key in keys], *times(t),
-                 *_datapoint_json(v, t))
+                 *_datapoint_json(v, t, keys))
                 for bucket, v, t in buckets
             ]
         with self._lock:
@@ -477,11 +486,8 @@ class Backend(_EngineBackend):
                 parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
         if value_keys is not None:
             keys = [k for k in value_keys if k in stored]
-            if keys == stored:
-                parts.append("'\"v\":' || jv")
-            else:
-                members = " || ',' || ".join(f"'\"{k}\":' || (jv -> '$.{k}')" for k in keys)
-                parts.append(f"'\"v\":{{' || {members or chr(39) * 2} || '}}'")
+            members = " || ',' || ".join(f"'\"{k}\":' || j{_VALUE_COLUMNS[k]}" for k in keys)
+            parts.append(f"'\"v\":{{' || {members or chr(39) * 2} || '}}'")
         body = " || ',' || ".join(parts) or "''"
         order = "DESC" if reverse else "ASC"
         sql = (
