@@ -25,6 +25,7 @@ import contextlib
 import datetime
 import itertools
 import json
+import math
 import operator
 import os
 import sqlite3
@@ -119,7 +120,19 @@ def _datapoint_json(value: dict[str, Any], time: dict[str, Any], keys: list[str]
         key: at(time[key], datetime.UTC) if key in ("a", "z", "m") else time[key]
         for key in _TIME_COLUMNS
     }
-    return [datapoint_dumps(time).decode(), *[datapoint_dumps(value[k]).decode() for k in keys]]
+    return [datapoint_dumps(time).decode(), *[_json_text(value[k]) for k in keys]]
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of one value; numbers without a call into the JSON library."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value) if math.isfinite(value) else "null"  # shortest round-trip form
+    if value is None:
+        return "null"
+    return datapoint_dumps(value).decode()
 
 
 def _encode(value: Any) -> Any:
