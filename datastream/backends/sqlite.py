@@ -115,12 +115,38 @@ _NATIVE = frozenset({int, float})
 def _datapoint_json(value: dict[str, Any], time: dict[str, Any], keys: list[str]) -> list[str]:
     """A stored bucket as readers get it in JSON (see datastream.jsonformat): the time part
     whole, then each value separately, so that any projection is a concatenation."""
-    at = datetime.datetime.fromtimestamp
-    time = {
-        key: at(time[key], datetime.UTC) if key in ("a", "z", "m") else time[key]
-        for key in _TIME_COLUMNS
-    }
-    return [datapoint_dumps(time).decode(), *[_json_text(value[k]) for k in keys]]
+    parts = []
+    for key in _TIME_COLUMNS:
+        item = time[key]
+        if key in ("a", "z", "m"):
+            parts.append(f'"{key}":"{_iso(item)}"')
+        else:
+            parts.append(f'"{key}":{_json_text(item)}')
+    return ["{" + ",".join(parts) + "}", *[_json_text(value[k]) for k in keys]]
+
+
+_DAYS: dict[int, str] = {}
+_TIMES_OF_DAY: list[str] = []
+
+
+def _iso(seconds: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of POSIX ``seconds``, from two small caches."""
+    day, second = divmod(seconds, 86400)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        prefix = _DAYS[day] = datetime.datetime.fromtimestamp(
+            day * 86400, datetime.UTC
+        ).strftime("%Y-%m-%dT")
+        if not prefix[0].isdigit() or len(prefix) != 11:  # strftime pads years < 1000 oddly
+            date = datetime.datetime.fromtimestamp(day * 86400, datetime.UTC)
+            prefix = _DAYS[day] = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T"
+    if not _TIMES_OF_DAY:
+        _TIMES_OF_DAY.extend(
+            f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)
+        )
+    return prefix + _TIMES_OF_DAY[second]
 
 
 def _json_text(value: Any) -> str:
