@@ -25,8 +25,6 @@ import contextlib
 import datetime
 import itertools
 import json
-import math
-import operator
 import os
 import sqlite3
 import threading
@@ -77,12 +75,12 @@ SCHEMA_VERSION = 1
 # One column per downsampler key: reads fetch only the requested ones, without JSON decoding.
 _VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
 _TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
-# ... and the time and value parts as JSON text, so that JSON responses need no Python objects.
+# ... and each of them as JSON text (j<column>), so that JSON responses need no Python objects.
 _SCHEMA = _SCHEMA.replace(
     "{columns}",
     ",\n    ".join(
-        [*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values(), "jt"]
-        + [f"j{column}" for column in _VALUE_COLUMNS.values()]
+        [*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()]
+        + [f"j{column}" for column in (*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values())]
     ),
 )
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
@@ -112,53 +110,26 @@ def _loads(text: str) -> Any:
 _NATIVE = frozenset({int, float})
 
 
-def _datapoint_json(value: dict[str, Any], time: dict[str, Any], keys: list[str]) -> list[str]:
-    """A stored bucket as readers get it in JSON (see datastream.jsonformat): the time part
-    whole, then each value separately, so that any projection is a concatenation."""
-    parts = []
-    for key in _TIME_COLUMNS:
-        item = time[key]
-        if key in ("a", "z", "m"):
-            parts.append(f'"{key}":"{_iso(item)}"')
-        else:
-            parts.append(f'"{key}":{_json_text(item)}')
-    return ["{" + ",".join(parts) + "}", *[_json_text(value[k]) for k in keys]]
+def _datetimes(seconds: list[int]) -> list[datetime.datetime]:
+    at = datetime.datetime.fromtimestamp
+    return [at(x, datetime.UTC) for x in seconds]
 
 
-_DAYS: dict[int, str] = {}
-_TIMES_OF_DAY: list[str] = []
+def _json_texts(values: list[Any], simple: bool) -> list[str]:
+    """The JSON text of each value (see datastream.jsonformat). ``simple`` values (numbers,
+    ``None``, datetimes) hold no comma, so one array is written and split: no Python call per
+    value."""
+    if simple:
+        try:
+            return _split_array(values)
+        except TypeError:  # integers beyond 64 bits
+            pass
+    return [datapoint_dumps(value).decode() for value in values]
 
 
-def _iso(seconds: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` of POSIX ``seconds``, from two small caches."""
-    day, second = divmod(seconds, 86400)
-    prefix = _DAYS.get(day)
-    if prefix is None:
-        if len(_DAYS) > 100_000:
-            _DAYS.clear()
-        prefix = _DAYS[day] = datetime.datetime.fromtimestamp(
-            day * 86400, datetime.UTC
-        ).strftime("%Y-%m-%dT")
-        if not prefix[0].isdigit() or len(prefix) != 11:  # strftime pads years < 1000 oddly
-            date = datetime.datetime.fromtimestamp(day * 86400, datetime.UTC)
-            prefix = _DAYS[day] = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T"
-    if not _TIMES_OF_DAY:
-        _TIMES_OF_DAY.extend(
-            f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)
-        )
-    return prefix + _TIMES_OF_DAY[second]
-
-
-def _json_text(value: Any) -> str:
-    """JSON text of one value; numbers without a call into the JSON library."""
-    kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind is float:
-        return repr(value) if math.isfinite(value) else "null"  # shortest round-trip form
-    if value is None:
-        return "null"
-    return datapoint_dumps(value).decode()
+def _split_array(values: list[Any]) -> list[str]:
+    text = datapoint_dumps(values).decode()
+    return text[1:-1].split(",") if values else []
 
 
 def _encode(value: Any) -> Any:
@@ -468,11 +439,13 @@ class Backend(_EngineBackend):
         if not buckets:
             return
         keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+        value_columns = [_VALUE_COLUMNS[k] for k in keys]
+        time_columns = list(_TIME_COLUMNS.values())
         columns = (
-            [_VALUE_COLUMNS[k] for k in keys]
-            + list(_TIME_COLUMNS.values())
-            + ["jt"]
-            + [f"j{_VALUE_COLUMNS[k]}" for k in keys]
+            value_columns
+            + time_columns
+            + [f"j{c}" for c in value_columns]
+            + [f"j{c}" for c in time_columns]
         )
         sql = (
             "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
@@ -481,24 +454,30 @@ class Backend(_EngineBackend):
             + ", ".join("?" * (3 + len(columns)))
             + ")"
         )
+        numeric = record["value_type"] == "numeric"
+        plain = numeric and not record["value_type_options"].get("high_accuracy")
+        value_lists = [[v.get(key) for _b, v, _t in buckets] for key in keys]
+        time_lists = [[t[key] for _b, _v, t in buckets] for key in _TIME_COLUMNS]
+        stored_values = [
+            values if plain and key not in _TEXT_VALUE_KEYS else [_encode(x) for x in values]
+            for key, values in zip(keys, value_lists)
+        ]
+        value_texts = [
+            _json_texts(values, numeric and key not in _TEXT_VALUE_KEYS)
+            for key, values in zip(keys, value_lists)
+        ]
+        time_texts = [
+            _json_texts(_datetimes(values) if key in ("a", "z", "m") else values, True)
+            for key, values in zip(_TIME_COLUMNS, time_lists)
+        ]
         head = (record["_seq"], GRANULARITY_CODES[granularity])
-        times = operator.itemgetter(*_TIME_COLUMNS)
-        plain = record["value_type"] == "numeric" and not record["value_type_options"].get(
-            "high_accuracy"
-        ) and not _TEXT_VALUE_KEYS.intersection(keys)
-        if plain and len(keys) > 1:
-            # Numbers only: every value goes in as it is (sums beyond int64 were made floats).
-            values = operator.itemgetter(*keys)
-            rows = [
-                (*head, bucket, *values(v), *times(t), *_datapoint_json(v, t, keys))
-                for bucket, v, t in buckets
-            ]
-        else:
-            rows = [
-                (*head, bucket, *[_encode(v.get(key)) for key in keys], *times(t),
-                 *_datapoint_json(v, t, keys))
-                for bucket, v, t in buckets
-            ]
+        rows = [
+            (*head, bucket, *row)
+            for bucket, row in zip(
+                [b for b, _v, _t in buckets],
+                zip(*stored_values, *time_lists, *value_texts, *time_texts),
+            )
+        ]
         with self._lock:
             self._conn().executemany(sql, rows)
 
@@ -512,17 +491,12 @@ class Backend(_EngineBackend):
         value_keys: list[str] | None,
         time_keys: list[str] | None,
     ) -> Iterator[tuple[int, bytes]]:
-        # Assembled by SQLite from the stored JSON: "->" returns each member's text verbatim.
+        # Assembled by SQLite from each stored value's JSON text: no parsing, no Python object.
         stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
         parts = []
         if time_keys is not None:
-            if list(time_keys) == list(_TIME_COLUMNS):
-                parts.append("'\"t\":' || jt")
-            else:
-                members = " || ',' || ".join(
-                    f"'\"{k}\":' || (jt -> '$.{k}')" for k in time_keys
-                )
-                parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
+            members = " || ',' || ".join(f"'\"{k}\":' || j{_TIME_COLUMNS[k]}" for k in time_keys)
+            parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
         if value_keys is not None:
             keys = [k for k in value_keys if k in stored]
             members = " || ',' || ".join(f"'\"{k}\":' || j{_VALUE_COLUMNS[k]}" for k in keys)
