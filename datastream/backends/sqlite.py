@@ -81,6 +81,12 @@ _SCHEMA = _SCHEMA.replace(
     ",\n    ".join(
         [*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()]
         + [f"j{column}" for column in (*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values())]
+        # The whole time part, made by SQLite on insert: responses usually want all of it.
+        + [
+            "jt TEXT GENERATED ALWAYS AS ('{' || "
+            + " || ',' || ".join(f"'\"{k}\":' || j{c}" for k, c in _TIME_COLUMNS.items())
+            + " || '}') STORED"
+        ]
     ),
 )
 # Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
@@ -495,8 +501,13 @@ class Backend(_EngineBackend):
         stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
         parts = []
         if time_keys is not None:
-            members = " || ',' || ".join(f"'\"{k}\":' || j{_TIME_COLUMNS[k]}" for k in time_keys)
-            parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
+            if list(time_keys) == list(_TIME_COLUMNS):
+                parts.append("'\"t\":' || jt")
+            else:
+                members = " || ',' || ".join(
+                    f"'\"{k}\":' || j{_TIME_COLUMNS[k]}" for k in time_keys
+                )
+                parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
         if value_keys is not None:
             keys = [k for k in value_keys if k in stored]
             members = " || ',' || ".join(f"'\"{k}\":' || j{_VALUE_COLUMNS[k]}" for k in keys)
