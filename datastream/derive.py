@@ -84,6 +84,18 @@ def _number(value: Any, operator: str) -> Any:
 _SKIP = object()
 
 
+def _rate_outputs(t: int, delta: Any, dt: int, high_accuracy: bool, what: str) -> list:
+    """``[(t, delta / dt)]``, or nothing (with a warning) when no time passed."""
+    if dt == 0:
+        warnings.warn(
+            f"Zero time-delta in {what} computation, datapoint skipped",
+            exceptions.InvalidValueWarning,
+            stacklevel=3,
+        )
+        return []
+    return [(t, _rate(delta, dt, high_accuracy))]
+
+
 def _rate(delta: Any, dt: int, high_accuracy: bool) -> Any:
     if high_accuracy:
         with decimal.localcontext(DECIMAL_CONTEXT):
@@ -187,15 +199,9 @@ class DerivativeOperator(Operator):
             return None, [(t, None)]
         outputs = []
         if state is not None:
-            dt = t - state["t"]
-            if dt == 0:
-                warnings.warn(
-                    "Zero time-delta in derivative computation, datapoint skipped",
-                    exceptions.InvalidValueWarning,
-                    stacklevel=2,
-                )
-            else:
-                outputs.append((t, _rate(value - state["v"], dt, high_accuracy)))
+            outputs = _rate_outputs(
+                t, value - state["v"], t - state["t"], high_accuracy, "derivative"
+            )
         return {"t": t, "v": value}, outputs
 
 
@@ -264,15 +270,9 @@ class CounterDerivativeOperator(Operator):
                     )
                     delta = None
             if delta is not None:
-                dt = t - state["t"]
-                if dt == 0:
-                    warnings.warn(
-                        "Zero time-delta in counter derivative computation, datapoint skipped",
-                        exceptions.InvalidValueWarning,
-                        stacklevel=2,
-                    )
-                else:
-                    outputs.append((t, _rate(delta, dt, high_accuracy)))
+                outputs = _rate_outputs(
+                    t, delta, t - state["t"], high_accuracy, "counter derivative"
+                )
         return {"t": t, "v": value}, outputs
 
 

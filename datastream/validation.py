@@ -59,13 +59,19 @@ def normalize_timestamp(timestamp: Any, what: str = "timestamp") -> datetime.dat
     return timestamp.astimezone(UTC) if timestamp.utcoffset() else timestamp
 
 
+def _seconds(timestamp: datetime.datetime) -> int:
+    """POSIX seconds of an aware datetime; just outside the supported range where the
+    conversion overflows (``datetime.min``/``datetime.max`` with an offset)."""
+    try:
+        return to_seconds(timestamp)
+    except OverflowError:
+        return MAX_SECONDS + 1 if timestamp.year > 5000 else MIN_SECONDS - 1
+
+
 def timestamp_seconds(timestamp: Any, what: str = "timestamp") -> int:
     """POSIX seconds of a datapoint timestamp, checked against the supported range."""
     timestamp = normalize_timestamp(timestamp, what)
-    try:
-        seconds = to_seconds(timestamp)
-    except OverflowError:
-        seconds = MAX_SECONDS + 1 if timestamp.year > 5000 else MIN_SECONDS - 1
+    seconds = _seconds(timestamp)
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise exceptions.InvalidTimestamp(f"Timestamp is out of range: {timestamp.isoformat()}")
     return seconds
@@ -73,11 +79,7 @@ def timestamp_seconds(timestamp: Any, what: str = "timestamp") -> int:
 
 def bound_seconds(timestamp: Any, what: str) -> int:
     """POSIX seconds of a query bound; bounds outside the supported range are clamped."""
-    timestamp = normalize_timestamp(timestamp, what)
-    try:
-        seconds = to_seconds(timestamp)
-    except OverflowError:
-        seconds = MAX_SECONDS + 1 if timestamp.year > 5000 else MIN_SECONDS - 1
+    seconds = _seconds(normalize_timestamp(timestamp, what))
     return min(max(seconds, MIN_SECONDS - 86400), MAX_SECONDS + 86400)
 
 

@@ -671,7 +671,7 @@ class Backend(abc.ABC):
             if not MIN_SECONDS <= seconds <= MAX_SECONDS:
                 raise exceptions.InvalidTimestamp("The backend clock is out of the supported range")
         elif type(timestamp) is datetime.datetime and timestamp.tzinfo is UTC:
-            seconds = (timestamp - _EPOCH) // _ONE_SECOND
+            seconds = to_seconds(timestamp)
             if not MIN_SECONDS <= seconds <= MAX_SECONDS:
                 raise exceptions.InvalidTimestamp(
                     f"Timestamp is out of range: {timestamp.isoformat()}"
@@ -968,9 +968,12 @@ class Backend(abc.ABC):
         if high_accuracy:
             values = [decode_value(v, True) for v in values]
         keys = _value_keys(record)
+        # One pass over the scan, not one per granularity.
+        aggregated = record["value_type"] == "numeric" and dict in set(map(type, values))
         computed = {
             granularity: _summarise_range(
-                times, values, granularity, lo, hi, keys, record["value_type"], high_accuracy
+                times, values, granularity, lo, hi, keys, record["value_type"], high_accuracy,
+                aggregated,
             )
             for granularity, lo, hi in targets
         }
@@ -1000,8 +1003,10 @@ class Backend(abc.ABC):
                 feed = granularity in subscribed
                 if not (feed or collect):
                     continue
-                for bucket, value, time in _with_empty_buckets(
-                    computed[granularity], granularity, lo, hi, _value_keys(current)
+                keys, size = _value_keys(current), granularity.seconds
+                for bucket, value, time in _with_gaps(
+                    computed[granularity], lo, hi, size, False,
+                    lambda b, keys=keys, size=size: (b, empty_value(keys), empty_time(b, size)),
                 ):
                     if feed:
                         self._feed_derived(batch, current, granularity, bucket, value)
@@ -1163,10 +1168,11 @@ class _BucketQuery:
         high_accuracy = _high_accuracy(self.record)
         if high_accuracy:
             stored = ((b, decode_value(v, True), t) for b, v, t in stored)
-        keys = _value_keys(self.record)
-        if self.reverse:
-            return _fill_reverse(stored, self.granularity, lo, hi, keys)
-        return _with_empty_buckets(stored, self.granularity, lo, hi, keys)
+        keys, size = _value_keys(self.record), self.granularity.seconds
+        return _with_gaps(
+            stored, lo, hi, size, self.reverse,
+            lambda bucket: (bucket, empty_value(keys), empty_time(bucket, size)),
+        )
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
         lo, hi = self._window(offset, limit)
@@ -1183,31 +1189,23 @@ class _BucketQuery:
         high_accuracy = _high_accuracy(self.record)
         datetime_keys = [k for k in _TIME_DATETIME_KEYS if k in time_keys]
         at = datetime.datetime.fromtimestamp
-        empty = self._empty
-
-        step = -size if self.reverse else size
-        expected = hi - size if self.reverse else lo
+        # Buckets without a stored row come through as (start, None, None).
+        rows = _with_gaps(stored, lo, hi, size, self.reverse, lambda b: (b, None, None))
         if exact and not high_accuracy and not no_time and not no_value:
-            # The common case, without per-key work: datetimes made in place, no gaps to fill.
-            for rows in _chunks(stored, 2000):
-                if rows[0][0] == expected and rows[-1][0] == expected + (len(rows) - 1) * step:
-                    for key in datetime_keys:
-                        for row in rows:
-                            time = row[2]
+            # The common case, a chunk at a time: datetimes made in place, no per-key work.
+            while chunk := list(itertools.islice(rows, 2000)):
+                for key in datetime_keys:
+                    for _bucket, value, time in chunk:
+                        if value is not None:
                             time[key] = at(time[key], UTC)
-                    yield from [{"t": row[2], "v": row[1]} for row in rows]
-                    expected += len(rows) * step
-                    continue
-                yield from self._fill(rows, expected, step, empty, datetime_keys)
-                expected = rows[-1][0] + step
-            while (expected >= lo) if self.reverse else (expected < hi):
-                yield empty(expected)
-                expected += step
+                yield from [
+                    {"t": t, "v": v} if v is not None else self._empty(b) for b, v, t in chunk
+                ]
             return
-        for bucket, value, time in stored:
-            while (expected > bucket) if self.reverse else (expected < bucket):
-                yield empty(expected)
-                expected += step
+        for bucket, value, time in rows:
+            if value is None:
+                yield self._empty(bucket)
+                continue
             if not exact:
                 value = {k: value[k] for k in value_keys if k in value}
                 time = {k: time.get(k) for k in time_keys}
@@ -1219,10 +1217,6 @@ class _BucketQuery:
                 yield {} if no_value else {"v": value}
             else:
                 yield {"t": time} if no_value else {"t": time, "v": value}
-            expected = bucket + step
-        while (expected >= lo) if self.reverse else (expected < hi):
-            yield empty(expected)
-            expected += step
 
     def _empty(self, bucket: int) -> dict[str, Any]:
         """The datapoint of a bucket without datapoints, with the requested keys."""
@@ -1253,52 +1247,21 @@ class _BucketQuery:
         if rows is None:
             yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
             return
-        step = -self.granularity.seconds if self.reverse else self.granularity.seconds
-        expected = hi + step if self.reverse else lo
-        for bucket, text in rows:
-            while (expected > bucket) if self.reverse else (expected < bucket):
-                yield dumps(self._empty(expected))
-                expected += step
-            yield text
-            expected = bucket + step
-        while (expected >= lo) if self.reverse else (expected < hi):
-            yield dumps(self._empty(expected))
-            expected += step
-
-    def _fill(
-        self, rows: list, expected: int, step: int, empty: Callable, datetime_keys: list[str]
-    ) -> Iterator[dict[str, Any]]:
-        at = datetime.datetime.fromtimestamp
-        for bucket, value, time in rows:
-            while (expected > bucket) if self.reverse else (expected < bucket):
-                yield empty(expected)
-                expected += step
-            for key in datetime_keys:
-                time[key] = at(time[key], UTC)
-            yield {"t": time, "v": value}
-            expected = bucket + step
+        size = self.granularity.seconds
+        for bucket, text in _with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
+            yield text if text is not None else dumps(self._empty(bucket))
 
     def count(self, offset: int, limit: int | None) -> int:
         count = max(0, self.total - offset)
         return count if limit is None else min(count, limit)
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
 # ----------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_SECOND = datetime.timedelta(seconds=1)
-
-
 def _datetime(seconds: int | None) -> datetime.datetime | None:
-    return None if seconds is None else datetime.datetime.fromtimestamp(seconds, UTC)
+    return None if seconds is None else from_seconds(seconds)
 
 
 def _time_out(time: dict[str, Any], keys: list[str] | None) -> dict[str, Any]:
@@ -1320,11 +1283,12 @@ def _summarise_range(
     keys: list[str],
     value_type: str,
     high_accuracy: bool,
+    may_be_aggregated: bool = True,
 ) -> list[tuple[int, dict, dict]]:
-    """Non-empty buckets of ``granularity`` in ``[lo, hi)`` from ascending raw datapoints."""
+    """Non-empty buckets of ``granularity`` in ``[lo, hi)`` from ascending raw datapoints;
+    ``may_be_aggregated=False`` promises no pre-aggregated (dictionary) value among them."""
     size = granularity.seconds
     index, end = bisect_left(times, lo), bisect_left(times, hi)
-    may_be_aggregated = value_type == "numeric" and dict in set(map(type, values[index:end]))
     buckets = []
     while index < end:
         bucket = times[index] - times[index] % size
@@ -1347,37 +1311,24 @@ def _summarise_range(
     return buckets
 
 
-def _with_empty_buckets(
-    stored: Any, granularity: Any, lo: int, hi: int, keys: list[str]
-) -> Iterator[tuple[int, dict, dict]]:
-    """Ascending buckets ``[lo, hi)``: stored ones, and empty ones where nothing is stored."""
-    size = granularity.seconds
-    expected = lo
-    for bucket, value, time in stored:
-        while expected < bucket:
-            yield expected, empty_value(keys), empty_time(expected, size)
-            expected += size
-        yield bucket, value, time
-        expected = bucket + size
-    while expected < hi:
-        yield expected, empty_value(keys), empty_time(expected, size)
-        expected += size
-
-
-def _fill_reverse(
-    stored: Any, granularity: Any, lo: int, hi: int, keys: list[str]
-) -> Iterator[tuple[int, dict, dict]]:
-    size = granularity.seconds
-    expected = hi - size
-    for bucket, value, time in stored:
-        while expected > bucket:
-            yield expected, empty_value(keys), empty_time(expected, size)
-            expected -= size
-        yield bucket, value, time
-        expected = bucket - size
-    while expected >= lo:
-        yield expected, empty_value(keys), empty_time(expected, size)
-        expected -= size
+def _with_gaps(
+    rows: Iterable[tuple], lo: int, hi: int, size: int, reverse: bool,
+    missing: Callable[[int], tuple],
+) -> Iterator[tuple]:
+    """Every bucket start of ``[lo, hi)`` in order: the stored ``rows`` (whose first item is
+    the bucket start), and ``missing(start)`` for each bucket without a row."""
+    step = -size if reverse else size
+    expected = hi - size if reverse else lo
+    for row in rows:
+        bucket = row[0]
+        while (expected > bucket) if reverse else (expected < bucket):
+            yield missing(expected)
+            expected += step
+        yield row
+        expected = bucket + step
+    while (expected >= lo) if reverse else (expected < hi):
+        yield missing(expected)
+        expected += step
 
 
 def _merge_sorted(streams: list[Iterator]) -> Iterator:

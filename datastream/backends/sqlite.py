@@ -238,15 +238,14 @@ class Backend(_EngineBackend):
             raise
 
     def _commit(self) -> None:
-        try:
-            self._conn().execute("COMMIT")
-        finally:
-            if self._memory:
-                self._lock.release()
+        self._end("COMMIT")
 
     def _rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def _end(self, statement: str) -> None:
         try:
-            self._conn().execute("ROLLBACK")
+            self._conn().execute(statement)
         finally:
             if self._memory:
                 self._lock.release()
@@ -519,15 +518,18 @@ class Backend(_EngineBackend):
             "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
             f"ORDER BY bucket {order} LIMIT ?"
         )
-        return self._bucket_pages(sql, record, granularity, lo, hi, reverse)
+        for rows in self._bucket_pages(sql, record, granularity, lo, hi, reverse):
+            yield from rows
 
     def _bucket_pages(
         self, sql: str, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
-    ) -> Iterator[tuple]:
+    ) -> Iterator[list[tuple]]:
+        """Pages of ``sql`` (whose parameters are stream, granularity, lo, hi and a limit and
+        whose first column is the bucket start), walking ``[lo, hi)`` in order."""
         code = GRANULARITY_CODES[granularity]
         while lo < hi:
             rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
-            yield from rows
+            yield rows
             if len(rows) < _BATCH:
                 return
             if reverse:
@@ -558,7 +560,6 @@ class Backend(_EngineBackend):
             f"SELECT {columns} FROM buckets WHERE stream = ? AND granularity = ? "
             f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
         )
-        code = GRANULARITY_CODES[granularity]
         split = 1 + len(value_keys)
         # Only nominal streams, high-accuracy streams and f/o/r hold text that needs decoding.
         decode = (
@@ -566,8 +567,7 @@ class Backend(_EngineBackend):
             or bool(record["value_type_options"].get("high_accuracy"))
             or bool(_TEXT_VALUE_KEYS.intersection(value_keys))
         )
-        while lo < hi:
-            rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
+        for rows in self._bucket_pages(sql, record, granularity, lo, hi, reverse):
             if decode:
                 yield from [
                     (
@@ -583,9 +583,3 @@ class Backend(_EngineBackend):
                     (row[0], dict(zip(value_keys, row[1:split])), dict(zip(time_keys, row[split:])))
                     for row in rows
                 ]
-            if len(rows) < _BATCH:
-                return
-            if reverse:
-                hi = rows[-1][0]
-            else:
-                lo = rows[-1][0] + 1
