@@ -76,8 +76,9 @@ class GranularityField(_PlainAttributeMixin, ChoicesMixin, fields.CharField):
 
 
 class DatapointsField(_PlainAttributeMixin, fields.ApiField):
-    """The datapoints of a detail response: a list of ``{'t': …, 'v': …}`` dictionaries
-    passed to the serializer as they come from ``get_data``."""
+    """The datapoints of a detail response. The resource's detail view sets the page of the
+    ``get_data`` result (a lazy :class:`datastream.Datapoints`) and hands it to the serializer
+    untouched; the field itself only declares the key (and its schema)."""
 
     dehydrated_type = "datapoints"
     help_text = "A list of datapoints."

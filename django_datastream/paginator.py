@@ -1,5 +1,11 @@
 """Limit/offset pagination of streams and datapoints, on tastypie's ``Paginator``.
 
+A resource names its paginators in ``Meta`` (``paginator_class`` for the stream list,
+``datapoints_paginator_class`` for a stream's datapoints) with ``limit``/``max_limit``
+(``datapoints_limit``/``datapoints_max_limit``); ``None`` means the ``API_LIMIT_PER_PAGE`` /
+``DATASTREAM_API_LIST_MAX_LIMIT`` (``API_DETAIL_LIMIT_PER_PAGE`` /
+``DATASTREAM_API_DETAIL_MAX_LIMIT``) setting, read at request time.
+
 Differences from tastypie's: ``l``/``o`` are aliases of ``limit``/``offset``; ``meta`` always
 has ``next`` and ``previous`` (``null`` when there is no such page); a previous page that would
 start before 0 is shortened to start at 0 (offset 11, limit 40 → ``limit=11&offset=0``); the
@@ -12,6 +18,7 @@ from typing import Any
 
 from tastypie.paginator import Paginator
 
+from .conf import datastream_settings
 from .query import MAX_OFFSET, QueryError, get_parameter, parse_integer, quote
 
 __all__ = ["DatapointsPaginator", "StreamsPaginator", "parse_limit", "parse_offset"]
@@ -50,10 +57,44 @@ def parse_offset(value: str, key: str) -> int:
 
 
 class StreamsPaginator(Paginator):
-    """Pagination of the stream list: ``limit=0`` means the maximum (``max_limit``)."""
+    """Pagination of the stream list: ``limit=0`` means the maximum (``max_limit``).
+
+    ``objects`` may be anything sliceable with ``count()`` or ``len()``: a lazy result set
+    (the window is pushed down to the storage) or a list.
+    """
 
     #: What ``limit=0`` means: ``True`` → the maximum page size; ``False`` → no objects.
     zero_means_max = True
+
+    def __init__(
+        self,
+        request_data: Any,
+        objects: Any,
+        resource_uri: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        max_limit: int | None = None,
+        collection_name: str = "objects",
+    ) -> None:
+        super().__init__(
+            request_data,
+            objects,
+            resource_uri=resource_uri,
+            limit=self.default_limit() if limit is None else limit,
+            offset=offset,
+            max_limit=self.default_max_limit() if max_limit is None else max_limit,
+            collection_name=collection_name,
+        )
+
+    @staticmethod
+    def default_limit() -> int:
+        """The page size when neither the request nor the resource gives one."""
+        return datastream_settings.LIST_LIMIT
+
+    @staticmethod
+    def default_max_limit() -> int:
+        """The largest page when the resource gives none (``0``: no maximum)."""
+        return datastream_settings.LIST_MAX_LIMIT
 
     def get_limit(self) -> int:
         limit = get_parameter(self.request_data, "limit", parse_limit, self.limit)
@@ -67,8 +108,8 @@ class StreamsPaginator(Paginator):
         return get_parameter(self.request_data, "offset", parse_offset, self.offset)
 
     def get_slice(self, limit: int, offset: int) -> Any:
-        if limit == 0:
-            return []
+        if limit == 0:  # no objects, or (no maximum) all of them
+            return self.objects[offset:] if self.zero_means_max else []
         page = self.objects[offset : offset + limit]
         return page.batch_size(limit) if hasattr(page, "batch_size") else page
 
@@ -109,3 +150,11 @@ class DatapointsPaginator(StreamsPaginator):
     metadata and ``total_count``)."""
 
     zero_means_max = False
+
+    @staticmethod
+    def default_limit() -> int:
+        return datastream_settings.DETAIL_LIMIT
+
+    @staticmethod
+    def default_max_limit() -> int:
+        return datastream_settings.DETAIL_MAX_LIMIT

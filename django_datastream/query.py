@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
@@ -29,8 +29,10 @@ __all__ = [
     "MAX_TIMESTAMP",
     "MIN_TIMESTAMP",
     "QueryError",
+    "MAX_TAG_DEPTH",
     "TAG_OPERATORS",
     "coerce_filter_value",
+    "combine_tag_queries",
     "get_parameter",
     "parse_detail_query",
     "parse_integer",
@@ -61,6 +63,9 @@ MAX_OFFSET = 2**63 - 1
 
 #: Tag lookup operators understood as the last segment of a ``tags__…`` filter (the core's).
 TAG_OPERATORS = OPERATORS
+
+#: Most tag names a ``tags__…`` filter may chain (deeper nesting answers 400).
+MAX_TAG_DEPTH = 100
 
 #: Operators whose value is a list: comma-separated and/or repeated parameters.
 LIST_OPERATORS = frozenset({"in", "nin", "all"})
@@ -290,6 +295,12 @@ def parse_tag_filters(params: Any) -> dict[str, Any] | None:
                 "tags__<tag>[__<tag>…][__<operator>]=<value>."
             )
         operator = path[-1] if len(path) > 1 and path[-1] in TAG_OPERATORS else None
+        depth = len(path) - (operator is not None)
+        if depth > MAX_TAG_DEPTH:
+            raise QueryError(
+                f"Tag filter {quote(name)} names {depth} nested tags; at most {MAX_TAG_DEPTH} "
+                "are allowed."
+            )
         if operator in LIST_OPERATORS:
             value: Any = [
                 coerce_filter_value(item)
@@ -315,3 +326,77 @@ def parse_tag_filters(params: Any) -> dict[str, Any] | None:
             )
         node[path[-1]] = value
     return query or None
+
+
+# Combining tag queries ------------------------------------------------------------------------
+
+
+def combine_tag_queries(
+    query: Mapping[str, Any] | None, required: Mapping[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Both ``find_streams`` queries at once: ``(combined, leftover)``.
+
+    ``combined`` holds every condition of ``required`` and every condition of ``query`` that
+    the dictionary form can hold beside them, so that the storage evaluates both (with its
+    indexes). A condition of ``query`` on the same tag and operator as one of ``required``
+    with another value cannot share the dictionary: it is returned in ``leftover`` (``None``
+    when there is none) for the caller to check on the streams found.
+    """
+    if not required:
+        return (dict(query) if query else None), None
+    combined = _copy(query or {})
+    leftover: dict[str, Any] = {}
+    _merge(combined, required, leftover, nested=False)
+    return combined, leftover or None
+
+
+def _is_node(value: Any) -> bool:
+    """True for a non-empty dictionary: nested tag names and/or operators."""
+    return isinstance(value, Mapping) and bool(value)
+
+
+def _copy(query: Mapping[str, Any]) -> dict[str, Any]:
+    # Iterative, so that a query nested as deep as the library accepts copies too.
+    root: dict[str, Any] = {}
+    stack = [(root, query)]
+    while stack:
+        target, source = stack.pop()
+        for key, value in source.items():
+            if _is_node(value):
+                target[key] = {}
+                stack.append((target[key], value))
+            else:
+                target[key] = value
+    return root
+
+
+def _same(a: Any, b: Any) -> bool:
+    # True == 1 in Python, but not as tag values: only identical types count as equal.
+    return type(a) is type(b) and a == b
+
+
+def _merge(
+    target: dict[str, Any], extra: Mapping[str, Any], leftover: dict[str, Any], nested: bool
+) -> None:
+    """Add the conditions of ``extra`` to ``target``; the conditions of ``target`` that
+    ``extra`` displaces go to ``leftover``."""
+    for key, value in extra.items():
+        if key not in target:
+            target[key] = _copy(value) if _is_node(value) else value
+            continue
+        current = target[key]
+        if _same(current, value):
+            continue
+        is_operator = nested and key in TAG_OPERATORS
+        if not is_operator and (_is_node(current) or _is_node(value)):
+            # A plain value is the condition {"exact": value} on that tag.
+            merged = current if _is_node(current) else {"exact": current}
+            merged = _copy(merged)
+            displaced: dict[str, Any] = {}
+            _merge(merged, value if _is_node(value) else {"exact": value}, displaced, True)
+            target[key] = merged
+            if displaced:
+                leftover[key] = displaced
+        else:
+            target[key] = _copy(value) if _is_node(value) else value
+            leftover[key] = current

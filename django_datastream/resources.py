@@ -1,19 +1,35 @@
-"""The read-only tastypie resource of streams and their datapoints."""
+"""The read-only tastypie resource of streams and their datapoints.
+
+Requests go through tastypie's own ``dispatch`` (and its ``get_list`` and ``get_schema``), so
+every ``Meta`` hook of a subclass applies: ``authentication``, ``authorization``,
+``throttle``, ``cache``, ``paginator_class``, ``limit`` and ``max_limit`` (plus
+``datapoints_paginator_class``, ``datapoints_limit`` and ``datapoints_max_limit`` for the
+datapoints of a stream). What is overridden is what tastypie leaves to a resource that is not
+backed by Django models: where the objects come from (``get_object_list``, ``obj_get_list``,
+``obj_get``, ``detail_uri_kwargs``), the detail view (a stream and a page of its datapoints),
+``get_multiple`` (by id, not by a queryset filter), the schema's ``choices``, and the answer
+conventions of this API (``wrap_view``, ``method_check``, ``determine_format``,
+``create_response``, ``unauthorized_result``: JSON errors, CORS, read-only methods).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django.urls import re_path
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
+from tastypie.exceptions import Unauthorized
 from tastypie.resources import Resource
-from tastypie.utils.mime import build_content_type
 
-from datastream import Datapoints, Datastream, Stream, exceptions
+from datastream import Datastream, Stream, Streams, exceptions
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TYPES
 from datastream.granularity import Granularity
+from datastream.tagquery import matches, parse_query
 
 from .conf import datastream_settings, get_datastream
 from .fields import (
@@ -25,14 +41,50 @@ from .fields import (
     StringField,
 )
 from .paginator import DatapointsPaginator, StreamsPaginator
-from .query import DetailQuery, QueryError, parse_detail_query, parse_tag_filters, quote
-from .responses import ApiError, respond
-from .serializers import CONTENT_TYPES, DatastreamSerializer, determine_format
+from .query import QueryError, combine_tag_queries, parse_detail_query, parse_tag_filters, quote
+from .responses import ApiError, check_read_method, render, respond
+from .serializers import DatastreamSerializer, determine_format
 
-__all__ = ["StreamResource"]
+__all__ = ["StreamObjects", "StreamResource"]
 
-_FORMAT_ATTRIBUTE = "_datastream_format"
+logger = logging.getLogger(__name__)
+
 _LIST_URI_ATTRIBUTE = "_datastream_list_uri"
+
+
+class StreamObjects:
+    """The streams of a ``find_streams`` result as :class:`datastream.Stream` objects, lazily:
+    nothing is read before the objects are counted, sliced and iterated, and counting and
+    slicing are pushed down to the storage. This is the ``object_list`` an authorization's
+    ``read_list`` receives."""
+
+    def __init__(self, results: Streams | Callable[[], Streams]) -> None:
+        self._results = results
+
+    def _streams(self) -> Streams:
+        if callable(self._results):
+            self._results = self._results()
+        return self._results
+
+    def count(self) -> int:
+        """The number of streams, counted by the storage."""
+        return self._streams().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Stream]:
+        return (Stream(tags) for tags in self._streams())
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            return StreamObjects(self._streams()[key])
+        return Stream(self._streams()[key])
+
+    def batch_size(self, batch_size: int) -> StreamObjects:
+        """Read ``batch_size`` streams per round trip; returns ``self``."""
+        self._streams().batch_size(batch_size)
+        return self
 
 
 class StreamResource(Resource):
@@ -54,10 +106,15 @@ class StreamResource(Resource):
     )
     earliest_datapoint = DateTimeField(attribute="earliest_datapoint", null=True, readonly=True)
     latest_datapoint = DateTimeField(attribute="latest_datapoint", null=True, readonly=True)
+    # unique: as the original's schema declared it.
     value_type = StringField(
-        attribute="value_type", readonly=True, default="numeric", choices=list(VALUE_TYPES)
+        attribute="value_type",
+        readonly=True,
+        unique=True,
+        default="numeric",
+        choices=list(VALUE_TYPES),
     )
-    datapoints = DatapointsField(attribute="datapoints", null=True, readonly=True, use_in="detail")
+    datapoints = DatapointsField(null=True, readonly=True, use_in="detail")
 
     class Meta:
         resource_name = "stream"
@@ -65,45 +122,45 @@ class StreamResource(Resource):
         serializer = DatastreamSerializer()
         collection_name = "objects"
         default_format = "application/json"
+        paginator_class = StreamsPaginator
+        #: ``None``: the ``API_LIMIT_PER_PAGE`` / ``DATASTREAM_API_LIST_MAX_LIMIT`` settings.
+        limit = None
+        max_limit = None
+        datapoints_paginator_class = DatapointsPaginator
+        #: ``None``: ``API_DETAIL_LIMIT_PER_PAGE`` / ``DATASTREAM_API_DETAIL_MAX_LIMIT``.
+        datapoints_limit = None
+        datapoints_max_limit = None
 
-    # Request handling ----------------------------------------------------------------------
+    # Answer conventions ----------------------------------------------------------------------
 
-    def base_urls(self) -> list[Any]:
-        """tastypie's four URLs; ids may contain any character (even a newline), so that
-        every path under the resource is answered by it (404 for unknown streams)."""
-        name = self._meta.resource_name
-        return [
-            re_path(rf"^(?P<resource_name>{name})/$", self.wrap_view("dispatch_list"),
-                    name="api_dispatch_list"),
-            re_path(rf"^(?P<resource_name>{name})/schema/$", self.wrap_view("get_schema"),
-                    name="api_get_schema"),
-            re_path(rf"^(?P<resource_name>{name})/set/(?P<pk_list>[\s\S]*?)/$",
-                    self.wrap_view("get_multiple"), name="api_get_multiple"),
-            re_path(rf"^(?P<resource_name>{name})/(?P<pk>[\s\S]*?)/$",
-                    self.wrap_view("dispatch_detail"), name="api_dispatch_detail"),
-        ]  # fmt: skip
-
-    def wrap_view(self, view: str) -> Any:
-        """Every URL answers through :func:`django_datastream.responses.respond`."""
+    def wrap_view(self, view: str) -> Callable[..., HttpResponse]:
+        """Every URL answers through :func:`django_datastream.responses.respond` (JSON errors,
+        CORS headers); ``Meta.cache`` sets the caching headers as in tastypie."""
 
         @csrf_exempt
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            return respond(request, self._run_view, view, *args, **kwargs)
+            return respond(request, self._cached_view, view, *args, **kwargs)
 
         return wrapper
 
-    def _run_view(self, request: HttpRequest, view: str, *args: Any, **kwargs: Any) -> Any:
-        setattr(request, _FORMAT_ATTRIBUTE, self.determine_format(request))
-        return getattr(self, view)(request, *args, **kwargs)
+    def _cached_view(self, request: HttpRequest, view: str, *args: Any, **kwargs: Any) -> Any:
+        response = getattr(self, view)(request, *args, **kwargs)
+        cache = self._meta.cache
+        varies = getattr(cache, "varies", None)
+        if varies:
+            patch_vary_headers(response, varies)
+        if cache.cacheable(request, response) and cache.cache_control():
+            patch_cache_control(response, **cache.cache_control())
+        return response
 
-    def dispatch(self, request_type: str, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Only GET reaches here (see :meth:`wrap_view`)."""
-        return getattr(self, f"get_{request_type}")(request, **kwargs)
+    def method_check(self, request: HttpRequest, allowed: Any = None) -> str:
+        """GET and HEAD (answered as GET) when ``allowed`` has ``'get'``; OPTIONS answers 200,
+        anything else 405 (the API is read-only)."""
+        return check_read_method(request, allowed)
 
     def determine_format(self, request: HttpRequest) -> str:
         """The negotiated content type (``?format=``, ``callback``, ``Accept``)."""
-        cached = getattr(request, _FORMAT_ATTRIBUTE, None)
-        return cached or determine_format(request, self._meta.serializer)
+        return determine_format(request, self._meta.serializer)
 
     def create_response(
         self,
@@ -112,41 +169,83 @@ class StreamResource(Resource):
         response_class: type[HttpResponse] = HttpResponse,
         **response_kwargs: Any,
     ) -> HttpResponse:
-        content_type = self.determine_format(request)
-        options = {}
-        if content_type == CONTENT_TYPES["jsonp"]:
-            options["callback"] = request.GET.get("callback", "callback")
-        content = self._meta.serializer.serialize(data, content_type, options)
-        return response_class(
-            content=content, content_type=build_content_type(content_type), **response_kwargs
-        )
+        """``data`` written in the negotiated format by ``Meta.serializer``."""
+        return render(request, self._meta.serializer, data, response_class, **response_kwargs)
+
+    def unauthorized_result(self, exception: Exception) -> None:
+        """A refusal of the authorization answers 401 with its message."""
+        raise ApiError(str(exception) or "You are not allowed to read this.", 401)
 
     # Data access ---------------------------------------------------------------------------
 
     @staticmethod
     def datastream() -> Datastream:
-        """The configured ``Datastream``; 503 if ``DATASTREAM_BACKEND`` is not set."""
-        datastream = get_datastream()
+        """The configured ``Datastream``; 503 if ``DATASTREAM_BACKEND`` is not set or
+        cannot be used."""
+        try:
+            datastream = get_datastream()
+        except ImproperlyConfigured as error:
+            logger.error("Datastream is misconfigured: %s", error)
+            raise ApiError("Datastream is misconfigured (see the server log).", 503) from None
         if datastream is None:
             raise ApiError("Datastream is not configured (set DATASTREAM_BACKEND).", 503)
         return datastream
 
+    def authorization_query_tags(self, bundle: Bundle) -> Mapping[str, Any] | None:
+        """Tags every stream read by this request must match: the ``query_tags(bundle)`` of
+        ``Meta.authorization`` when it has that hook (see
+        :class:`django_datastream.authorization.StreamAuthorization`), else ``None``. The
+        condition goes into the storage's query, so it is evaluated with its indexes."""
+        hook = getattr(self._meta.authorization, "query_tags", None)
+        if hook is None:
+            return None
+        try:
+            return hook(bundle)
+        except Unauthorized as error:
+            self.unauthorized_result(error)
+            raise  # unauthorized_result raises; this is for type checkers
+
+    def _find_streams(self, filters: Mapping[str, Any] | None, bundle: Bundle) -> Any:
+        query, leftover = combine_tag_queries(filters, self.authorization_query_tags(bundle))
+        objects = StreamObjects(lambda: self.datastream().find_streams(query))
+        if leftover is None:
+            return objects
+        # A filter on the very tag the authorization restricts, with another value.
+        conditions = parse_query(leftover)
+        return [stream for stream in objects if matches(conditions, stream.tags)]
+
+    def get_object_list(self, request: HttpRequest) -> Any:
+        """Every stream the request may read (lazily, see :class:`StreamObjects`)."""
+        return self._find_streams(None, self.build_bundle(request=request))
+
     def obj_get_list(self, bundle: Bundle, **kwargs: Any) -> Any:
-        """Streams matching the ``tags__…`` filters of the request, in creation order."""
-        return self.datastream().find_streams(parse_tag_filters(bundle.request.GET))
+        """Streams matching the ``tags__…`` filters of the request, in creation order, as
+        ``Meta.authorization.read_list`` lets them through (it receives them lazily)."""
+        objects = self._find_streams(parse_tag_filters(bundle.request.GET), bundle)
+        return self.authorized_read_list(objects, bundle)
 
     def obj_get(self, bundle: Bundle, **kwargs: Any) -> Stream:
-        """The stream ``kwargs['pk']``; 404 if there is no such stream."""
+        """The stream ``kwargs['pk']``; 404 if there is no such stream, 401 if the
+        authorization refuses it."""
         stream_id = kwargs.get("pk", "")
         try:
-            return Stream(self.datastream().get_tags(stream_id))
+            stream = Stream(self.datastream().get_tags(stream_id))
         except exceptions.StreamNotFound:
             raise ApiError(f"Stream {quote(stream_id)} not found.", 404) from None
+        bundle.obj = stream
+        self._check_query_tags(stream, self.authorization_query_tags(bundle))
+        self.authorized_read_detail([stream], bundle)
+        return stream
 
-    def build_bundle(
-        self, obj: Any = None, data: Any = None, request: Any = None, **kwargs: Any
-    ) -> Bundle:
-        return Bundle(obj=obj, data=data, request=request)
+    def _check_query_tags(self, stream: Stream, required: Mapping[str, Any] | None) -> None:
+        if required and not matches(parse_query(required), stream.tags):
+            self.unauthorized_result(
+                Unauthorized(f"You are not allowed to read stream {quote(stream.id)}.")
+            )
+
+    def detail_uri_kwargs(self, bundle_or_obj: Any) -> dict[str, Any]:
+        obj = bundle_or_obj.obj if isinstance(bundle_or_obj, Bundle) else bundle_or_obj
+        return {"pk": obj.id}
 
     def dehydrate_resource_uri(self, bundle: Bundle) -> str:
         """``<list URI><id>/``; the list URI is reversed once per request."""
@@ -157,147 +256,77 @@ class StreamResource(Resource):
             setattr(request, _LIST_URI_ATTRIBUTE, list_uri)
         return f"{list_uri}{bundle.obj.id}/" if list_uri else ""
 
-    def detail_uri_kwargs(self, bundle_or_obj: Any) -> dict[str, Any]:
-        obj = bundle_or_obj.obj if isinstance(bundle_or_obj, Bundle) else bundle_or_obj
-        return {"pk": obj.id}
-
-    def full_dehydrate(self, bundle: Bundle, for_list: bool = False) -> Bundle:
-        """tastypie's ``full_dehydrate`` (fields, ``dehydrate_<field>`` hooks, ``dehydrate``)
-        with the per-field lookups done once per resource instead of once per object."""
-        data = bundle.data
-        for name, field, hook in self._dehydration_plan(for_list):
-            use_in = field.use_in
-            if callable(use_in) and not use_in(bundle):
-                continue
-            data[name] = field.dehydrate(bundle, for_list=for_list)
-            if hook is not None:
-                data[name] = hook(bundle)
-        return self.dehydrate(bundle)
-
-    def _dehydration_plan(self, for_list: bool) -> list[tuple[str, Any, Any]]:
-        plans = self.__dict__.setdefault("_dehydration_plans", {})
-        plan = plans.get(for_list)
-        if plan is None:
-            mode = "list" if for_list else "detail"
-            plan = plans[for_list] = [
-                (name, field, getattr(self, f"dehydrate_{name}", None))
-                for name, field in self.fields.items()
-                if callable(field.use_in) or field.use_in in ("all", mode)
-            ]
-        return plan
-
-    def _dehydrate_streams(self, request: HttpRequest, all_tags: Any) -> list[Bundle]:
-        return [
-            self.full_dehydrate(self.build_bundle(obj=Stream(tags), request=request), True)
-            for tags in all_tags
-        ]
-
-    # Views ---------------------------------------------------------------------------------
-
-    def get_list(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """``{"meta": …, "objects": [stream, …]}``, filtered by tags and paginated."""
-        streams = self.obj_get_list(self.build_bundle(request=request))
-        paginator = StreamsPaginator(
-            request.GET,
-            streams,
-            resource_uri=self.get_resource_uri(),
-            limit=datastream_settings.LIST_LIMIT,
-            max_limit=datastream_settings.LIST_MAX_LIMIT,
-            collection_name=self._meta.collection_name,
-        )
-        page = paginator.page()
-        page["objects"] = self._dehydrate_streams(request, page["objects"])
-        return self.create_response(request, self.alter_list_data_to_serialize(request, page))
-
-    def get_multiple(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """``{"objects": [stream, …], "not_found": [id, …]}`` for ``set/<id>;<id>;…/``, in
-        the order of the ids; unknown and malformed ids are listed in ``not_found``."""
-        ids = [stream_id for stream_id in kwargs.get("pk_list", "").split(";") if stream_id]
-        maximum = datastream_settings.LIST_MAX_LIMIT
-        if len(ids) > maximum:
-            raise QueryError(f"Too many stream ids: {len(ids)}; at most {maximum} are allowed.")
-        datastream = self.datastream()
-        found, not_found = [], []
-        for stream_id in ids:
-            try:
-                found.append(datastream.get_tags(stream_id))
-            except exceptions.StreamNotFound:
-                not_found.append(stream_id)
-        data = {"objects": self._dehydrate_streams(request, found), "not_found": not_found}
-        return self.create_response(request, self.alter_list_data_to_serialize(request, data))
+    # Views (tastypie's get_list and get_schema are used as they are) ------------------------
 
     def get_detail(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """One stream with a page of its datapoints, ``query_params`` and ``meta``."""
-        stream = self.obj_get(self.build_bundle(request=request), **kwargs)
+        """One stream with a page of its datapoints (``Meta.datapoints_paginator_class``),
+        the understood query (``query_params``) and the page's ``meta``."""
+        stream = self.cached_obj_get(
+            bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
+        )
         query = parse_detail_query(request.GET, stream.highest_granularity)
         datapoints = self.datastream().get_data(stream.id, **query.get_data_arguments())
-        bundle = self.build_bundle(obj=stream, request=request)
-        paginator = DatapointsPaginator(
+        bundle = self.full_dehydrate(self.build_bundle(obj=stream, request=request))
+        meta = self._meta
+        page = meta.datapoints_paginator_class(
             request.GET,
             datapoints,
             resource_uri=self.dehydrate_resource_uri(bundle),
-            limit=datastream_settings.DETAIL_LIMIT,
-            max_limit=datastream_settings.DETAIL_MAX_LIMIT,
-        )
-        page = paginator.page()
-        stream.datapoints = self._datapoints_for(request, page["objects"])
-        bundle = self.full_dehydrate(bundle)
+            limit=meta.datapoints_limit,
+            max_limit=meta.datapoints_max_limit,
+        ).page()
+        bundle.data["datapoints"] = page["objects"]
         bundle.data["query_params"] = query.echo()
         bundle.data["meta"] = page["meta"]
-        bundle.csv_layout = _csv_layout(stream, query)
-        return self.create_response(request, self.alter_detail_data_to_serialize(request, bundle))
+        bundle = self.alter_detail_data_to_serialize(request, bundle)
+        return self.create_response(request, bundle)
 
-    def _datapoints_for(self, request: HttpRequest, datapoints: Any) -> Any:
-        """The page of datapoints: JSON text made by the storage for JSON responses in the
-        default ISO 8601 style (no Python object per datapoint), else the datapoints."""
-        json_formats = (CONTENT_TYPES["json"], CONTENT_TYPES["jsonp"])
-        if (
-            isinstance(datapoints, Datapoints)
-            and self.determine_format(request) in json_formats
-            and self._meta.serializer.datetime_formatting in ("iso-8601", "iso-8601-strict")
-        ):
-            return RawJSON(datapoints.json_array())
-        # iter(): list() of a result set would first call len(), a second count query.
-        return list(iter(datapoints))
-
-    def get_schema(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """The resource schema, with the allowed values of the enumerated fields."""
-        return self.create_response(request, self.build_schema())
+    def get_multiple(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """``{"objects": [stream, …], "not_found": [id, …]}`` for ``set/<id>;<id>;…/``, in
+        the order of the ids; unknown and malformed ids, and those of streams the
+        authorization does not let through, are listed in ``not_found``."""
+        self.method_check(request, allowed=["get"])
+        self.is_authenticated(request)
+        self.throttle_check(request)
+        ids = [stream_id for stream_id in kwargs.get("pk_list", "").split(";") if stream_id]
+        maximum = self._meta.max_limit
+        if maximum is None:
+            maximum = datastream_settings.LIST_MAX_LIMIT
+        if maximum and len(ids) > maximum:
+            raise QueryError(f"Too many stream ids: {len(ids)}; at most {maximum} are allowed.")
+        bundle = self.build_bundle(request=request)
+        required = self.authorization_query_tags(bundle)
+        conditions = parse_query(required) if required else []
+        datastream = self.datastream()
+        streams: dict[str, Stream] = {}
+        for stream_id in ids:
+            try:
+                stream = Stream(datastream.get_tags(stream_id))
+            except exceptions.StreamNotFound:
+                continue
+            if matches(conditions, stream.tags):
+                streams[stream_id] = stream
+        readable = {s.id for s in self.authorized_read_list(list(streams.values()), bundle)}
+        objects, not_found = [], []
+        for stream_id in ids:
+            stream = streams.get(stream_id)
+            if stream is not None and stream.id in readable:
+                objects.append(
+                    self.full_dehydrate(self.build_bundle(obj=stream, request=request), True)
+                )
+            else:
+                not_found.append(stream_id)
+        data = {self._meta.collection_name: objects, "not_found": not_found}
+        self.log_throttled_access(request)
+        return self.create_response(request, self.alter_list_data_to_serialize(request, data))
 
     def build_schema(self) -> dict[str, Any]:
+        """tastypie's schema, with the allowed values (``choices``) of enumerated fields."""
         schema = super().build_schema()
-        schema["default_limit"] = datastream_settings.LIST_LIMIT
+        if schema["default_limit"] is None:
+            schema["default_limit"] = datastream_settings.LIST_LIMIT
         for name, field in self.fields.items():
             choices = getattr(field, "choices", None)
             if choices is not None:
                 schema["fields"][name]["choices"] = choices
         return schema
-
-
-class RawJSON:
-    """Pre-serialised JSON, written as it is by the serializer (its ``__json__`` hook)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: bytes) -> None:
-        self.text = text
-
-    def __json__(self) -> bytes:
-        return self.text
-
-
-def _csv_layout(stream: Stream, query: DetailQuery) -> tuple[bool, list[str], list[str]]:
-    """(raw?, time keys, value keys): the CSV columns of the requested datapoints."""
-    if query.granularity >= stream.highest_granularity:
-        return True, [], []
-    time_names = query.time_downsamplers
-    if time_names is None:
-        time_names = [name for name in TIME_DOWNSAMPLERS if name in stream.time_downsamplers]
-    value_names = query.value_downsamplers
-    if value_names is None:
-        value_names = [name for name in VALUE_DOWNSAMPLERS if name in stream.value_downsamplers]
-    return (
-        False,
-        list(dict.fromkeys(TIME_DOWNSAMPLERS[name] for name in time_names)),
-        list(dict.fromkeys(VALUE_DOWNSAMPLERS[name] for name in value_names)),
-    )

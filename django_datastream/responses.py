@@ -1,29 +1,51 @@
-"""HTTP plumbing shared by the API views: JSON errors, CORS headers, allowed methods."""
+"""HTTP plumbing shared by the API views: one way to render a response, JSON errors, CORS
+headers, read-only methods, the JSON 404 of unknown API URLs.
+
+Every API view runs through :func:`respond`, which turns exceptions into ``{"error": …}``
+answers with the right status, gives a JSON body to the empty error answers of tastypie's
+hooks (401 from an authentication, 429 from a throttle), adds the CORS and ``nosniff``
+headers and drops the body of HEAD answers.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation, TooManyFieldsSent
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
-from tastypie.exceptions import BadRequest, ImmediateHttpResponse, UnsupportedSerializationFormat
+from django.views.decorators.csrf import csrf_exempt
+from tastypie.exceptions import (
+    BadRequest,
+    ImmediateHttpResponse,
+    NotFound,
+    Unauthorized,
+    UnsupportedSerializationFormat,
+)
+from tastypie.utils.mime import build_content_type
 
 from datastream import exceptions
 
 from .conf import datastream_settings
-from .query import QueryError
+from .query import QueryError, quote
+from .serializers import CONTENT_TYPES, FormatNotAvailable, determine_format
 
 __all__ = [
     "ALLOWED_METHODS",
     "ApiError",
     "add_cors_headers",
+    "check_read_method",
     "error_response",
     "method_not_allowed_response",
+    "not_found",
     "options_response",
+    "render",
     "respond",
 ]
 
@@ -32,6 +54,14 @@ logger = logging.getLogger(__name__)
 #: Methods answered by every API URL; everything else gets 405.
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 _ALLOW = ", ".join(ALLOWED_METHODS)
+
+#: Messages of error answers that tastypie's hooks return without a body.
+_EMPTY_ERROR_MESSAGES = {
+    401: "Authentication required: this API needs valid credentials.",
+    403: "Forbidden.",
+    429: "Too many requests: the request rate limit of this API is exceeded.",
+    501: "Not implemented.",
+}
 
 
 class ApiError(Exception):
@@ -66,6 +96,18 @@ def options_response() -> HttpResponse:
     return response
 
 
+def check_read_method(request: HttpRequest, allowed: Iterable[str] | None = ("get",)) -> str:
+    """``'get'`` for a GET or HEAD request when ``allowed`` (lower-case names, as in tastypie's
+    ``Meta.allowed_methods``) has ``'get'``; otherwise raise ``ImmediateHttpResponse`` with
+    the answer to OPTIONS (200) or 405. The API is read-only: no other method is served."""
+    method = (request.method or "").upper()
+    if method == "OPTIONS":
+        raise ImmediateHttpResponse(response=options_response())
+    if method in ("GET", "HEAD") and "get" in (allowed or ()):
+        return "get"
+    raise ImmediateHttpResponse(response=method_not_allowed_response(method))
+
+
 def add_cors_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Add the CORS headers allowing ``DATASTREAM_CORS_ALLOWED_ORIGINS`` (``'*'`` or a list
     of origins) to read the API."""
@@ -83,36 +125,87 @@ def add_cors_headers(request: HttpRequest, response: HttpResponse) -> HttpRespon
     return response
 
 
+def render(
+    request: HttpRequest,
+    serializer: Any,
+    data: Any,
+    response_class: type[HttpResponse] = HttpResponse,
+    **response_kwargs: Any,
+) -> HttpResponse:
+    """``data`` written by ``serializer`` in the format the request negotiates (see
+    :func:`django_datastream.serializers.determine_format`): the one way API answers are made."""
+    content_type = determine_format(request, serializer)
+    options = {}
+    if content_type == CONTENT_TYPES["jsonp"]:
+        options["callback"] = request.GET.get("callback", "callback")
+    content = serializer.serialize(data, content_type, options)
+    response = response_class(
+        content=content, content_type=build_content_type(content_type), **response_kwargs
+    )
+    patch_vary_headers(response, ("Accept",))  # the format may follow the Accept header
+    return response
+
+
 def respond(
     request: HttpRequest,
     view: Callable[..., HttpResponse],
     *args: Any,
     **kwargs: Any,
 ) -> HttpResponse:
-    """Run an API ``view`` for GET and HEAD, answer OPTIONS, refuse other methods with 405,
-    turn errors into JSON error responses, add CORS headers, drop the body of HEAD answers.
+    """Run an API ``view``; turn errors into JSON error responses, give empty error answers a
+    JSON body, add CORS headers, drop the body of HEAD answers.
 
-    Expected errors (bad parameters, unknown streams) become 4xx; anything unexpected is
-    logged and answered 500 (and reported through ``got_request_exception``, so the Django
-    test client re-raises it).
+    Expected errors (bad parameters, unknown streams, refused access) become 4xx, an unusable
+    backend 503; anything else is a bug: logged and answered 500 (and reported through
+    ``got_request_exception``, so the Django test client re-raises it).
     """
-    method = (request.method or "").upper()
-    if method == "OPTIONS":
-        response = options_response()
-    elif method not in ("GET", "HEAD"):
-        response = method_not_allowed_response(method)
-    else:
-        try:
-            response = view(request, *args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - every error must become a JSON response
-            response = _error_to_response(request, error)
+    # A read-only API: the override could only turn a GET into a refused write.
+    request.META.pop("HTTP_X_HTTP_METHOD_OVERRIDE", None)
+    try:
+        response = view(request, *args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - every error must become a JSON response
+        response = _error_to_response(request, error)
+    _add_error_body(response)
     add_cors_headers(request, response)
     response["X-Content-Type-Options"] = "nosniff"
-    if method == "HEAD" and not response.streaming:
+    if (request.method or "").upper() == "HEAD" and not response.streaming:
         length = len(response.content)
         response.content = b""
         response["Content-Length"] = str(length)
     return response
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """The JSON 404 of a URL under the API's prefix that names no endpoint (with
+    ``APPEND_SLASH``, a URL missing only its trailing slash is redirected to it, as Django's
+    ``CommonMiddleware`` would)."""
+    return respond(request, _not_found)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/"):
+        try:
+            match = resolve(f"{path}/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    hint = "" if path.endswith("/") else " API URLs end with a slash."
+    raise ApiError(f"No API endpoint at {quote(request.path)}.{hint}", 404)
+
+
+def _add_error_body(response: HttpResponse) -> None:
+    """Give an error answer made without a body (tastypie's 401, 429, …) the JSON one."""
+    status = response.status_code
+    if status < 400 or response.streaming or response.content:
+        return
+    message = _EMPTY_ERROR_MESSAGES.get(status) or f"{response.reason_phrase}."
+    if status == 429 and response.has_header("Retry-After"):
+        message += f" Retry after {response['Retry-After']} seconds."
+    response.content = orjson.dumps({"error": message})
+    response["Content-Type"] = "application/json"
 
 
 def _error_to_response(request: HttpRequest, error: Exception) -> HttpResponse:
@@ -122,10 +215,23 @@ def _error_to_response(request: HttpRequest, error: Exception) -> HttpResponse:
         return error_response(str(error.args[0]) if error.args else "Bad request.", 400)
     if isinstance(error, ImmediateHttpResponse):
         return error.response
+    if isinstance(error, FormatNotAvailable):
+        return error_response(str(error), 406)
     if isinstance(error, UnsupportedSerializationFormat):
-        return error_response(f"This format is not available here: {error}", 406)
-    if isinstance(error, exceptions.StreamNotFound):
-        return error_response(str(error), 404)
+        return error_response("This format is not available here.", 406)
+    if isinstance(error, TooManyFieldsSent):
+        return error_response(
+            "Too many query parameters: at most "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted.",
+            400,
+        )
+    if isinstance(error, SuspiciousOperation):
+        logging.getLogger(f"django.security.{type(error).__name__}").error(str(error))
+        return error_response("Bad request: refused as suspicious.", 400)
+    if isinstance(error, exceptions.StreamNotFound | NotFound | ObjectDoesNotExist | Http404):
+        return error_response(str(error) or "Not found.", 404)
+    if isinstance(error, Unauthorized):
+        return error_response(str(error) or "You are not allowed to read this.", 401)
     if isinstance(error, exceptions.BackendUnavailable):
         logger.warning("Datastream backend unavailable: %s", error)
         return error_response("The datastream backend is unavailable.", 503)

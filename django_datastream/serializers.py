@@ -1,9 +1,11 @@
 """Serialisation of API responses: JSON (orjson), JSONP, XML and CSV.
 
-Datapoints come from ``get_data`` as dictionaries holding aware UTC datetimes, numbers,
-``Decimal`` values and nested dictionaries. JSON hands them to orjson as they are (orjson
-writes the datetimes itself), so a response of 10,000 datapoints builds no Python object per
-datapoint. Conventions shared by every format:
+This module alone decides how a page is written. The resource hands over plain data: the
+stream list, or a stream whose ``datapoints`` are a page of the lazy ``get_data`` result
+(:class:`datastream.Datapoints`). JSON asks that page for the JSON text its storage makes
+(``json_array``, no Python object per datapoint); the other formats iterate it. The CSV columns
+follow from the response itself (``query_params`` and the stream's fields). Conventions shared
+by every format:
 
 * datetimes are ISO 8601 in UTC with a ``Z`` (``TASTYPIE_DATETIME_FORMATTING`` may choose
   ``'iso-8601-strict'``, without microseconds, or ``'rfc-2822'``); naive ones are UTC;
@@ -32,12 +34,17 @@ from tastypie.bundle import Bundle
 from tastypie.exceptions import UnsupportedSerializationFormat
 from tastypie.serializers import Serializer
 
+from datastream import Datapoints, Streams
+from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.granularity import Granularity
+
 from .conf import datastream_settings
 from .query import QueryError, quote
 
 __all__ = [
     "CONTENT_TYPES",
     "DatastreamSerializer",
+    "FormatNotAvailable",
     "determine_format",
     "is_valid_callback",
 ]
@@ -62,6 +69,13 @@ _RESERVED_WORDS = frozenset(
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class FormatNotAvailable(UnsupportedSerializationFormat):
+    """An enabled format that cannot write this response (CSV of the schema); answered 406
+    with the message as it is."""
+
+    _msg_template = "%s"
 
 
 def is_valid_callback(name: str) -> bool:
@@ -111,7 +125,7 @@ class DatastreamSerializer(Serializer):
     def serialize(self, bundle: Any, format: str = "application/json", options: Any = None) -> Any:
         method = self._to_methods.get(format.split(";")[0].strip())
         if method is None:
-            raise UnsupportedSerializationFormat(format)
+            raise FormatNotAvailable(f"The format {format!r} is not available.")
         return method(bundle, options or {})
 
     # Scalars ------------------------------------------------------------------------------
@@ -157,8 +171,12 @@ class DatastreamSerializer(Serializer):
             return self.format_date(value)
         if isinstance(value, datetime.time):
             return self.format_time(value)
-        if isinstance(value, set | frozenset):
-            return list(value)
+        if isinstance(value, Datapoints):
+            if self.datetime_formatting == "iso-8601":  # the storage's JSON has this style
+                return orjson.Fragment(value.json_array())
+            return list(iter(value))  # iter(): list() would first count the window
+        if isinstance(value, set | frozenset | Streams):
+            return list(iter(value))
         raw_json = getattr(value, "__json__", None)  # objects carrying pre-serialised JSON
         if callable(raw_json):
             return orjson.Fragment(raw_json())
@@ -172,7 +190,7 @@ class DatastreamSerializer(Serializer):
             value = value.data
         if isinstance(value, dict):
             return {str(key): self.to_plain(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | Datapoints | Streams):
             return [self.to_plain(item) for item in value]
         if value is None or isinstance(value, str | bool | int):
             return value
@@ -259,12 +277,17 @@ class DatastreamSerializer(Serializer):
         output = io.StringIO()
         writer = csv.writer(output, lineterminator="\r\n")
         if isinstance(data, Bundle) and "datapoints" in data.data:
-            layout = getattr(data, "csv_layout", None) or (True, (), ())
-            self._write_datapoints(writer, data.data["datapoints"] or (), *layout)
+            datapoints = data.data["datapoints"]
+            rows = iter(datapoints) if datapoints is not None else ()
+            self._write_datapoints(writer, rows, *_csv_columns(data.data))
         elif isinstance(data, dict) and isinstance(data.get("objects"), list):
             self._write_streams(writer, data["objects"])
         else:
-            raise UnsupportedSerializationFormat("CSV is available for datapoints and streams")
+            others = ", ".join(name for name in self.formats if name != "csv")
+            raise FormatNotAvailable(
+                "The CSV format is not available for this URL: only the stream list and a "
+                f"stream's datapoints are written as CSV. Use one of {others} here."
+            )
         return output.getvalue().encode()
 
     def _cell_converter(self) -> Any:
@@ -328,6 +351,25 @@ class DatastreamSerializer(Serializer):
             writer.writerow(
                 [",".join(data.get(c) or ()) if c in joined else cell(data.get(c)) for c in columns]
             )
+
+
+def _csv_columns(detail: dict[str, Any]) -> tuple[bool, list[str], list[str]]:
+    """(raw?, time keys, value keys) of a detail response: raw datapoints at the stream's
+    highest granularity (or a finer one), else a column per requested (by default every kept)
+    downsampler, duplicates once, in request order or in the order of the constants."""
+    query = detail.get("query_params") or {}
+    granularity = Granularity.by_name.get(query.get("granularity"))
+    highest = Granularity.by_name.get(detail.get("highest_granularity"))
+    if granularity is None or highest is None or granularity >= highest:
+        return True, [], []
+    columns = []
+    for kind, known in (("time", TIME_DOWNSAMPLERS), ("value", VALUE_DOWNSAMPLERS)):
+        names = query.get(f"{kind}_downsamplers")
+        if names is None:
+            kept = detail.get(f"{kind}_downsamplers") or ()
+            names = [name for name in known if name in kept]
+        columns.append(list(dict.fromkeys(known[name] for name in names)))
+    return False, columns[0], columns[1]
 
 
 def _xml_type(value: Any) -> str:

@@ -1,28 +1,31 @@
 """URLs of the API: include them under a prefix, e.g. ``path('api/', include(...))``.
 
-``/api/v1/`` lists the resources; ``/api/v1/stream/`` is :class:`StreamResource`.
+``/api/v1/`` lists the resources; ``/api/v1/stream/`` is :class:`StreamResource`. Every other
+URL under the prefix answers a JSON 404 (so include other URLs under the same prefix *before*
+these, e.g. a project's own :class:`DatastreamApi` of restricted resources).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.api import Api
-from tastypie.utils.mime import build_content_type
 
 from .resources import StreamResource
-from .responses import respond
-from .serializers import CONTENT_TYPES, DatastreamSerializer, determine_format
+from .responses import check_read_method, not_found, render, respond
+from .serializers import DatastreamSerializer
 
 __all__ = ["DatastreamApi", "api", "urlpatterns"]
 
 
 class DatastreamApi(Api):
-    """tastypie ``Api`` whose top level answers like the resources: the negotiated format,
-    CORS headers, JSON errors, GET/HEAD/OPTIONS only."""
+    """tastypie ``Api`` whose top level answers like the resources (the negotiated format,
+    CORS headers, JSON errors, GET/HEAD/OPTIONS only) and whose unknown URLs (under
+    ``<api_name>/``) answer a JSON 404."""
 
     def __init__(self, api_name: str = "v1") -> None:
         super().__init__(api_name=api_name, serializer_class=DatastreamSerializer)
@@ -34,9 +37,13 @@ class DatastreamApi(Api):
 
         return wrapper
 
+    @property
+    def urls(self) -> list[Any]:
+        return [*super().urls, re_path(rf"^{re.escape(self.api_name)}/", not_found)]
+
     def top_level(self, request: HttpRequest, api_name: str | None = None) -> HttpResponse:
         """``{"<resource>": {"list_endpoint": …, "schema": …}}`` for every resource."""
-        content_type = determine_format(request, self.serializer)
+        check_read_method(request)
         api_name = api_name or self.api_name
         data = {
             name: {
@@ -49,14 +56,10 @@ class DatastreamApi(Api):
             }
             for name in sorted(self._registry)
         }
-        options = {}
-        if content_type == CONTENT_TYPES["jsonp"]:
-            options["callback"] = request.GET.get("callback", "callback")
-        content = self.serializer.serialize(data, content_type, options)
-        return HttpResponse(content, content_type=build_content_type(content_type))
+        return render(request, self.serializer, data)
 
 
 api = DatastreamApi(api_name="v1")
 api.register(StreamResource())
 
-urlpatterns = [path("", include(api.urls))]
+urlpatterns = [path("", include(api.urls)), re_path(r"", not_found)]

@@ -101,7 +101,7 @@ def test_cors_allowed_origins_setting(api):
     with override_settings(DATASTREAM_CORS_ALLOWED_ORIGINS=allowed):
         response = api.get(LIST_URI, HTTP_ORIGIN="https://a.example")
         assert response["Access-Control-Allow-Origin"] == "https://a.example"
-        assert response["Vary"] == "Origin"
+        assert response["Vary"] == "Accept, Origin"
         response = api.get(api.detail_uri("x"), HTTP_ORIGIN="http://localhost:8000")
         assert response.status_code == 404
         assert response["Access-Control-Allow-Origin"] == "http://localhost:8000"
