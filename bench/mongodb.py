@@ -83,9 +83,11 @@ def _server() -> Iterator[str]:
             process.wait(timeout=30)
 
 
-def _round_trips(uri: str, database: str) -> dict[str, list[str]]:
+def _round_trips(uri: str, database: str, transactions: bool) -> dict[str, list[str]]:
     listener = _Commands()
     backend = MongoBackend(database, host=uri, event_listeners=[listener])
+    if not transactions:
+        backend.transactions = False
     ds = Datastream(backend)
     sid = ds.ensure_stream({"bench": "round trips"}, {}, ALL, Granularity.Seconds)
     ds.append(sid, 0, START)
@@ -114,11 +116,11 @@ def _tag_filtering(uri: str, database: str, streams: int) -> dict[str, float]:
     rounds = 20
     begin = time.perf_counter()
     for _ in range(rounds):
-        server = backend._list_streams(conditions)
+        server = backend.list_streams(conditions)
     pushed = (time.perf_counter() - begin) / rounds
     begin = time.perf_counter()
     for _ in range(rounds):
-        local = [r for r in backend._all_streams() if matches(conditions, r["tags"])]
+        local = [r for r in backend.list_streams([]) if matches(conditions, r["tags"])]
     everything = (time.perf_counter() - begin) / rounds
     assert [r["stream_id"] for r in server] == [r["stream_id"] for r in local]
     backend.close()
@@ -129,18 +131,18 @@ def _aggregation(uri: str, database: str) -> dict[str, float]:
     backend = MongoBackend(database, host=uri)
     ds = Datastream(backend)
     sid = ds.find_streams({"bench": "bulk"})[0]["stream_id"]
-    record = backend._load_stream(sid)
+    record = backend.load_stream(sid)
     lo, hi = record["earliest_datapoint"], record["latest_datapoint"] + 1
     begin = time.perf_counter()
-    times, values = backend._scan_datapoints(record, lo, hi)
+    times, values = backend.scan_datapoints(record, lo, hi)
     minutes: dict[int, list] = {}
     for t, v in zip(times, values):
         minutes.setdefault(t - t % 60, []).append(v)
     summary = {b: (len(vs), sum(vs), min(vs), max(vs)) for b, vs in minutes.items()}
     scan = time.perf_counter() - begin
     begin = time.perf_counter()
-    grouped = list(backend._database().datapoints.aggregate([
-        {"$match": {"s": record["_s"], "t": {"$gte": lo, "$lt": hi}}},
+    grouped = list(backend.database().datapoints.aggregate([
+        {"$match": {"s": record.private.number, "t": {"$gte": lo, "$lt": hi}}},
         {"$group": {"_id": {"$subtract": ["$t", {"$mod": ["$t", 60]}]}, "c": {"$sum": 1},
                     "s": {"$sum": "$v"}, "l": {"$min": "$v"}, "u": {"$max": "$v"}}},
     ]))
@@ -166,11 +168,12 @@ def main() -> None:
         database = f"datastream_bench_{os.getpid()}"
         mongo_backend = MongoBackend(database, host=uri)
         mongo = measure(Datastream(mongo_backend), points, single=arguments.single)
-        trips = _round_trips(uri, database + "_rt")
+        trips = _round_trips(uri, database + "_rt", True)
+        journal_trips = _round_trips(uri, database + "_rj", False)
         tags = _tag_filtering(uri, database + "_tags", arguments.streams)
         aggregation = _aggregation(uri, database)
         with MongoClient(uri) as client:
-            for name in (database, database + "_rt", database + "_tags"):
+            for name in (database, database + "_rt", database + "_rj", database + "_tags"):
                 client.drop_database(name)
         mongo_backend.close()
 
@@ -182,9 +185,10 @@ def main() -> None:
     for name, (count, seconds) in sqlite.items():
         mongo_count, mongo_seconds = mongo[name]
         print(f"{name:<40} {count / seconds:>16,.0f} {mongo_count / mongo_seconds:>17,.0f}")
-    print("\nRound trips (commands sent) on MongoDB:")
-    for name, names in trips.items():
-        print(f"  {name:<34} {len(names)}: {', '.join(names)}")
+    for title, counted in (("with transactions", trips), ("with the journal", journal_trips)):
+        print(f"\nRound trips (commands sent) on MongoDB {title}:")
+        for name, names in counted.items():
+            print(f"  {name:<34} {len(names)}: {', '.join(names)}")
     print(f"\nTag query over {arguments.streams} streams (mean of 20):")
     for name, seconds in tags.items():
         print(f"  {name:<34} {seconds * 1000:8.1f} ms")

@@ -13,8 +13,8 @@ from helpers import ALL_VALUE, EPOCH, G, at, new_stream, seconds
 from pymongo import monitoring
 
 from datastream import Datastream, exceptions
-from datastream.backends.mongodb import Backend
-from datastream.backends.mongodb_query import tags_filter
+from datastream.backends.mongodb import SERVER_SELECTION_TIMEOUT_MS, Backend
+from datastream.backends.mongodb.query import tags_filter
 from datastream.tagquery import matches, parse_query
 
 T0 = at(2020, 1, 1)
@@ -66,6 +66,8 @@ def test_settings_go_to_the_client_and_nothing_connects_at_construction(mongodb_
     backend.close()
     uri = Backend("dst_settings", host=mongodb_server.uri, tz_aware=False)
     assert uri.client.codec_options.tz_aware is False
+    # An unreachable server is reported after 10 s by default, not pymongo's 30 s.
+    assert uri.client.options.server_selection_timeout == SERVER_SELECTION_TIMEOUT_MS / 1000
     uri.close()
 
 
@@ -102,7 +104,7 @@ def test_concurrent_initialisation_is_idempotent(mongodb_backend_factory):
     for thread in threads:
         thread.join()
     assert errors == []
-    indexes = backends[0]._database().datapoints.index_information()
+    indexes = backends[0].database().datapoints.index_information()
     assert indexes["s_t_q"]["key"] == [("s", 1), ("t", 1), ("q", 1)]
     assert indexes["s_t_q"]["unique"] is True
 
@@ -122,7 +124,7 @@ def _stages(plan):
 def _explain(backend, event):
     command = {k: v for k, v in event.command.items()
                if k in ("find", "filter", "sort", "skip", "limit", "projection")}
-    result = backend._database().command("explain", command, verbosity="queryPlanner")
+    result = backend.database().command("explain", command, verbosity="queryPlanner")
     return list(_stages(result["queryPlanner"]["winningPlan"]))
 
 
@@ -162,7 +164,7 @@ def test_one_insert_for_append_multiple_and_two_round_trips_for_a_page(mongo, co
     mongo.append_multiple(batch)
     names = commands.names()
     assert [e.command.get("insert") for e in commands.events].count("datapoints") == 1
-    if mongo.backend._use_transactions():
+    if mongo.backend.uses_transactions():
         # read-and-lock the stream, insert the points, update the stream, commit
         assert names == ["findAndModify", "insert", "update", "commitTransaction"]
 
@@ -198,6 +200,17 @@ def test_values_bson_cannot_hold_round_trip_exactly(mongo):
     assert mongo.get_tags(sid)["big"] == 2**80
     assert len(mongo.find_streams({"big": 2**80})) == 1
     assert len(mongo.find_streams({"text": {"iexact": "\udfff"}})) == 1
+
+
+def test_a_document_beyond_the_bson_limit_is_an_invalid_value_and_writes_nothing(mongo):
+    # Below the library's own size check, as a last line: the storage's errors never escape.
+    sid = mongo.ensure_stream({"name": "big"}, {}, ["count"], G.Seconds, value_type="nominal")
+    mongo.append(sid, "small", T0)
+    backend = mongo.backend
+    with pytest.raises(exceptions.InvalidValue, match="16 MB"), backend.unit_of_work():
+        record = backend.load_stream(sid)
+        backend.insert_datapoints([(record, record["latest_datapoint"] + 1, "x" * 17_000_000)])
+    assert [d["v"] for d in mongo.get_data(sid, G.Seconds, start=T0)] == ["small"]
 
 
 def test_supported_timestamp_range_is_not_limited_to_1970_2038(mongo):
@@ -262,15 +275,15 @@ def test_server_side_tag_filtering_equals_the_engine_semantics(mongo):
     ids = [mongo.ensure_stream({"i": i}, tags, ALL_VALUE, G.Seconds) for i, tags in
            enumerate(TAGS)]
     backend = mongo.backend
-    everything = list(backend._all_streams())
+    everything = list(backend.list_streams([]))
     for query in QUERIES:
         conditions = parse_query(query)
         expected = [r["stream_id"] for r in everything if matches(conditions, r["tags"])]
-        got = [r["stream_id"] for r in backend._list_streams(conditions)]
+        got = [r["stream_id"] for r in backend.list_streams(conditions)]
         assert got == expected, query
     # The server really narrows: an equality on a tag returns the matching document, plus
     # the two whose tags BSON cannot hold (a dotted key, a 70-bit integer), checked locally.
-    server = backend._database().streams.find(tags_filter(parse_query({"title": "Stream 1"})))
+    server = backend.database().streams.find(tags_filter(parse_query({"title": "Stream 1"})))
     assert [d["sid"] for d in server] == [ids[0], ids[3], ids[4]]
 
 

@@ -646,6 +646,8 @@ class Backend(abc.ABC):
                         datapoint.get("timestamp"),
                         datapoint.get("check_timestamp", True),
                     )
+                except (exceptions.BackendUnavailable, exceptions.StreamAppendContended):
+                    raise  # the storage's state, not this datapoint's fault
                 except exceptions.DatastreamException as error:
                     raise type(error)(f"Datapoint {index}: {error}") from None
 

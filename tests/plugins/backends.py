@@ -1,38 +1,21 @@
-"""Backend fixtures: every contract test runs once per storage backend.
+"""Backend fixtures: every contract test runs once per storage.
 
-``ds`` is a :class:`datastream.Datastream` on a fresh, empty store of the backend named by
-the ``backend_name`` parameter; its clock is ``clock``, a :class:`MutableClock` the test
-controls. The MongoDB store comes from the ``mongodb_backend_factory`` fixture of
-``plugins.mongo_server`` (a real MongoDB-wire server started for the session).
+``backend_name`` is one of :data:`BACKENDS`: ``sqlite``, ``mongodb`` (a deployment with
+transactions) and ``mongodb-fallback`` (the journal used where MongoDB has no transactions, as
+on a standalone ``mongod``). ``ds`` is a :class:`datastream.Datastream` on a fresh, empty store
+of that kind; its clock is ``clock``, a :class:`helpers.MutableClock` the test controls. The
+MongoDB stores come from the ``mongodb_backend_factory`` fixture of ``plugins.mongo_server``.
 """
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
+from helpers import MutableClock
 
 from datastream import Datastream
 from datastream.backends.sqlite import Backend as SQLiteBackend
 
-BACKENDS = ["sqlite", "mongodb"]
-
-
-class MutableClock:
-    """A clock for backends that tests move by hand instead of sleeping."""
-
-    def __init__(self, now: datetime.datetime | None = None) -> None:
-        self.now = now or datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime.datetime:
-        self.now += datetime.timedelta(**delta)
-        return self.now
-
-    def set(self, now: datetime.datetime) -> None:
-        self.now = now if now.tzinfo else now.replace(tzinfo=datetime.UTC)
+BACKENDS = ["sqlite", "mongodb", "mongodb-fallback"]
 
 
 @pytest.fixture
@@ -53,7 +36,7 @@ def make_backend(request: pytest.FixtureRequest, backend_name: str, tmp_path):
         if backend_name == "sqlite":
             return SQLiteBackend(str(tmp_path / f"{name}.sqlite3"), clock=clock)
         factory = request.getfixturevalue("mongodb_backend_factory")
-        return factory(clock=clock, name=name)
+        return factory(clock=clock, name=name, transactions=backend_name == "mongodb")
 
     return make
 

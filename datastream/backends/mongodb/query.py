@@ -14,7 +14,11 @@ the engine's, the condition is translated to something weaker (or dropped), neve
 * Case-insensitive operators fold case with ``str.casefold`` in the engine; the server's
   case-insensitive regular expression agrees on ASCII text, so for an ASCII operand the filter
   also admits every stored string with a non-ASCII character.
-* Regular expressions are built from escaped literals (``re.escape``).
+* Regular expressions are built from escaped literals (``re.escape``), so a pattern never
+  holds an operator of the user's; a pattern longer than :data:`MAX_PATTERN` characters (servers
+  cap regular expressions, SecantusDB at 1,000 characters) is replaced by "is a string".
+* Tag names are never operators: a path with a key MongoDB would not take literally (a ``$``
+  prefix such as ``$where`` or ``$gt``, a dot, an empty key) is not sent to the server at all.
 
 Tags that BSON cannot store natively live as JSON text in ``tags_json``; such streams always
 pass the filter.
@@ -25,10 +29,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..tagquery import Condition
-from .mongodb_codec import _INT64_MAX, _INT64_MIN, _plain_key
+from ...tagquery import Condition
+from .codec import INT64_MAX, INT64_MIN, is_plain_key, is_plain_string
 
-__all__ = ["tags_filter"]
+__all__ = ["MAX_PATTERN", "tags_filter"]
+
+#: The longest regular expression sent to the server (longer ones are checked locally only).
+MAX_PATTERN = 1000
 
 _NON_ASCII = {"$regex": "[^\\x00-\\x7f]"}
 
@@ -43,7 +50,7 @@ def tags_filter(conditions: list[Condition]) -> dict[str, Any]:
 
 
 def _condition(condition: Condition) -> dict[str, Any] | None:
-    if not all(_plain_key(key) for key in condition.path):
+    if not all(is_plain_key(key) for key in condition.path):
         return None
     field = "tags." + ".".join(condition.path)
     operator, value = condition.operator, condition.value
@@ -64,15 +71,20 @@ def _condition(condition: Condition) -> dict[str, Any] | None:
     if operator == "exists":
         return {field: {"$exists": True}} if value else None
     if operator == "size":
-        return {field: {"$size": value}} if 0 <= value <= _INT64_MAX else None
+        return {field: {"$size": value}} if 0 <= value <= INT64_MAX else None
     if operator in ("contains", "startswith", "endswith"):
         if not isinstance(value, str) or "\x00" in value:
             return None
-        return {field: {"$regex": _anchored(operator, re.escape(value))}}
+        pattern = _anchored(operator, re.escape(value))
+        if len(pattern) > MAX_PATTERN:
+            return {field: {"$type": "string"}}
+        return {field: {"$regex": pattern}}
     if operator in ("iexact", "icontains", "istartswith", "iendswith"):
         if not isinstance(value, str) or "\x00" in value or not value.isascii():
             return {field: {"$type": "string"}}
         pattern = _anchored(operator[1:], re.escape(value))
+        if len(pattern) > MAX_PATTERN:
+            return {field: {"$type": "string"}}
         return {
             "$or": [
                 {field: {"$regex": pattern, "$options": "i"}},
@@ -96,7 +108,7 @@ def _number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return _INT64_MIN <= value <= _INT64_MAX
+        return INT64_MIN <= value <= INT64_MAX
     return isinstance(value, float)
 
 
@@ -104,7 +116,7 @@ def _scalar(value: Any) -> bool:
     """Operands compared the same way by MongoDB and the engine."""
     if value is None or isinstance(value, bool) or _number(value):
         return True
-    return isinstance(value, str) and _plain_string(value)
+    return isinstance(value, str) and is_plain_string(value)
 
 
 def _safe_operand(value: Any) -> bool:
@@ -115,16 +127,9 @@ def _safe_operand(value: Any) -> bool:
     if isinstance(value, list):
         # Lists of strings (and nulls, and such lists) compare element by element alike.
         return all(
-            item is None or isinstance(item, str) and _plain_string(item)
+            item is None or isinstance(item, str) and is_plain_string(item)
             or isinstance(item, list) and _safe_operand(item)
             for item in value
         )
     return False
 
-
-def _plain_string(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -10,7 +10,8 @@ is stored as JSON text instead:
   character, and keys starting with ``$``.
 
 Callers keep the native and the JSON form in different document fields (``v``/``j`` for
-datapoints, ``_json.<field>`` for stream records), so the two can never be confused.
+datapoints, ``_json.<field>`` and ``tags_json`` for stream records), so the two can never be
+confused.
 """
 
 from __future__ import annotations
@@ -18,9 +19,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["is_plain", "dumps", "loads", "encode_field", "decode_fields"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "decode_fields",
+    "dumps",
+    "encode_fields",
+    "is_plain",
+    "is_plain_key",
+    "is_plain_string",
+    "loads",
+]
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def is_plain(value: Any) -> bool:
@@ -29,17 +40,18 @@ def is_plain(value: Any) -> bool:
     if kind is float or kind is bool or value is None:
         return True
     if kind is int:
-        return _INT64_MIN <= value <= _INT64_MAX
+        return INT64_MIN <= value <= INT64_MAX
     if kind is str:
-        return _plain_string(value)
+        return is_plain_string(value)
     if kind is list:
         return all(is_plain(item) for item in value)
     if kind is dict:
-        return all(_plain_key(key) and is_plain(item) for key, item in value.items())
+        return all(is_plain_key(key) and is_plain(item) for key, item in value.items())
     return False
 
 
-def _plain_string(text: str) -> bool:
+def is_plain_string(text: str) -> bool:
+    """True if ``text`` is valid UTF-8 once encoded (no lone surrogates)."""
     if text.isascii():
         return True
     try:
@@ -49,14 +61,15 @@ def _plain_string(text: str) -> bool:
     return True
 
 
-def _plain_key(key: Any) -> bool:
+def is_plain_key(key: Any) -> bool:
+    """True if MongoDB takes ``key`` literally as a field name (no ``$`` prefix, no dot)."""
     return (
         type(key) is str
         and key != ""
         and "." not in key
         and "\x00" not in key
         and not key.startswith("$")
-        and _plain_string(key)
+        and is_plain_string(key)
     )
 
 
@@ -70,16 +83,34 @@ def loads(text: str) -> Any:
     return json.loads(text)
 
 
-def encode_field(name: str, value: Any, native: dict[str, Any], as_json: dict[str, str]) -> None:
-    """Put ``value`` in ``native[name]`` when BSON holds it exactly, else in ``as_json[name]``."""
-    if is_plain(value):
-        native[name] = value
-    else:
-        as_json[name] = dumps(value)
+def encode_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The ``$set`` and ``$unset`` parts storing stream record ``fields`` in a document.
+
+    A field BSON holds exactly is stored natively under its name, any other as JSON text
+    under ``_json.<name>``; ``tags`` that BSON cannot hold go to ``tags_json`` (``tags`` then
+    being ``{}``, so that the server's tag filter never sees them).
+    """
+    set_fields: dict[str, Any] = {}
+    unset_fields: list[str] = []
+    for name, value in fields.items():
+        if name == "tags":
+            if is_plain(value):
+                set_fields["tags"] = value
+                unset_fields.append("tags_json")
+            else:
+                set_fields["tags"] = {}
+                set_fields["tags_json"] = dumps(value)
+        elif is_plain(value):
+            set_fields[name] = value
+            unset_fields.append(f"_json.{name}")
+        else:
+            set_fields[f"_json.{name}"] = dumps(value)
+            unset_fields.append(name)
+    return set_fields, unset_fields
 
 
 def decode_fields(document: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields ``names`` of a document written with :func:`encode_field`."""
+    """The fields ``names`` of a document written with :func:`encode_fields`."""
     as_json = document.get("_json") or {}
     out = {}
     for name in names:
