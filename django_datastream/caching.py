@@ -1,0 +1,115 @@
+"""HTTP caching of API answers: entity tags, conditional requests and ``Cache-Control``.
+
+An answer's ``ETag`` is a digest of everything the answer depends on (the streams' state, the
+normalised query, the negotiated format and the settings that shape the body), computed
+*before* the body is read from storage, so that a matching ``If-None-Match`` is answered 304
+without reading a datapoint. Conditional requests are evaluated by Django's own
+:func:`django.utils.cache.get_conditional_response` (RFC 9110 rules: weak comparison for
+``If-None-Match``, ``*``, lists of tags).
+
+``Cache-Control``: an answer made only of closed buckets (a downsampled granularity whose
+requested range ends at or before the stream's ``downsampled_until``) is
+``public, max-age=DATASTREAM_CLOSED_MAX_AGE``; everything else is ``no-cache`` (caches keep it
+but revalidate it with its ``ETag`` on every use).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+
+from datastream.granularity import to_seconds
+
+__all__ = [
+    "NO_CACHE",
+    "apply_cache_headers",
+    "cache_control",
+    "closed_range",
+    "make_etag",
+    "not_modified",
+]
+
+#: ``Cache-Control`` of answers that may change at any time.
+NO_CACHE = "no-cache"
+
+#: Request headers every answer varies on (``Accept`` chooses the format).
+VARY = ("Accept",)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
+    name = getattr(value, "name", None)  # granularity classes
+    return name if isinstance(name, str) else repr(value)
+
+
+def make_etag(*parts: Any) -> str:
+    """A strong entity tag (quoted) for an answer depending on ``parts`` (JSON-able data,
+    datetimes, granularities; dictionaries compared regardless of key order)."""
+    try:
+        text = orjson.dumps(
+            parts, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        )
+    except (orjson.JSONEncodeError, TypeError):  # e.g. integers beyond 64 bits
+        text = repr(parts).encode()
+    return '"' + hashlib.blake2b(text, digest_size=16).hexdigest() + '"'
+
+
+def closed_range(
+    granularity: Any,
+    highest: Any,
+    end: datetime.datetime | None,
+    end_exclusive: datetime.datetime | None,
+    downsampled_until: Mapping[str, datetime.datetime | None] | None,
+) -> bool:
+    """True if a query at ``granularity`` with this end reads only closed buckets: a
+    downsampled granularity whose last requested bucket ends at or before the stream's
+    ``downsampled_until`` for it. Raw data and open-ended ranges are never closed."""
+    if granularity >= highest or (end is None and end_exclusive is None):
+        return False
+    until = (downsampled_until or {}).get(granularity.name)
+    if until is None:
+        return False
+    size = granularity.seconds
+    if end is not None:
+        last_start = granularity.round_seconds(to_seconds(end))
+    else:
+        assert end_exclusive is not None
+        last_start = granularity.round_seconds(to_seconds(end_exclusive) - 1)
+    return last_start + size <= to_seconds(until)
+
+
+def cache_control(closed: bool, max_age: int) -> str:
+    """The ``Cache-Control`` value of an answer (``closed``: see :func:`closed_range`)."""
+    if closed and max_age > 0:
+        return f"public, max-age={int(max_age)}"
+    return NO_CACHE
+
+
+def apply_cache_headers(response: HttpResponse, etag: str, control: str) -> HttpResponse:
+    """Set ``ETag``, ``Cache-Control`` and ``Vary`` on ``response``."""
+    response["ETag"] = etag
+    response["Cache-Control"] = control
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def not_modified(request: HttpRequest, etag: str, control: str) -> HttpResponse | None:
+    """The 304 (or 412 for a failed ``If-Match``) answer to ``request`` if its conditional
+    headers say the client's copy is current, else ``None``."""
+    if not any(
+        name in request.META
+        for name in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE")
+    ):
+        return None
+    headers = apply_cache_headers(HttpResponse(), etag, control)
+    response = get_conditional_response(request, etag=etag, response=headers)
+    return None if response is headers else response

@@ -1,0 +1,224 @@
+"""Opaque paging cursors that stay exact while data is appended.
+
+A cursor is a signed, URL-safe token (Django's :mod:`django.core.signing`, keyed by
+``SECRET_KEY``) holding where the previous page ended and a digest of the query it belongs to.
+A token that was altered, made by another server, or made for another query (another stream,
+granularity, range, order, filter…) is refused with :class:`InvalidCursor` (HTTP 400).
+
+Datapoints (:class:`DatapointPosition`) are positioned by time, not by index, so that
+datapoints appended meanwhile neither shift nor repeat a page:
+
+* a downsampled page ends at a bucket; the next page starts after that bucket's start;
+* a raw page ends at a datapoint at second ``time``, of which ``skip`` (datapoints at that same
+  second, in storage order) were returned. Datapoints of one second come in insertion order,
+  and in-order appends land at or after the latest second, hence after the cursor. Newest
+  first, appends at ``time`` itself come *before* the ones returned: ``seen`` (how many there
+  were) lets the next page skip the new ones too.
+
+The stream list is positioned by the number of streams returned and the last stream's id
+(:class:`ListPosition`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core import signing
+
+from datastream import Datapoints
+from datastream.constants import TIME_DOWNSAMPLERS
+from datastream.granularity import Granularity, from_seconds, to_seconds
+
+__all__ = [
+    "DatapointPosition",
+    "InvalidCursor",
+    "ListPosition",
+    "continue_datapoints",
+    "decode_cursor",
+    "encode_cursor",
+    "position_after",
+    "query_digest",
+]
+
+#: Longest token accepted (real ones are well under 200 characters).
+MAX_CURSOR_LENGTH = 512
+
+_SALT = "django_datastream.cursor"
+# "~" is unreserved in URLs and not in the base64url alphabet of the signed value.
+_SEPARATOR = "~"
+_DIGEST_LENGTH = 12
+_TIMES_IN_BUCKET = ("first", "last", "mean")
+
+GetData = Callable[..., Datapoints]
+
+
+class InvalidCursor(ValueError):
+    """A cursor that cannot be used here; the message says why."""
+
+
+def query_digest(scope: Any) -> str:
+    """A short digest of ``scope`` (JSON-able data describing the query a cursor belongs to)."""
+    text = signing.JSONSerializer().dumps(_jsonable(scope))
+    return hashlib.blake2b(text, digest_size=_DIGEST_LENGTH).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    name = getattr(value, "name", None)  # granularity classes
+    return name if isinstance(name, str) else str(value)
+
+
+def _signer(kind: str) -> signing.Signer:
+    return signing.Signer(salt=f"{_SALT}.{kind}", sep=_SEPARATOR)
+
+
+def encode_cursor(kind: str, scope: Any, position: list[int]) -> str:
+    """A signed token for ``position`` (integers) in the query described by ``scope``."""
+    return _signer(kind).sign_object([query_digest(scope), *position])
+
+
+def decode_cursor(token: str, kind: str, scope: Any, parameter: str = "cursor") -> list[int]:
+    """The position in ``token``; raises :class:`InvalidCursor` unless this server made it
+    for ``kind`` and the same ``scope``."""
+    shown = token if len(token) <= 40 else token[:40] + "…"
+    if len(token) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor(f"Invalid cursor {shown!r} in parameter '{parameter}': too long.")
+    try:
+        payload = _signer(kind).unsign_object(token)
+    except (signing.BadSignature, ValueError, UnicodeError):
+        raise InvalidCursor(
+            f"Invalid cursor {shown!r} in parameter '{parameter}': it was not made by this "
+            "server for this kind of page, or it was altered. Use the meta.next_cursor of a "
+            "response as it is."
+        ) from None
+    if (
+        not isinstance(payload, list)
+        or not payload
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in payload[1:])
+    ):
+        raise InvalidCursor(f"Invalid cursor {shown!r} in parameter '{parameter}'.")
+    if payload[0] != query_digest(scope):
+        raise InvalidCursor(
+            f"The cursor in parameter '{parameter}' belongs to another query: keep every other "
+            "parameter (stream, granularity, range, order, downsamplers, filters) as in the "
+            "request that returned it; only limit and format may change."
+        )
+    return payload[1:]
+
+
+# Datapoints -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DatapointPosition:
+    """Where a page of datapoints ended (see the module docstring)."""
+
+    #: POSIX seconds of the last datapoint returned, or the start of its bucket.
+    time: int
+    #: Raw: datapoints at ``time`` returned so far (in the direction of the query).
+    skip: int = 0
+    #: Raw, newest first: datapoints at ``time`` when the position was taken.
+    seen: int = 0
+
+    def to_list(self) -> list[int]:
+        return [self.time, self.skip, self.seen]
+
+    @classmethod
+    def from_list(cls, values: list[int]) -> DatapointPosition:
+        if len(values) != 3 or values[1] < 0 or values[2] < 0:
+            raise InvalidCursor("Invalid cursor: malformed position.")
+        return cls(*values)
+
+
+def _is_raw(arguments: Mapping[str, Any], highest: Any) -> bool:
+    return arguments["granularity"] >= highest
+
+
+def position_after(
+    get_data: GetData, arguments: Mapping[str, Any], highest: Any, index: int
+) -> DatapointPosition:
+    """The position after the datapoint at ``index`` of ``get_data(**arguments)`` (which must
+    exist). ``arguments`` are ``get_data`` keyword arguments; ``highest`` is the stream's
+    highest granularity. Costs a one-row read and, for raw data, one or two counts."""
+    granularity = arguments["granularity"]
+    if not _is_raw(arguments, highest):
+        last = next(iter(get_data(**{**arguments, "time_downsamplers": ["first"]})[index:]))
+        first = (last.get("t") or {}).get(TIME_DOWNSAMPLERS["first"])
+        if first is None:  # pragma: no cover - every stored bucket holds a datapoint
+            raise LookupError("a downsampled datapoint without a time")
+        return DatapointPosition(granularity.round_seconds(to_seconds(first)))
+    last = next(iter(get_data(**arguments)[index:]))
+    seconds = to_seconds(last["t"])
+    moment = from_seconds(seconds)
+    if not arguments["reverse"]:
+        before = get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
+        return DatapointPosition(seconds, skip=index + 1 - before)
+    seconds_only = {**arguments, "granularity": Granularity.Seconds}
+    after = get_data(**{**seconds_only, "start": None, "start_exclusive": moment}).count()
+    seen = _count_at(get_data, seconds_only, moment)
+    return DatapointPosition(seconds, skip=index + 1 - after, seen=seen)
+
+
+def _count_at(get_data: GetData, arguments: Mapping[str, Any], moment: datetime.datetime) -> int:
+    return get_data(
+        **{
+            **arguments,
+            "granularity": Granularity.Seconds,
+            "start": moment,
+            "start_exclusive": None,
+            "end": moment,
+            "end_exclusive": None,
+        }
+    ).count()
+
+
+def continue_datapoints(
+    get_data: GetData, arguments: Mapping[str, Any], highest: Any, position: DatapointPosition
+) -> tuple[dict[str, Any], int]:
+    """``(arguments, offset)``: the ``get_data`` arguments and the number of datapoints to skip
+    that continue ``arguments`` right after ``position``."""
+    moment = from_seconds(position.time)
+    continued = dict(arguments)
+    if not _is_raw(arguments, highest):
+        if arguments["reverse"]:
+            continued.update(end=None, end_exclusive=moment)
+        else:
+            continued.update(start=None, start_exclusive=moment)
+        return continued, 0
+    if not arguments["reverse"]:
+        # At one-second granularity the start is exact (coarser ones round it down).
+        continued.update(granularity=Granularity.Seconds, start=moment, start_exclusive=None)
+        return continued, position.skip
+    continued.update(end=moment, end_exclusive=None)
+    appended = max(0, _count_at(get_data, arguments, moment) - position.seen)
+    return continued, position.skip + appended
+
+
+# The stream list ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ListPosition:
+    """Where a page of the stream list ended: ``count`` streams returned so far."""
+
+    count: int
+
+    def to_list(self) -> list[int]:
+        return [self.count]
+
+    @classmethod
+    def from_list(cls, values: list[int]) -> ListPosition:
+        if len(values) != 1 or values[0] < 0:
+            raise InvalidCursor("Invalid cursor: malformed position.")
+        return cls(values[0])
