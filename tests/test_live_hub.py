@@ -1,0 +1,249 @@
+"""django_datastream.live: the per-process poller behind the live endpoint, on every backend.
+
+The event streams are read exactly as a server would: the WSGI iterator in a thread, the ASGI
+async iterator in an event loop; the storage is the real one of each backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import queue
+import threading
+import time
+
+import orjson
+import pytest
+
+from datastream import Datastream, Granularity, Stream
+from django_datastream.live import (
+    AFTER_ALL,
+    Hub,
+    LiveSpec,
+    format_event_id,
+    open_buckets,
+    parse_event_id,
+)
+
+UTC = datetime.UTC
+T0 = datetime.datetime(2024, 1, 1, tzinfo=UTC)
+S0 = int(T0.timestamp())
+
+
+def at(seconds: float) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+class Reader:
+    """Reads an event iterator in a thread; parses the events as they come."""
+
+    def __init__(self, iterator):
+        self.iterator = iterator
+        self.chunks: queue.SimpleQueue = queue.SimpleQueue()
+        self.text = ""
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for chunk in self.iterator:
+                self.chunks.put(chunk)
+                if self.stopping:
+                    break
+        finally:
+            self.iterator.close()  # as a server does when the client went away
+            self.chunks.put(None)
+
+    def events(self):
+        """Every complete event so far: (id, event type, data) of data events."""
+        while True:
+            try:
+                chunk = self.chunks.get_nowait()
+            except queue.Empty:
+                break
+            if chunk is None:
+                break
+            self.text += chunk.decode()
+        parsed = []
+        for block in self.text.split("\n\n")[:-1]:
+            fields = {"id": None, "event": None, "data": None}
+            for line in block.split("\n"):
+                name, _, value = line.partition(": ")
+                if name in fields:
+                    fields[name] = value
+            if fields["data"] is not None:
+                parsed.append((fields["id"], fields["event"], orjson.loads(fields["data"])))
+        return parsed
+
+    def wait_for(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.events()
+            if predicate(events):
+                return events
+            time.sleep(0.02)
+        raise AssertionError(f"timed out; got {self.events()!r} from {self.text!r}")
+
+    def close(self):
+        """Stop at the next chunk (at the latest the next keep-alive)."""
+        self.stopping = True
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def hub():
+    return Hub(interval=0.05, keepalive=0.2)
+
+
+@pytest.fixture
+def raw_stream(ds: Datastream) -> str:
+    return ds.ensure_stream({"name": "live"}, {}, ["mean", "min", "max"], Granularity.Seconds)
+
+
+def data_events(events):
+    return [(event_id, data["v"]) for event_id, kind, data in events if kind is None]
+
+
+def test_event_ids_round_trip():
+    for cursor in [(S0, 0), (S0, 12), (-86400, 3), (0, AFTER_ALL)]:
+        assert parse_event_id(format_event_id(cursor)) == cursor
+    for bad in ["", "12", "x-1", "1-x", "1--1", "1-", "-1", "9" * 50 + "-1"]:
+        assert parse_event_id(bad) is None
+
+
+def test_appends_arrive_in_order_and_a_reconnect_resumes_exactly(ds, raw_stream, hub):
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    ds.append(raw_stream, 0, at(0))
+    first = Reader(hub.events(ds, spec, None, from_head=True))
+    first.wait_for(lambda events: "connected" in first.text)
+    # Several datapoints in one second get ordinals; nothing before the connection is sent.
+    for index, second in enumerate([1, 1, 1, 2]):
+        ds.append(raw_stream, index + 1, at(second))
+    events = first.wait_for(lambda events: len(data_events(events)) == 4)
+    assert data_events(events) == [
+        (f"{S0 + 1}-0", 1), (f"{S0 + 1}-1", 2), (f"{S0 + 1}-2", 3), (f"{S0 + 2}-0", 4),
+    ]  # fmt: skip
+    first.close()
+
+    # Disconnected after the second event: the rest of second 1 and what came since.
+    for index, second in enumerate([2, 3]):
+        ds.append(raw_stream, index + 5, at(second))
+    resumed = Reader(hub.events(ds, spec, parse_event_id(f"{S0 + 1}-1"), from_head=False))
+    ds.append(raw_stream, 7, at(4))
+    events = resumed.wait_for(lambda events: len(data_events(events)) == 5)
+    assert data_events(events) == [
+        (f"{S0 + 1}-2", 3), (f"{S0 + 2}-0", 4), (f"{S0 + 2}-1", 5), (f"{S0 + 3}-0", 6),
+        (f"{S0 + 4}-0", 7),
+    ]  # fmt: skip
+    time.sleep(0.2)
+    assert len(data_events(resumed.events())) == 5  # nothing twice
+    resumed.close()
+
+
+def test_a_resume_point_after_a_whole_second_and_from_the_start(ds, raw_stream, hub):
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    for second in [0, 0, 1]:
+        ds.append(raw_stream, second, at(second))
+    after_second_0 = Reader(hub.events(ds, spec, (S0, AFTER_ALL), from_head=False))
+    assert data_events(after_second_0.wait_for(lambda e: len(e) == 1)) == [(f"{S0 + 1}-0", 1)]
+    everything = Reader(hub.events(ds, spec, None, from_head=False))
+    events = everything.wait_for(lambda e: len(e) == 3)
+    assert [event_id for event_id, _ in data_events(events)] == [
+        f"{S0}-0", f"{S0}-1", f"{S0 + 1}-0",
+    ]  # fmt: skip
+    after_second_0.close()
+    everything.close()
+
+
+def test_keepalive_comments_on_a_quiet_stream(ds, raw_stream, hub):
+    reader = Reader(hub.events(ds, LiveSpec(raw_stream, Granularity.Seconds, True), None, True))
+    reader.wait_for(lambda events: reader.text.count(": keep-alive") >= 2, timeout=5)
+    reader.close()
+
+
+def test_connections_share_one_channel_polled_once_per_interval(ds, raw_stream, hub):
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    readers = [Reader(hub.events(ds, spec, None, True)) for _ in range(20)]
+    for reader in readers:
+        reader.wait_for(lambda events, reader=reader: "connected" in reader.text)
+    assert len(hub.channels) == 1 and hub.connections() == 20
+    ds.append(raw_stream, 42, at(10))
+    for reader in readers:
+        assert data_events(reader.wait_for(lambda e: len(e) == 1)) == [(f"{S0 + 10}-0", 42)]
+    for reader in readers:
+        reader.stopping = True
+    for reader in readers:
+        reader.close()
+    assert hub.connections() == 0
+
+
+def test_closed_buckets_and_the_open_bucket(ds, raw_stream, hub):
+    for second in range(0, 130, 10):
+        ds.append(raw_stream, second, at(second))
+    ds.downsample_streams(until=at(130))  # closes the minutes before 2:00
+    spec = LiveSpec(
+        raw_stream, Granularity.Minutes, raw=False, value_downsamplers=("mean",),
+        time_downsamplers=(), time_format="epoch", open_bucket=True,
+    )  # fmt: skip
+    reader = Reader(hub.events(ds, spec, (S0 - 60, 0), from_head=False))
+    events = reader.wait_for(lambda e: len(e) == 3)
+    assert events[0] == (f"{S0}-0", None, {"v": {"m": 25.0}})
+    assert events[1] == (f"{S0 + 60}-0", None, {"v": {"m": 85.0}})
+    assert events[2] == (None, "open", [{"v": {"m": 120.0}, "open": True}])
+
+    ds.append(raw_stream, 180, at(180))  # the 2:00 bucket can close; 3:00 opens
+    ds.downsample_streams(until=at(200))
+    events = reader.wait_for(lambda e: len(e) >= 5)
+    assert events[3] == (f"{S0 + 120}-0", None, {"v": {"m": 120.0}})
+    assert events[4] == (None, "open", [{"v": {"m": 180.0}, "open": True}])
+    reader.close()
+
+
+def test_open_buckets_are_computed_from_raw_datapoints(ds, raw_stream):
+    for second in [0, 30, 61, 62, 125]:
+        ds.append(raw_stream, second, at(second))
+    stream = Stream(ds.get_tags(raw_stream))
+    buckets = open_buckets(ds, stream, Granularity.Minutes, ["min", "max"], ["first"])
+    assert buckets == [
+        (S0, {"t": {"a": at(0)}, "v": {"l": 0, "u": 30}}),
+        (S0 + 60, {"t": {"a": at(61)}, "v": {"l": 61, "u": 62}}),
+        (S0 + 120, {"t": {"a": at(125)}, "v": {"l": 125, "u": 125}}),
+    ]
+    ds.downsample_streams(until=at(200))
+    stream = Stream(ds.get_tags(raw_stream))
+    assert [b for b, _ in open_buckets(ds, stream, Granularity.Minutes)] == [S0 + 120]
+    assert open_buckets(ds, stream, Granularity.Minutes, start=S0, end=S0 + 119) == []
+
+
+def test_a_deleted_stream_ends_the_connection_with_an_error_event(ds, raw_stream, hub):
+    reader = Reader(hub.events(ds, LiveSpec(raw_stream, Granularity.Minutes, False), None, True))
+    reader.wait_for(lambda events: "connected" in reader.text)
+    ds.delete_streams({"name": "live"})
+    events = reader.wait_for(lambda e: len(e) == 1)
+    assert events == [(None, "error", {"error": "The stream was deleted."})]
+    reader.thread.join(5)
+    assert not reader.thread.is_alive()
+
+
+def test_the_asgi_iterator_delivers_the_same_events(ds, raw_stream, hub):
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True, time_format="epoch_ms")
+    ds.append(raw_stream, 1, at(1))
+
+    async def follow():
+        received = b""
+        iterator = hub.aevents(ds, spec, (S0, AFTER_ALL), from_head=False)
+        async for chunk in iterator:
+            received += chunk
+            if b"keep-alive" in received and b"\ndata: " not in received.split(b"keep")[-1]:
+                await asyncio.to_thread(ds.append, raw_stream, 2, at(2))
+            if received.count(b"\ndata: ") == 2:
+                break
+        await iterator.aclose()
+        return received.decode()
+
+    text = asyncio.run(asyncio.wait_for(follow(), 10))
+    assert f'id: {S0 + 1}-0\ndata: {{"t":{(S0 + 1) * 1000},"v":1}}' in text
+    assert f'id: {S0 + 2}-0\ndata: {{"t":{(S0 + 2) * 1000},"v":2}}' in text
+    assert hub.connections() == 0
