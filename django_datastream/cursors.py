@@ -9,11 +9,14 @@ Datapoints (:class:`DatapointPosition`) are positioned by time, not by index, so
 datapoints appended meanwhile neither shift nor repeat a page:
 
 * a downsampled page ends at a bucket; the next page starts after that bucket's start;
-* a raw page ends at a datapoint at second ``time``, of which ``skip`` (datapoints at that same
-  second, in storage order) were returned. Datapoints of one second come in insertion order,
-  and in-order appends land at or after the latest second, hence after the cursor. Newest
-  first, appends at ``time`` itself come *before* the ones returned: ``seen`` (how many there
-  were) lets the next page skip the new ones too.
+* a raw page ends at a datapoint at second ``time``; ``skip`` is how many datapoints the
+  next read skips from the start a raw read rounds ``time`` down to (to the stream's highest
+  granularity) — those before ``time``, which in-order appends cannot change, and those of
+  ``time`` already returned. Datapoints of one second come in insertion order, and in-order
+  appends land at or after the latest second, hence after the cursor.
+* newest first, appends at ``time`` itself come *before* the ones returned: ``seen`` (how many
+  datapoints that second had) lets the next page skip the new ones too. (A datapoint appended
+  at exactly that second while the page is being made may come once more.)
 
 The stream list is positioned by the number of streams returned and the last stream's id
 (:class:`ListPosition`).
@@ -31,12 +34,13 @@ from django.core import signing
 
 from datastream import Datapoints
 from datastream.constants import TIME_DOWNSAMPLERS
-from datastream.granularity import Granularity, from_seconds, to_seconds
+from datastream.granularity import from_seconds, to_seconds
 
 __all__ = [
     "DatapointPosition",
     "InvalidCursor",
     "ListPosition",
+    "Window",
     "continue_datapoints",
     "decode_cursor",
     "encode_cursor",
@@ -145,49 +149,86 @@ def _is_raw(arguments: Mapping[str, Any], highest: Any) -> bool:
     return arguments["granularity"] >= highest
 
 
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """What to read for a page: ``get_data(**arguments)[offset:offset + limit]``."""
+
+    arguments: dict[str, Any]
+    offset: int = 0
+    #: Where the window continues from (``None``: the first page, or a page by offset).
+    position: DatapointPosition | None = None
+
+
 def position_after(
-    get_data: GetData, arguments: Mapping[str, Any], highest: Any, index: int
+    get_data: GetData, window: Window, highest: Any, times: list[int | None]
 ) -> DatapointPosition:
-    """The position after the datapoint at ``index`` of ``get_data(**arguments)`` (which must
-    exist). ``arguments`` are ``get_data`` keyword arguments; ``highest`` is the stream's
-    highest granularity. Costs a one-row read and, for raw data, one or two counts."""
+    """The position after a page read from ``window``, given the time of each datapoint of the
+    page (POSIX seconds; for buckets any second inside the bucket, or ``None`` when the page
+    does not show one). ``highest`` is the stream's highest granularity. ``times`` must not
+    be empty."""
+    arguments = window.arguments
     granularity = arguments["granularity"]
     if not _is_raw(arguments, highest):
-        last = next(iter(get_data(**{**arguments, "time_downsamplers": ["first"]})[index:]))
-        first = (last.get("t") or {}).get(TIME_DOWNSAMPLERS["first"])
-        if first is None:  # pragma: no cover - every stored bucket holds a datapoint
-            raise LookupError("a downsampled datapoint without a time")
-        return DatapointPosition(granularity.round_seconds(to_seconds(first)))
-    last = next(iter(get_data(**arguments)[index:]))
-    seconds = to_seconds(last["t"])
+        last = times[-1]
+        if last is None:  # only interval time downsamplers were asked for: read its time
+            index = window.offset + len(times) - 1
+            item = next(iter(get_data(**{**arguments, "time_downsamplers": ["first"]})[index:]))
+            last = to_seconds(item["t"][TIME_DOWNSAMPLERS["first"]])
+        return DatapointPosition(granularity.round_seconds(last))
+    seconds = times[-1]
+    assert seconds is not None
     moment = from_seconds(seconds)
+    # The datapoints of this second at the end of the page.
+    run = next((i for i, t in enumerate(reversed(times)) if t != seconds), len(times))
+    previous = window.position
+    same_second = run == len(times) and previous is not None and previous.time == seconds
     if not arguments["reverse"]:
-        before = get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
-        return DatapointPosition(seconds, skip=index + 1 - before)
-    seconds_only = {**arguments, "granularity": Granularity.Seconds}
-    after = get_data(**{**seconds_only, "start": None, "start_exclusive": moment}).count()
-    seen = _count_at(get_data, seconds_only, moment)
-    return DatapointPosition(seconds, skip=index + 1 - after, seen=seen)
+        # ``skip`` counts from the start a raw read rounds ``seconds`` down to (its bucket at
+        # the stream's highest granularity) through the last datapoint returned.
+        if same_second:
+            assert previous is not None
+            return DatapointPosition(seconds, previous.skip + run)
+        skip = run + _count_before(get_data, arguments, highest, moment)
+        if run == len(times) and previous is None and window.offset:
+            # Datapoints of this second may precede the page; earlier ones cannot be appended.
+            earlier = get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
+            skip += window.offset - earlier
+        return DatapointPosition(seconds, skip)
+    if same_second:
+        assert previous is not None
+        return DatapointPosition(seconds, previous.skip + run, previous.seen)
+    returned = run
+    if run == len(times) and previous is None and window.offset:
+        newer = (
+            get_data(**arguments).count()
+            - get_data(**{**arguments, "end": moment, "end_exclusive": None}).count()
+        )
+        returned += window.offset - newer
+    return DatapointPosition(seconds, returned, _count_at(get_data, arguments, moment))
+
+
+def _count_before(
+    get_data: GetData, arguments: Mapping[str, Any], highest: Any, moment: datetime.datetime
+) -> int:
+    """Raw datapoints from the start of the highest-granularity bucket holding ``moment`` up
+    to (excluding) ``moment``."""
+    if highest.seconds == 1:
+        return 0
+    bounds = {"start": moment, "start_exclusive": None, "end": None, "end_exclusive": moment}
+    return get_data(**{**arguments, **bounds}).count()
 
 
 def _count_at(get_data: GetData, arguments: Mapping[str, Any], moment: datetime.datetime) -> int:
-    return get_data(
-        **{
-            **arguments,
-            "granularity": Granularity.Seconds,
-            "start": moment,
-            "start_exclusive": None,
-            "end": moment,
-            "end_exclusive": None,
-        }
-    ).count()
+    """Raw datapoints at the second ``moment`` (within the start of ``arguments``)."""
+    through = get_data(**{**arguments, "end": moment, "end_exclusive": None}).count()
+    return through - get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
 
 
 def continue_datapoints(
     get_data: GetData, arguments: Mapping[str, Any], highest: Any, position: DatapointPosition
-) -> tuple[dict[str, Any], int]:
-    """``(arguments, offset)``: the ``get_data`` arguments and the number of datapoints to skip
-    that continue ``arguments`` right after ``position``."""
+) -> Window:
+    """The window that continues the query ``arguments`` (``get_data`` keyword arguments)
+    right after ``position``."""
     moment = from_seconds(position.time)
     continued = dict(arguments)
     if not _is_raw(arguments, highest):
@@ -195,14 +236,13 @@ def continue_datapoints(
             continued.update(end=None, end_exclusive=moment)
         else:
             continued.update(start=None, start_exclusive=moment)
-        return continued, 0
+        return Window(continued, 0, position)
     if not arguments["reverse"]:
-        # At one-second granularity the start is exact (coarser ones round it down).
-        continued.update(granularity=Granularity.Seconds, start=moment, start_exclusive=None)
-        return continued, position.skip
+        continued.update(start=moment, start_exclusive=None)
+        return Window(continued, position.skip, position)
     continued.update(end=moment, end_exclusive=None)
     appended = max(0, _count_at(get_data, arguments, moment) - position.seen)
-    return continued, position.skip + appended
+    return Window(continued, position.skip + appended, position)
 
 
 # The stream list ------------------------------------------------------------------------------
