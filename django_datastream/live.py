@@ -3,7 +3,7 @@
 A live connection follows one stream at one granularity. Raw data (the stream's highest
 granularity): each appended datapoint is one event. A downsampled granularity: each newly
 closed bucket is one event, and with ``open_bucket`` the current, not yet closed buckets are
-sent as ``open`` events whenever they change.
+sent as ``open_bucket`` events whenever they change.
 
 How it scales: one :class:`Hub` per process keeps a :class:`Channel` per distinct followed
 query (stream, granularity, downsamplers, time format, open bucket). A single daemon thread
@@ -16,7 +16,7 @@ connection costs no thread at all.
 Event ids: ``<POSIX seconds>-<n>``. For raw data ``n`` is the datapoint's position among the
 datapoints of the same second (0 for the first), for buckets it is always 0 and the seconds are
 the bucket's start. A client reconnecting with ``Last-Event-ID`` gets every event after that
-id, each once. ``open`` events carry no id, so that they never move the resume point.
+id, each once. ``open_bucket`` events carry no id, so that they never move the resume point.
 Datapoints appended into the past (``check_timestamp=False``) behind the live position are not
 sent.
 """
@@ -387,7 +387,7 @@ class Subscriber:
             self.cursor = position
             chunks.append(format_event(data, format_event_id(position)))
         if changed_open:
-            chunks.append(format_event(open_payload or b"[]", event="open"))
+            chunks.append(format_event(open_payload or b"[]", event="open_bucket"))
         return b"".join(chunks)
 
 
@@ -522,7 +522,7 @@ class Hub:
         text = b"retry: 1000\n: connected\n\n"
         if subscriber.channel.spec.open_bucket:
             payload = subscriber.channel.open_payload
-            opening = format_event(payload or b"[]", event="open")
+            opening = format_event(payload or b"[]", event="open_bucket")
             return text, opening
         return text, b""
 

@@ -191,13 +191,13 @@ def test_closed_buckets_and_the_open_bucket(ds, raw_stream, hub):
     events = reader.wait_for(lambda e: len(e) == 3)
     assert events[0] == (f"{S0}-0", None, {"v": {"m": 25.0}})
     assert events[1] == (f"{S0 + 60}-0", None, {"v": {"m": 85.0}})
-    assert events[2] == (None, "open", [{"v": {"m": 120.0}, "open": True}])
+    assert events[2] == (None, "open_bucket", [{"v": {"m": 120.0}, "open": True}])
 
     ds.append(raw_stream, 180, at(180))  # the 2:00 bucket can close; 3:00 opens
     ds.downsample_streams(until=at(200))
     events = reader.wait_for(lambda e: len(e) >= 5)
     assert events[3] == (f"{S0 + 120}-0", None, {"v": {"m": 120.0}})
-    assert events[4] == (None, "open", [{"v": {"m": 180.0}, "open": True}])
+    assert events[4] == (None, "open_bucket", [{"v": {"m": 180.0}, "open": True}])
     reader.close()
 
 

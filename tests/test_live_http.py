@@ -1,0 +1,170 @@
+"""The live endpoint over real HTTP: Django's threaded server (as ``runserver``) and uvicorn
+(ASGI), a raw socket client reading Server-Sent Events, a reconnect with ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import orjson
+import pytest
+from django.test import override_settings
+
+from datastream import Datastream, Granularity
+from datastream.backends.sqlite import Backend
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
+S0 = int(T0.timestamp())
+
+
+def at(seconds: int) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+class EventReader:
+    """An open ``text/event-stream`` response, read event by event."""
+
+    def __init__(self, base: str, path: str, headers: dict | None = None) -> None:
+        url = urllib.parse.urlsplit(base)
+        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=15)
+        self.connection.request("GET", path, headers=headers or {})
+        self.response = self.connection.getresponse()
+
+    def next_event(self) -> dict:
+        """The next event with data (comments skipped): {'id', 'event', 'data'}."""
+        fields: dict = {"id": None, "event": None, "data": None}
+        while True:
+            line = self.response.fp.readline().decode()
+            if not line:
+                raise AssertionError("the stream ended")
+            line = line.rstrip("\n")
+            if not line:
+                if fields["data"] is not None:
+                    fields["data"] = orjson.loads(fields["data"])
+                    return fields
+                continue
+            name, _, value = line.partition(": ")
+            if name in fields:
+                fields[name] = value
+
+    def events(self, count: int) -> list[dict]:
+        return [self.next_event() for _ in range(count)]
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / "live.sqlite3"
+    core = Datastream(Backend(str(path)))
+    stream_id = core.ensure_stream({"name": "live"}, {}, ["mean", "min", "max"],
+                                   Granularity.Seconds)  # fmt: skip
+    yield core, stream_id, path
+    core.backend.close()
+
+
+def check_follow_and_resume(base: str, core: Datastream, stream_id: str) -> None:
+    path = f"/api/v1/stream/{stream_id}/live/?tf=epoch"
+    core.append(stream_id, 0, at(0))
+    reader = EventReader(base, path)
+    assert reader.response.status == 200
+    assert reader.response.getheader("Content-Type") == "text/event-stream"
+    assert reader.response.getheader("Cache-Control") == "no-cache"
+    time.sleep(0.3)  # connected: only what comes now is sent
+    for value, second in [(1, 1), (2, 1), (3, 2)]:
+        core.append(stream_id, value, at(second))
+    events = reader.events(3)
+    assert [(e["id"], e["data"]) for e in events] == [
+        (f"{S0 + 1}-0", {"t": S0 + 1, "v": 1}),
+        (f"{S0 + 1}-1", {"t": S0 + 1, "v": 2}),
+        (f"{S0 + 2}-0", {"t": S0 + 2, "v": 3}),
+    ]
+    reader.close()
+    # Disconnected after the second event (say); meanwhile two more appends.
+    core.append(stream_id, 4, at(2))
+    core.append(stream_id, 5, at(3))
+    resumed = EventReader(base, path, {"Last-Event-ID": f"{S0 + 1}-1"})
+    core.append(stream_id, 6, at(4))
+    events = resumed.events(4)
+    assert [(e["id"], e["data"]["v"]) for e in events] == [
+        (f"{S0 + 2}-0", 3), (f"{S0 + 2}-1", 4), (f"{S0 + 3}-0", 5), (f"{S0 + 4}-0", 6),
+    ]  # fmt: skip
+    core.append(stream_id, 7, at(5))
+    assert resumed.next_event()["data"]["v"] == 7  # nothing twice, nothing skipped
+    resumed.close()
+
+
+def test_live_endpoint_under_the_threaded_wsgi_server(live_server, store):
+    core, stream_id, path = store
+    settings = {
+        "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
+        "DATASTREAM_BACKEND_SETTINGS": {"database_name": str(path)},
+        "DATASTREAM_LIVE_POLL_INTERVAL": 0.05,
+        "DATASTREAM_LIVE_KEEPALIVE": 0.5,
+    }
+    with override_settings(**settings):
+        check_follow_and_resume(live_server.url, core, stream_id)
+        # Keep-alive comments on a quiet connection.
+        reader = EventReader(live_server.url, f"/api/v1/stream/{stream_id}/live/")
+        text = b""
+        deadline = time.monotonic() + 5
+        while b": keep-alive" not in text and time.monotonic() < deadline:
+            text += reader.response.fp.readline()
+        assert b": keep-alive" in text
+        reader.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_live_endpoint_under_uvicorn(store):
+    pytest.importorskip("uvicorn")
+    core, stream_id, path = store
+    port = _free_port()
+    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(path))
+    environment.pop("DATASTREAM_MONGODB_URI", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
+         str(ROOT / "tests"), "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=environment,
+    )  # fmt: skip
+    try:
+        for _ in range(150):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        check_follow_and_resume(f"http://127.0.0.1:{port}", core, stream_id)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_live_endpoint_errors(api):
+    uri = f"{api.detail_uri(api.ids[0])}live/"
+    assert api.error(uri, {"end": 1}) == (
+        "The live endpoint does not take 'end': it sends every new datapoint as it arrives. "
+        "Use the detail endpoint for pages of data."
+    )
+    for params in [{"l": 5}, {"mp": 10}, {"th": "m4"}, {"sh": "columns"}, {"r": 1}]:
+        assert "The live endpoint does not take" in api.error(uri, params)
+    assert api.error(uri, {"g": "nope"}).startswith("Invalid granularity: 'nope'")
+    message = api.error(uri, HTTP_LAST_EVENT_ID="yesterday")
+    assert message.startswith("Invalid Last-Event-ID: 'yesterday'.")
+    assert api.error(f"{api.detail_uri('no-such-stream')}live/", status=404) == (
+        "Stream 'no-such-stream' not found."
+    )
