@@ -11,6 +11,7 @@ The tree::
     ├── StreamAppendContended
     ├── StreamAppendFailed
     ├── BackendUnavailable                 (also ConnectionError)
+    ├── DownsamplingFailed
     ├── UnsupportedDownsampler             (also ValueError)
     ├── UnsupportedGranularity             (also ValueError)
     ├── UnsupportedDeriveOperator          (also ValueError)
@@ -22,6 +23,8 @@ The tree::
     ├── InvalidValue                       (also ValueError)
     ├── InvalidTagQuery                    (also ValueError)
     ├── InvalidTimeRange                   (also AttributeError and ValueError)
+    ├── InvalidArgument                    (also TypeError and ValueError)
+    ├── IndexOutOfRange                    (also IndexError)
     ├── UnsupportedValueType               (also TypeError)
     ├── IncompatibleTypes                  (also TypeError)
     └── InvalidValueType                   (also TypeError)
@@ -35,6 +38,10 @@ The tree::
 ``ValueError``/``TypeError`` subclasses, so code written for the original library (which raised
 the builtins) keeps working. ``InvalidTimeRange`` is what ``get_data`` raises for a bad
 combination of range arguments; the original raised ``AttributeError``, which it still is.
+
+Every bad argument of a :class:`~datastream.Datastream` method or a result set raises one of
+these classes, with a message naming the argument, on every backend; arguments beyond the
+documented limits (:mod:`datastream.limits`) too. Nothing is stored when a call raises.
 """
 
 __all__ = [
@@ -43,11 +50,14 @@ __all__ = [
     "DatastreamException",
     "DatastreamWarning",
     "DownsampleConsistencyNotGuaranteed",
+    "DownsamplingFailed",
     "IncompatibleGranularities",
     "IncompatibleTypes",
     "InconsistentStreamConfiguration",
     "InternalInconsistencyWarning",
     "InvalidOperatorArguments",
+    "IndexOutOfRange",
+    "InvalidArgument",
     "InvalidTagQuery",
     "InvalidTimeRange",
     "InvalidTimestamp",
@@ -104,6 +114,23 @@ class BackendUnavailable(DatastreamException, ConnectionError):
     """The storage server cannot be reached; nothing was written."""
 
 
+class DownsamplingFailed(DatastreamException):
+    """Some streams could not be downsampled; the others were.
+
+    :attr:`failures` maps each failed stream's id to the error's message. Each failed stream
+    also reports its last error in ``get_tags(stream_id)['last_downsampling_error']`` until it
+    downsamples successfully.
+    """
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        self.failures = dict(failures)
+        names = ", ".join(f"{stream_id} ({message})" for stream_id, message in failures.items())
+        super().__init__(f"{len(failures)} stream(s) failed to downsample: {names}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.failures,)
+
+
 class UnsupportedDownsampler(DatastreamException, ValueError):
     """Unknown downsampler, or one that does not support the stream's value type."""
 
@@ -121,11 +148,12 @@ class UnsupportedValueType(DatastreamException, TypeError):
 
 
 class ReservedTagNameError(DatastreamException, ValueError):
-    """A tag uses a reserved name, or a key contains ``__``."""
+    """A tag uses a reserved name, or a key is not a string or contains ``__``."""
 
 
 class InvalidTimestamp(DatastreamException, ValueError):
-    """A timestamp is outside the supported range, or older than the stream's latest."""
+    """A timestamp is not a datetime, is outside the supported range, or is older than the
+    stream's latest."""
 
 
 class IncompatibleGranularities(DatastreamException, ValueError):
@@ -145,11 +173,13 @@ class InvalidOperatorArguments(DatastreamException, ValueError):
 
 
 class InvalidValue(DatastreamException, ValueError):
-    """A datapoint value is malformed for the stream's value type."""
+    """A datapoint value is malformed for the stream's value type, or a value or tag set is
+    beyond a documented limit (nesting depth, encoded size, digits of an integer)."""
 
 
 class InvalidTagQuery(DatastreamException, ValueError):
-    """A tag query is malformed (e.g. ``in`` without a list)."""
+    """A tag query is malformed (e.g. ``in`` without a list) or beyond a documented limit
+    (nesting depth, digits of an integer, length of a text-match operand)."""
 
 
 class InvalidValueType(DatastreamException, TypeError):
@@ -158,6 +188,17 @@ class InvalidValueType(DatastreamException, TypeError):
 
 class InvalidTimeRange(DatastreamException, AttributeError, ValueError):
     """``get_data`` received an invalid combination of range arguments."""
+
+
+class InvalidArgument(DatastreamException, TypeError, ValueError):
+    """An argument has the wrong type or form and no more specific class applies:
+    ``append_multiple`` without a list, ``value_type_options`` that are not a dictionary of
+    known options, ``filter_stream`` that is not callable, a result set indexed by something
+    other than integers or sliced with a step, a bad ``batch_size``."""
+
+
+class IndexOutOfRange(DatastreamException, IndexError):
+    """A result set was indexed past its end (or before its start)."""
 
 
 class DatastreamWarning(RuntimeWarning):

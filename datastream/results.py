@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from .exceptions import IndexOutOfRange, InvalidArgument
 from .jsonformat import dumps
+from .limits import INT64_MAX
+from .validation import describe
 
 __all__ = ["ResultSource", "ResultsBase", "Streams", "Datapoints"]
 
@@ -26,7 +30,10 @@ class ResultsBase:
     """A lazy result set: nothing is read until it is iterated, indexed or counted.
 
     Slicing returns a new result set restricted to the window without reading anything;
-    the window is pushed down to the storage (skip/limit).
+    the window is pushed down to the storage (skip/limit). Indices and slice bounds are
+    integers of any size (a window starting beyond the 64-bit range is empty); anything else,
+    or a slice step other than 1, raises :class:`~datastream.exceptions.InvalidArgument`, and
+    an index past the end :class:`~datastream.exceptions.IndexOutOfRange`.
     """
 
     def __init__(
@@ -36,6 +43,12 @@ class ResultsBase:
         limit: int | None = None,
         batch_size: int | None = None,
     ) -> None:
+        # No storage holds 2**63 results: a window starting beyond that is empty, and one
+        # reaching beyond it reaches to the end. Storages then only see 64-bit integers.
+        if offset > INT64_MAX:
+            offset, limit = INT64_MAX, 0
+        elif limit is not None and limit > INT64_MAX - offset:
+            limit = None
         self._source = source
         self._offset = offset
         self._limit = limit
@@ -47,8 +60,10 @@ class ResultsBase:
     def batch_size(self, batch_size: int) -> ResultsBase:
         """Hint how many results to read per round trip; returns ``self``."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 0:
-            raise ValueError(f"batch_size must be a non-negative integer, not {batch_size!r}")
-        self._batch_size = batch_size or None
+            raise InvalidArgument(
+                f"batch_size must be a non-negative integer, not {describe(batch_size)}"
+            )
+        self._batch_size = min(batch_size, INT64_MAX) or None
         return self
 
     def count(self) -> int:
@@ -70,11 +85,14 @@ class ResultsBase:
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
-            if key.step not in (None, 1):
-                raise ValueError("result sets support only contiguous slices (step 1)")
-            start, stop = key.start, key.stop
+            if key.step is not None and _index(key.step, "slice step") != 1:
+                raise InvalidArgument(
+                    f"Result sets support only contiguous slices (step 1), not {describe(key)}"
+                )
+            start = None if key.start is None else _index(key.start, "slice start")
+            stop = None if key.stop is None else _index(key.stop, "slice stop")
             if (start is not None and start < 0) or (stop is not None and stop < 0):
-                start, stop, _ = key.indices(self.count())
+                start, stop, _ = slice(start, stop).indices(self.count())
             start = start or 0
             offset = self._offset + start
             limit = None if stop is None else max(0, stop - start)
@@ -82,17 +100,16 @@ class ResultsBase:
                 remaining = max(0, self._limit - start)
                 limit = remaining if limit is None else min(limit, remaining)
             return self._window(offset, limit)
-        if isinstance(key, bool) or not isinstance(key, int):
-            raise TypeError(f"result set indices must be integers or slices, not {key!r}")
-        if key < 0:
-            key += self.count()
-            if key < 0:
-                raise IndexError("result set index out of range")
-        if self._limit is not None and key >= self._limit:
-            raise IndexError("result set index out of range")
-        for item in self._source.fetch(self._offset + key, 1, 1):
+        index = _index(key, "result set index")
+        if index < 0:
+            index += self.count()
+            if index < 0:
+                raise IndexOutOfRange(f"Result set index {describe(key)} is out of range")
+        if (self._limit is not None and index >= self._limit) or index > INT64_MAX - self._offset:
+            raise IndexOutOfRange(f"Result set index {describe(key)} is out of range")
+        for item in self._source.fetch(self._offset + index, 1, 1):
             return item
-        raise IndexError("result set index out of range")
+        raise IndexOutOfRange(f"Result set index {describe(key)} is out of range")
 
     def json_lines(self) -> Iterator[bytes]:
         """Each result as compact JSON text (UTF-8 bytes), without building it in Python where
@@ -109,12 +126,18 @@ class ResultsBase:
         """The results as one JSON array (see :meth:`json_lines`)."""
         return b"[" + b",".join(self.json_lines()) + b"]"
 
-    def _get_backend_cursor(self) -> ResultSource:
-        """The backend query behind this result set (debugging and tests)."""
-        return self._source
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} offset={self._offset} limit={self._limit}>"
+
+
+def _index(value: Any, what: str) -> int:
+    """``value`` as an integer index (anything with ``__index__`` except booleans)."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise InvalidArgument(f"The {what} must be an integer, not {describe(value)}")
 
 
 class Streams(ResultsBase):

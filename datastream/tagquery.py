@@ -9,7 +9,11 @@ conditions must hold. The last key of a path may be a lookup operator::
 
 Equality against a stored list matches when the list equals the value or contains it (the
 MongoDB rule). The operators are listed in :data:`OPERATORS`; a tag literally named like an
-operator can therefore not be addressed by a plain path.
+operator can therefore not be addressed by a plain path. Any other key, including ``$where``,
+``$regex``, ``$gt`` or a key with dots, is a literal tag name on every backend.
+
+The text operand of a text-match operator (:data:`TEXT_OPERATORS`) is at most
+:data:`~datastream.limits.MAX_TEXT_PATTERN_LENGTH` characters long.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import InvalidTagQuery
+from .limits import MAX_TEXT_PATTERN_LENGTH
+from .validation import describe
 
-__all__ = ["OPERATORS", "Condition", "parse_query", "matches"]
+__all__ = ["OPERATORS", "TEXT_OPERATORS", "Condition", "parse_query", "matches"]
 
 #: Lookup operators usable as the last key of a query path.
 OPERATORS = frozenset(
@@ -45,6 +51,11 @@ OPERATORS = frozenset(
         "exists",
         "size",
     }
+)
+
+#: Operators matching text against a text operand (regular expressions on MongoDB).
+TEXT_OPERATORS = frozenset(
+    {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
 )
 
 _LIST_OPERATORS = frozenset({"in", "nin", "all"})
@@ -72,9 +83,20 @@ def _parse(query: Mapping[str, Any], prefix: tuple[str, ...], out: list[Conditio
     for key, value in query.items():
         if prefix and key in OPERATORS:
             if key in _LIST_OPERATORS and not isinstance(value, list | tuple | set | frozenset):
-                raise InvalidTagQuery(f"Query operator '{key}' needs a list, not {value!r}")
+                raise InvalidTagQuery(
+                    f"Query operator '{key}' needs a list, not {describe(value)}"
+                )
             if key == "size" and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidTagQuery(f"Query operator 'size' needs an integer, not {value!r}")
+                raise InvalidTagQuery(
+                    f"Query operator 'size' needs an integer, not {describe(value)}"
+                )
+            if key in TEXT_OPERATORS and isinstance(value, str):
+                if len(value) > MAX_TEXT_PATTERN_LENGTH:
+                    raise InvalidTagQuery(
+                        f"Query operator '{key}' on tag {describe('.'.join(prefix))}: a text "
+                        f"operand of {len(value)} characters is beyond the limit of "
+                        f"{MAX_TEXT_PATTERN_LENGTH} characters"
+                    )
             if key in _LIST_OPERATORS:
                 value = list(value)
             out.append(Condition(prefix, key, value))

@@ -10,7 +10,8 @@ Decisions (documented in the library docs):
   high-accuracy streams values that a float cannot hold exactly are kept as decimal strings and
   read back as :class:`decimal.Decimal` (64 significant digits).
 * Nominal and graph values must be JSON data: strings, finite numbers, booleans, ``None``,
-  lists and dictionaries with string keys.
+  lists and dictionaries with string keys, within the limits of :mod:`datastream.limits`
+  (nesting depth, encoded size, digits of integers); so must tags.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 
 from . import exceptions
 from .downsamplers import DECIMAL_CONTEXT, frequency_key
+from .limits import INT64_MAX, INT64_MIN, MAX_INTEGER_DIGITS
+from .validation import check_integer, check_json, describe
 
 __all__ = ["check_json", "decode_value", "encode_number", "normalise_value"]
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def encode_number(value: Any, high_accuracy: bool) -> Any:
@@ -39,11 +40,14 @@ def encode_number(value: Any, high_accuracy: bool) -> Any:
         if INT64_MIN <= value <= INT64_MAX:
             return value
         if high_accuracy:
+            check_integer(value, "number", exceptions.InvalidValue)
             return str(value)
         try:
             return float(value)
         except OverflowError:
-            raise exceptions.InvalidValue(f"Number too large to store: {value!r}") from None
+            raise exceptions.InvalidValue(
+                f"Number too large to store: {describe(value)}"
+            ) from None
     if isinstance(value, float):
         if not math.isfinite(value):
             raise exceptions.InvalidValue(f"Not a finite number: {value!r}")
@@ -51,6 +55,11 @@ def encode_number(value: Any, high_accuracy: bool) -> Any:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise exceptions.InvalidValue(f"Not a finite number: {value!r}")
+        if value.adjusted() >= MAX_INTEGER_DIGITS:
+            raise exceptions.InvalidValue(
+                f"Number too large to store: {describe(value)} (the limit is "
+                f"10**{MAX_INTEGER_DIGITS})"
+            )
         if value == value.to_integral_value() and INT64_MIN <= value <= INT64_MAX:
             return int(value)
         if high_accuracy:
@@ -60,11 +69,17 @@ def encode_number(value: Any, high_accuracy: bool) -> Any:
             return str(value)
         as_float = float(value)
         if not math.isfinite(as_float):
-            raise exceptions.InvalidValue(f"Number too large to store: {value!r}")
+            raise exceptions.InvalidValue(f"Number too large to store: {describe(value)}")
         return as_float
     if isinstance(value, numbers.Real):
-        return encode_number(float(value), high_accuracy)
-    raise exceptions.InvalidValueType(f"Not a number: {value!r}")
+        try:
+            as_float = float(value)
+        except (ArithmeticError, ValueError, TypeError):
+            raise exceptions.InvalidValue(
+                f"Number cannot be stored as a float: {describe(value)}"
+            ) from None
+        return encode_number(as_float, high_accuracy)
+    raise exceptions.InvalidValueType(f"Not a number: {describe(value)}")
 
 
 def decode_number(value: Any) -> Any:
@@ -94,26 +109,6 @@ def decode_value(value: Any, high_accuracy: bool) -> Any:
     return decode_number(value)
 
 
-def check_json(value: Any, where: str) -> None:
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise exceptions.InvalidValue(f"{where}: not a finite number: {value!r}")
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            check_json(item, where)
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise exceptions.InvalidValue(f"{where}: dictionary keys must be strings: {key!r}")
-            check_json(item, where)
-        return
-    raise exceptions.InvalidValueType(f"{where}: not JSON data: {value!r}")
-
-
 def _plain_json(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain_json(item) for item in value]
@@ -125,7 +120,8 @@ def _plain_json(value: Any) -> Any:
 def _normalise_graph(value: Any) -> Any:
     if not isinstance(value, Mapping):
         raise exceptions.InvalidValueType(
-            f"Streams of type 'graph' only accept dictionaries with 'v' and 'e', not {value!r}"
+            "Streams of type 'graph' only accept dictionaries with 'v' and 'e', "
+            f"not {describe(value)}"
         )
     for key in ("v", "e"):
         if key not in value:
@@ -136,18 +132,18 @@ def _normalise_graph(value: Any) -> Any:
     ids = set()
     for vertex in value["v"]:
         if not isinstance(vertex, Mapping) or "i" not in vertex:
-            raise exceptions.InvalidValue(f"Graph vertex without an id 'i': {vertex!r}")
+            raise exceptions.InvalidValue(f"Graph vertex without an id 'i': {describe(vertex)}")
         key = frequency_key(vertex["i"])
         if key in ids:
-            raise exceptions.InvalidValue(f"Duplicate graph vertex id: {vertex['i']!r}")
+            raise exceptions.InvalidValue(f"Duplicate graph vertex id: {describe(vertex['i'])}")
         ids.add(key)
     for edge in value["e"]:
         if not isinstance(edge, Mapping) or "f" not in edge or "t" not in edge:
-            raise exceptions.InvalidValue(f"Graph edge needs 'f' and 't': {edge!r}")
+            raise exceptions.InvalidValue(f"Graph edge needs 'f' and 't': {describe(edge)}")
         for end in ("f", "t"):
             if frequency_key(edge[end]) not in ids:
                 raise exceptions.InvalidValue(
-                    f"Graph edge {edge!r} names an unknown vertex {edge[end]!r}"
+                    f"Graph edge {describe(edge)} names an unknown vertex {describe(edge[end])}"
                 )
     return _plain_json(value)
 
@@ -158,26 +154,32 @@ def _normalise_aggregated(value: Mapping, keys: list[str], high_accuracy: bool) 
             raise exceptions.InvalidValue(f"Missing datapoint value for downsampler '{key}'!")
     for key in value:
         if key not in keys:
-            raise exceptions.InvalidValue(f"Unknown downsampled datapoint key '{key}'!")
+            raise exceptions.InvalidValue(
+                f"Unknown downsampled datapoint key {describe(key)}!"
+            )
     result = {}
     for key in keys:
         item = value[key]
         if item is None:
             result[key] = None
         elif key == "c":
-            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= INT64_MAX:
                 raise exceptions.InvalidValue(
-                    f"Downsampled count 'c' must be an integer >= 0: {item!r}"
+                    f"Downsampled count 'c' must be an integer >= 0: {describe(item)}"
                 )
             result[key] = item
         elif key == "f":
             if not isinstance(item, Mapping) or not all(
-                isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool)
+                isinstance(k, str)
+                and isinstance(n, int)
+                and not isinstance(n, bool)
+                and 0 <= n <= INT64_MAX
                 for k, n in item.items()
             ):
                 raise exceptions.InvalidValue(
-                    f"Downsampled frequencies 'f' must map strings to counts: {item!r}"
+                    f"Downsampled frequencies 'f' must map strings to counts: {describe(item)}"
                 )
+            check_json(item, "Downsampled frequencies 'f'")
             result[key] = dict(item)
         else:
             result[key] = encode_number(item, high_accuracy)
@@ -197,7 +199,7 @@ def normalise_value(
             return encode_number(value, high_accuracy)
         raise exceptions.InvalidValueType(
             "Streams of type 'numeric' may only accept numbers or downsampled datapoints, "
-            f"not {value!r}"
+            f"not {describe(value)}"
         )
     if value_type == "graph":
         return _normalise_graph(value)

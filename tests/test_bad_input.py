@@ -3,13 +3,47 @@ stored data unchanged (one test per case, run on every backend)."""
 
 import datetime
 import decimal
+import fractions
 
 import pytest
 from helpers import ALL_VALUE, EPOCH, G, at, new_stream
 
 from datastream import exceptions
+from datastream.limits import (
+    MAX_DERIVE_ARGS_SIZE,
+    MAX_ENCODED_SIZE,
+    MAX_INTEGER_DIGITS,
+    MAX_NESTING_DEPTH,
+    MAX_TEXT_PATTERN_LENGTH,
+)
 
 T0 = at(2000, 1, 1)
+LATER = T0 + datetime.timedelta(hours=1)
+PLUS_14 = datetime.timezone(datetime.timedelta(hours=14))
+MINUS_14 = datetime.timezone(datetime.timedelta(hours=-14))
+#: ``datetime.min``/``max`` whose UTC time is outside ``datetime``'s range.
+BEFORE_EVERYTHING = datetime.datetime.min.replace(tzinfo=PLUS_14)
+AFTER_EVERYTHING = datetime.datetime.max.replace(tzinfo=MINUS_14)
+HUGE = 10**5000  # Python refuses to turn it into text
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def nested(depth, leaf=1, kind=dict):
+    """``leaf`` inside ``depth`` levels of one-key dictionaries (or one-item lists)."""
+    value = leaf
+    for _ in range(depth):
+        value = {"a": value} if kind is dict else [value]
+    return value
+
+
+class BrokenZone(datetime.tzinfo):
+    """A time zone that breaks the ``tzinfo`` contract."""
+
+    def utcoffset(self, moment):
+        return 5
+
+    def dst(self, moment):
+        return None
 
 
 @pytest.fixture
@@ -182,3 +216,293 @@ def test_bad_clock_is_rejected():
         Backend(":memory:", clock="now")
     with pytest.raises(ValueError, match="database_name"):
         Backend("")
+
+
+# ----------------------------------------------------------------------------------------------
+# Every bad input found by probing: a datastream exception naming the argument, on every
+# backend, and nothing stored.
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(ds):
+    """Streams of every kind with one datapoint each, and a snapshot of everything stored."""
+    ids = {
+        "numeric": new_stream(ds, "numeric"),
+        "accurate": new_stream(ds, "accurate", value_type_options={"high_accuracy": True}),
+        "nominal": new_stream(ds, "nominal", ["count"], value_type="nominal"),
+        "graph": new_stream(ds, "graph", ["count"], value_type="graph"),
+    }
+    ds.append(ids["numeric"], 1, T0)
+    ds.append(ids["accurate"], 1, T0)
+    ds.append(ids["nominal"], "a", T0)
+    ds.append(ids["graph"], {"v": [{"i": 1}], "e": []}, T0)
+
+    def snapshot():
+        streams = list(ds.find_streams())
+        return streams, [list(ds.get_data(s["stream_id"], G.Seconds, start=EPOCH))
+                         for s in streams]
+
+    return ids, snapshot
+
+
+def _derived(ds, ids, **arguments):
+    return ds.ensure_stream({"name": "derived"}, {}, ALL_VALUE, G.Seconds,
+                            **{"derive_from": [ids["numeric"]], "derive_op": "sum", **arguments})
+
+
+def _find(ds, query):
+    return list(ds.find_streams(query))
+
+
+DEPTH = MAX_NESTING_DEPTH + 1
+TOO_BIG = "x" * MAX_ENCODED_SIZE  # two more bytes as JSON (the quotes)
+GRAPH = {"v": [{"i": 1}], "e": []}
+
+#: (case, call(ds, ids), exception, message pattern): every case from probing the library.
+CASES = [
+    # Nesting deeper than MAX_NESTING_DEPTH (a RecursionError before).
+    ("tags nested 5000 deep", lambda ds, i: ds.update_tags(i["numeric"], nested(5000)),
+     exceptions.InvalidValue, "Tags: nested deeper than the limit of 64 levels"),
+    ("tags nested just too deep", lambda ds, i: ds.update_tags(i["numeric"], nested(DEPTH)),
+     exceptions.InvalidValue, "64 levels"),
+    ("tag lists nested 5000 deep",
+     lambda ds, i: ds.update_tags(i["numeric"], {"a": nested(5000, kind=list)}),
+     exceptions.InvalidValue, "64 levels"),
+    ("ensure_stream tags nested too deep",
+     lambda ds, i: ds.ensure_stream({"name": "new"}, nested(5000), ALL_VALUE, G.Seconds),
+     exceptions.InvalidValue, "Tags: nested deeper"),
+    ("ensure_stream query tags nested too deep",
+     lambda ds, i: ds.ensure_stream(nested(DEPTH), {}, ALL_VALUE, G.Seconds),
+     exceptions.InvalidTagQuery, "Query tags: nested deeper"),
+    ("remove_tag nested too deep", lambda ds, i: ds.remove_tag(i["numeric"], nested(5000)),
+     exceptions.InvalidValue, "Tag: nested deeper"),
+    ("find_streams 1000 segments deep", lambda ds, i: _find(ds, nested(1000)),
+     exceptions.InvalidTagQuery, "Query tags: nested deeper"),
+    ("find_streams lists nested too deep",
+     lambda ds, i: _find(ds, {"a": {"in": nested(5000, kind=list)}}),
+     exceptions.InvalidTagQuery, "64 levels"),
+    ("delete_streams query nested too deep", lambda ds, i: ds.delete_streams(nested(5000)),
+     exceptions.InvalidTagQuery, "64 levels"),
+    ("downsample_streams query nested too deep",
+     lambda ds, i: ds.downsample_streams(nested(5000)), exceptions.InvalidTagQuery, "64 levels"),
+    ("backprocess_streams query nested too deep",
+     lambda ds, i: ds.backprocess_streams(nested(5000)), exceptions.InvalidTagQuery,
+     "64 levels"),
+    ("nominal value nested 5000 deep", lambda ds, i: ds.append(i["nominal"], nested(5000), LATER),
+     exceptions.InvalidValue, "Nominal value: nested deeper"),
+    ("nominal lists nested too deep",
+     lambda ds, i: ds.append(i["nominal"], nested(DEPTH, kind=list), LATER),
+     exceptions.InvalidValue, "64 levels"),
+    ("graph value nested too deep",
+     lambda ds, i: ds.append(i["graph"], {"v": [{"i": 1, "x": nested(5000)}], "e": []}, LATER),
+     exceptions.InvalidValue, "Graph value: nested deeper"),
+    ("derive_args nested too deep", lambda ds, i: _derived(ds, i, derive_args=nested(5000)),
+     exceptions.InvalidOperatorArguments, "derive_args: nested deeper"),
+    ("derive source granularity nested too deep",
+     lambda ds, i: _derived(ds, i, derive_from=[{"stream": i["numeric"],
+                                                 "granularity": nested(5000, kind=list)}]),
+     exceptions.UnsupportedGranularity, "source granularity"),
+    ("append_multiple datapoint nested too deep",
+     lambda ds, i: ds.append_multiple([nested(5000, kind=list)]),
+     exceptions.InvalidValueType, "Datapoint 0: must be a dictionary"),
+    # Integers Python will not turn into text (a ValueError before).
+    ("numeric value 10**5000", lambda ds, i: ds.append(i["numeric"], HUGE, LATER),
+     exceptions.InvalidValue, "too large"),
+    ("high-accuracy value 10**5000", lambda ds, i: ds.append(i["accurate"], HUGE, LATER),
+     exceptions.InvalidValue, f"limit of {MAX_INTEGER_DIGITS} digits"),
+    ("high-accuracy value just too long",
+     lambda ds, i: ds.append(i["accurate"], 10**MAX_INTEGER_DIGITS, LATER),
+     exceptions.InvalidValue, "digits"),
+    ("high-accuracy decimal 1e999999",
+     lambda ds, i: ds.append(i["accurate"], decimal.Decimal("1e999999"), LATER),
+     exceptions.InvalidValue, "too large"),
+    ("numeric fraction beyond floats",
+     lambda ds, i: ds.append(i["numeric"], fractions.Fraction(10**400, 3), LATER),
+     exceptions.InvalidValue, "float"),
+    ("downsampled value 10**5000",
+     lambda ds, i: ds.append(i["numeric"], {"m": HUGE, "s": 1, "l": 1, "u": 1, "q": 1, "d": 0,
+                                            "c": 1}, LATER),
+     exceptions.InvalidValue, "too large"),
+    ("downsampled count beyond 64 bits",
+     lambda ds, i: ds.append(i["numeric"], {"m": 1, "s": 1, "l": 1, "u": 1, "q": 1, "d": 0,
+                                            "c": 2**64}, LATER),
+     exceptions.InvalidValue, "count 'c'"),
+    ("nominal value 10**5000", lambda ds, i: ds.append(i["nominal"], [HUGE], LATER),
+     exceptions.InvalidValue, "Nominal value: .*digits"),
+    ("tag 10**5000", lambda ds, i: ds.update_tags(i["numeric"], {"a": HUGE}),
+     exceptions.InvalidValue, "Tags: .*digits"),
+    ("query 10**5000", lambda ds, i: _find(ds, {"a": {"ne": HUGE}}),
+     exceptions.InvalidTagQuery, "Query tags: .*digits"),
+    ("ensure_stream query 10**5000",
+     lambda ds, i: ds.ensure_stream({"a": {"ne": HUGE}}, {}, ALL_VALUE, G.Seconds),
+     exceptions.InvalidTagQuery, "digits"),
+    ("derive_args 10**5000", lambda ds, i: _derived(ds, i, derive_args={"x": HUGE}),
+     exceptions.InvalidOperatorArguments, "derive_args: .*digits"),
+    ("derive source name 10**5000",
+     lambda ds, i: _derived(ds, i, derive_from=[{"stream": i["numeric"], "name": HUGE}]),
+     exceptions.InvalidOperatorArguments, "source name"),
+    ("stream id 10**5000", lambda ds, i: ds.append(HUGE, 1), exceptions.StreamNotFound,
+     "not a valid stream id"),
+    ("append_multiple datapoint 10**5000", lambda ds, i: ds.append_multiple([HUGE]),
+     exceptions.InvalidValueType, "Datapoint 0: must be a dictionary"),
+    ("append_multiple key 10**5000",
+     lambda ds, i: ds.append_multiple([{"stream_id": i["numeric"], "value": 1, HUGE: 1}]),
+     exceptions.InvalidValue, "Datapoint 0: unknown keys"),
+    ("append_multiple keys of mixed types",
+     lambda ds, i: ds.append_multiple([{"stream_id": i["numeric"], "value": 1, 1: 1, "x": 1}]),
+     exceptions.InvalidValue, "Datapoint 0: unknown keys"),
+    # Timestamps whose UTC time is outside datetime's range (an OverflowError before).
+    ("timestamp datetime.min at +14:00",
+     lambda ds, i: ds.append(i["numeric"], 1, BEFORE_EVERYTHING),
+     exceptions.InvalidTimestamp, "Timestamp 0001-01-01T00:00:00\\+14:00 is out of the supported"),
+    ("timestamp datetime.max at -14:00",
+     lambda ds, i: ds.append(i["numeric"], 1, AFTER_EVERYTHING),
+     exceptions.InvalidTimestamp, "Timestamp 9999-12-31.* is out of the supported range"),
+    ("append_multiple timestamp datetime.min at +14:00",
+     lambda ds, i: ds.append_multiple([{"stream_id": i["numeric"], "value": 1,
+                                        "timestamp": BEFORE_EVERYTHING}]),
+     exceptions.InvalidTimestamp, "Datapoint 0: Timestamp .* out of the supported range"),
+    ("timestamp with a broken time zone",
+     lambda ds, i: ds.append(i["numeric"], 1, datetime.datetime(2001, 1, 1, tzinfo=BrokenZone())),
+     exceptions.InvalidTimestamp, "Timestamp has an unusable time zone"),
+    ("get_data start with a broken time zone",
+     lambda ds, i: ds.get_data(i["numeric"], G.Seconds,
+                               start=datetime.datetime(2001, 1, 1, tzinfo=BrokenZone())),
+     exceptions.InvalidTimestamp, "Start has an unusable time zone"),
+    ("downsample_streams until not a datetime",
+     lambda ds, i: ds.downsample_streams(until="tomorrow"),
+     exceptions.InvalidTimestamp, "Until must be a datetime"),
+    # Result windows beyond 64 bits (an OverflowError before) and odd indices.
+    ("find_streams()[2**63]", lambda ds, i: ds.find_streams()[2**63],
+     exceptions.IndexOutOfRange, "9223372036854775808"),
+    ("get_data(...)[10**30]",
+     lambda ds, i: ds.get_data(i["numeric"], G.Seconds, start=EPOCH)[10**30],
+     exceptions.IndexOutOfRange, "out of range"),
+    ("get_data(...)[-10**30]",
+     lambda ds, i: ds.get_data(i["numeric"], G.Seconds, start=EPOCH)[-10**30],
+     exceptions.IndexOutOfRange, "out of range"),
+    ("find_streams()[1]", lambda ds, i: ds.find_streams({"name": "numeric"})[1],
+     exceptions.IndexOutOfRange, "out of range"),
+    ("find_streams()['a':]", lambda ds, i: ds.find_streams()["a":],
+     exceptions.InvalidArgument, "slice start must be an integer"),
+    ("find_streams()[1.5:]", lambda ds, i: ds.find_streams()[1.5:],
+     exceptions.InvalidArgument, "slice start must be an integer"),
+    ("find_streams()[:None:2]", lambda ds, i: ds.find_streams()[::2],
+     exceptions.InvalidArgument, "step 1"),
+    ("find_streams()[1.5]", lambda ds, i: ds.find_streams()[1.5],
+     exceptions.InvalidArgument, "index must be an integer"),
+    ("get_data(...)[True]",
+     lambda ds, i: ds.get_data(i["numeric"], G.Seconds, start=EPOCH)[True],
+     exceptions.InvalidArgument, "index must be an integer"),
+    ("batch_size(-1)", lambda ds, i: ds.find_streams().batch_size(-1),
+     exceptions.InvalidArgument, "batch_size"),
+    # Arguments of the wrong kind (builtin TypeError/ValueError before).
+    ("append_multiple(None)", lambda ds, i: ds.append_multiple(None),
+     exceptions.InvalidArgument, "'datapoints', not None"),
+    ("append_multiple(5)", lambda ds, i: ds.append_multiple(5),
+     exceptions.InvalidArgument, "'datapoints', not 5"),
+    ("append_multiple of one dictionary",
+     lambda ds, i: ds.append_multiple({"stream_id": i["numeric"], "value": 1}),
+     exceptions.InvalidArgument, "list of datapoint dictionaries"),
+    ("append_multiple of a string", lambda ds, i: ds.append_multiple("datapoints"),
+     exceptions.InvalidArgument, "list of datapoint dictionaries"),
+    ("filter_stream not callable", lambda ds, i: ds.downsample_streams(filter_stream=5),
+     exceptions.InvalidArgument, "filter_stream must be a callable"),
+    ("derive_op without derive_from",
+     lambda ds, i: ds.ensure_stream({"name": "d"}, {}, ALL_VALUE, G.Seconds, derive_op="sum"),
+     exceptions.InvalidOperatorArguments, "'derive_op' given without 'derive_from'"),
+    ("derive_from without derive_op", lambda ds, i: _derived(ds, i, derive_op=None),
+     exceptions.InvalidOperatorArguments, "Missing 'derive_op'"),
+    ("derive_op not hashable", lambda ds, i: _derived(ds, i, derive_op=["sum"]),
+     exceptions.UnsupportedDeriveOperator, "\\['sum'\\]"),
+    ("derive_args not JSON", lambda ds, i: _derived(ds, i, derive_args={"x": object()}),
+     exceptions.InvalidOperatorArguments, "derive_args: not JSON data"),
+    ("derive_args NaN", lambda ds, i: _derived(ds, i, derive_args={"x": float("nan")}),
+     exceptions.InvalidOperatorArguments, "derive_args: not a finite number"),
+    ("derive_args decimal max_value",
+     lambda ds, i: ds.ensure_stream(
+         {"name": "d"}, {}, ALL_VALUE, G.Seconds, derive_op="counter_derivative",
+         derive_from=[{"stream": i["numeric"], "name": "reset"}, i["accurate"]],
+         derive_args={"max_value": decimal.Decimal(10)}),
+     exceptions.InvalidOperatorArguments, "derive_args: not JSON data"),
+    ("value_type not hashable",
+     lambda ds, i: ds.ensure_stream({"name": "d"}, {}, ["count"], G.Seconds, value_type=["x"]),
+     exceptions.UnsupportedValueType, "\\['x'\\]"),
+    ("value_type_options not a dictionary",
+     lambda ds, i: ds.ensure_stream({"name": "d"}, {}, ALL_VALUE, G.Seconds,
+                                    value_type_options=5),
+     exceptions.InvalidArgument, "Value type options must be a dictionary"),
+    ("value_type_options with keys of mixed types",
+     lambda ds, i: ds.ensure_stream({"name": "d"}, {}, ALL_VALUE, G.Seconds,
+                                    value_type_options={1: 2, "x": 3}),
+     exceptions.InvalidArgument, "Unknown value type option"),
+    ("query operand not JSON", lambda ds, i: _find(ds, {"name": decimal.Decimal("sNaN")}),
+     exceptions.InvalidTagQuery, "not JSON data"),
+    ("query operand a datetime", lambda ds, i: _find(ds, {"name": {"lt": T0}}),
+     exceptions.InvalidTagQuery, "not JSON data"),
+    # Sizes beyond MAX_ENCODED_SIZE (BulkWriteError/DocumentTooLarge on MongoDB before).
+    ("nominal value beyond the size limit",
+     lambda ds, i: ds.append(i["nominal"], TOO_BIG, LATER),
+     exceptions.InvalidValue, f"Nominal value: .* beyond the limit of {MAX_ENCODED_SIZE} bytes"),
+    ("nominal list beyond the size limit",
+     lambda ds, i: ds.append(i["nominal"], ["x" * 1000] * (MAX_ENCODED_SIZE // 1000), LATER),
+     exceptions.InvalidValue, "bytes"),
+    ("graph value beyond the size limit",
+     lambda ds, i: ds.append(i["graph"], {"v": [{"i": 1, "x": TOO_BIG}], "e": []}, LATER),
+     exceptions.InvalidValue, "Graph value: .* bytes"),
+    ("tags beyond the size limit", lambda ds, i: ds.update_tags(i["numeric"], {"a": TOO_BIG}),
+     exceptions.InvalidValue, "Tags: .* bytes"),
+    ("ensure_stream tags beyond the size limit",
+     lambda ds, i: ds.ensure_stream({"name": "big"}, {"a": TOO_BIG}, ALL_VALUE, G.Seconds),
+     exceptions.InvalidValue, "Tags: .* bytes"),
+    ("derive_args beyond their size limit",
+     lambda ds, i: _derived(ds, i, derive_args={"x": "x" * MAX_DERIVE_ARGS_SIZE}),
+     exceptions.InvalidOperatorArguments, f"limit of {MAX_DERIVE_ARGS_SIZE} bytes"),
+    ("downsampled frequencies beyond the size limit",
+     lambda ds, i: ds.append(i["numeric"], {"m": 1, "s": 1, "l": 1, "u": 1, "q": 1, "d": 0,
+                                            "c": 1, "f": {TOO_BIG: 1}}, LATER),
+     exceptions.InvalidValue, "Unknown downsampled datapoint key|frequencies 'f'"),
+] + [
+    # Text-match operands longer than MAX_TEXT_PATTERN_LENGTH (OperationFailure on MongoDB).
+    (f"{operator} operand too long",
+     lambda ds, i, operator=operator: _find(
+         ds, {"title": {operator: "." * (MAX_TEXT_PATTERN_LENGTH + 1)}}),
+     exceptions.InvalidTagQuery, f"'{operator}' on tag 'title'.*limit of 256 characters")
+    for operator in ("iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
+                     "iendswith")
+] + [
+    ("ensure_stream with a too long text operand",
+     lambda ds, i: ds.ensure_stream({"title": {"contains": "a" * 1001}}, {}, ALL_VALUE,
+                                    G.Seconds),
+     exceptions.InvalidTagQuery, "limit of 256 characters"),
+    ("delete_streams with a too long text operand",
+     lambda ds, i: ds.delete_streams({"name": {"endswith": "*" * 501}}),
+     exceptions.InvalidTagQuery, "limit of 256 characters"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "error", "message"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_bad_input_raises_a_datastream_exception_and_stores_nothing(
+        ds, catalog, case, call, error, message):
+    ids, snapshot = catalog
+    before = snapshot()
+    with pytest.raises(error, match=message) as raised:
+        call(ds, ids)
+    assert isinstance(raised.value, exceptions.DatastreamException)
+    assert type(raised.value).__module__ == "datastream.exceptions"
+    assert type(raised.value).__name__ in exceptions.__all__
+    assert snapshot() == before
+
+
+def test_tags_cannot_grow_beyond_the_size_limit_by_updates(ds, catalog):
+    ids, snapshot = catalog
+    half = "x" * (MAX_ENCODED_SIZE // 2)
+    ds.update_tags(ids["numeric"], {"a": half})
+    before = snapshot()
+    with pytest.raises(exceptions.InvalidValue, match="Tags: .* bytes"):
+        ds.update_tags(ids["numeric"], {"b": half})
+    assert snapshot() == before
+    ds.update_tags(ids["numeric"], {"a": "", "b": half})  # replacing keeps it within the limit
+    assert ds.get_tags(ids["numeric"])["b"] == half
