@@ -329,23 +329,20 @@ def _components() -> dict[str, Any]:
             },
         },
         "StreamDetail": {
-            "allOf": [
-                {"$ref": _REF + "Stream"},
-                {
-                    "type": "object",
-                    "required": ["datapoints", "query_params", "meta"],
-                    "properties": {
-                        "datapoints": {
-                            "anyOf": [
-                                {"type": "array", "items": {"$ref": _REF + "RawDatapoint"}},
-                                {"type": "array", "items": {"$ref": _REF + "Bucket"}},
-                            ]
-                        },
-                        "query_params": {"$ref": _REF + "QueryParams"},
-                        "meta": {"$ref": _REF + "Meta"},
-                    },
+            "type": "object",
+            "required": [*stream_properties, "datapoints", "query_params", "meta"],
+            "properties": {
+                **stream_properties,
+                "datapoints": {
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": _REF + "RawDatapoint"}},
+                        {"type": "array", "items": {"$ref": _REF + "Bucket"}},
+                    ]
                 },
-            ],
+                "query_params": {"$ref": _REF + "QueryParams"},
+                "meta": {"$ref": _REF + "Meta"},
+            },
+            "additionalProperties": False,
         },
         "TopLevel": {
             "type": "object",
@@ -476,7 +473,7 @@ def build_document(prefix: str = "/api/v1/") -> dict[str, Any]:
             "getResources",
             "The resources of the API.",
             common,
-            _responses(_ok("TopLevel", json_only, "The resources."), ["400"], False),
+            _responses(_ok("TopLevel", json_only, "The resources."), ["400", "406"], False),
         ),
         f"{prefix}stream/": _operation(
             "listStreams",
@@ -488,9 +485,7 @@ def build_document(prefix: str = "/api/v1/") -> dict[str, Any]:
             "getStreamSchema",
             "tastypie's schema of the stream resource.",
             common,
-            _responses(
-                _ok("ResourceSchema", json_only, "The schema."), ["400", "406"], False
-            ),
+            _responses(_ok("ResourceSchema", json_only, "The schema."), ["400", "406"], False),
         ),
         f"{prefix}stream/set/{{ids}}/": _operation(
             "getStreamSet",
