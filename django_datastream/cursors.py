@@ -219,9 +219,12 @@ def _count_before(
 
 
 def _count_at(get_data: GetData, arguments: Mapping[str, Any], moment: datetime.datetime) -> int:
-    """Raw datapoints at the second ``moment`` (within the start of ``arguments``)."""
-    through = get_data(**{**arguments, "end": moment, "end_exclusive": None}).count()
-    return through - get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
+    """Raw datapoints at the second ``moment``. Both counts run from the start of the
+    highest-granularity bucket holding ``moment`` (a raw read rounds its start down to it),
+    so they cost no more than that bucket, however long the stream."""
+    near = {**arguments, "start": moment, "start_exclusive": None}
+    through = get_data(**{**near, "end": moment, "end_exclusive": None}).count()
+    return through - get_data(**{**near, "end": None, "end_exclusive": moment}).count()
 
 
 def continue_datapoints(
