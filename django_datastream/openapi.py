@@ -16,8 +16,11 @@ from typing import Any
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TYPES
 from datastream.granularity import Granularity
 from datastream.tagquery import OPERATORS
+from datastream.thinning import ALGORITHMS, MIN_POINTS
 
 from . import query
+from .chartformat import SHAPES, TIME_FORMATS
+from .chartquery import CHART_ALIASES
 from .conf import datastream_settings
 from .cursors import MAX_CURSOR_LENGTH
 from .timeparse import MAX_SECONDS, MIN_SECONDS
@@ -48,7 +51,7 @@ class Parameter:
 
     def objects(self) -> list[dict[str, Any]]:
         """The OpenAPI parameter objects: the long name, then the short form if there is one."""
-        short = query.ALIASES.get(self.name)
+        short = query.ALIASES.get(self.name) or CHART_ALIASES.get(self.name)
         names = [(self.name, self.description)]
         if short is not None:
             names.append((short, f"Short form of `{self.name}`: {self.description}"))
@@ -173,6 +176,36 @@ def detail_parameters() -> list[Parameter]:
         ),
         _downsamplers("value_downsamplers", VALUE_DOWNSAMPLERS, "Value"),
         _downsamplers("time_downsamplers", TIME_DOWNSAMPLERS, "Time"),
+        Parameter(
+            "max_points",
+            {"type": "integer", "minimum": 1, "maximum": datastream_settings.DETAIL_MAX_LIMIT},
+            "At most this many datapoints over the requested range (a chart's width): picks the "
+            "finest granularity that fits. Not with `granularity`.",
+        ),
+        Parameter(
+            "thin",
+            {"type": "string", "enum": list(ALGORITHMS)},
+            f"Thin raw datapoints to `max_points` (at least {MIN_POINTS}) with this algorithm "
+            "instead of choosing a granularity. Needs `max_points`; numeric streams only.",
+        ),
+        Parameter(
+            "shape",
+            {"type": "string", "enum": list(SHAPES)},
+            "`rows` (default): a list of datapoints; `columns`: one array per key "
+            "(JSON, JSONP and XML).",
+        ),
+        Parameter(
+            "time_format",
+            {"type": "string", "enum": list(TIME_FORMATS)},
+            "Datapoint times as `iso` (default) strings, `epoch` seconds or `epoch_ms` "
+            "milliseconds.",
+        ),
+        Parameter(
+            "open_bucket",
+            {"type": "string", "enum": ["1", "0", "true", "false", "yes", "no"]},
+            "Add the still-open last bucket of a downsampled granularity, computed from raw "
+            "data.",
+        ),
         _limit(
             datastream_settings.DETAIL_LIMIT,
             datastream_settings.DETAIL_MAX_LIMIT,
@@ -264,7 +297,16 @@ def _components() -> dict[str, Any]:
     raw_datapoint = {
         "type": "object",
         "required": ["t", "v"],
-        "properties": {"t": time, "v": {}},
+        "properties": {"t": {"anyOf": [time, {"type": "integer"}]}, "v": {}},
+        "additionalProperties": False,
+    }
+    columns = {
+        "type": "object",
+        "description": "The `columns` shape: one array per key.",
+        "properties": {
+            "t": {"anyOf": [{"type": "array"}, {"type": "object"}]},
+            "v": {"anyOf": [{"type": "array"}, {"type": "object"}]},
+        },
         "additionalProperties": False,
     }
     bucket = {
@@ -311,6 +353,7 @@ def _components() -> dict[str, Any]:
         "Meta": meta,
         "RawDatapoint": raw_datapoint,
         "Bucket": bucket,
+        "Columns": columns,
         "QueryParams": query_params,
         "StreamList": {
             "type": "object",
@@ -337,6 +380,7 @@ def _components() -> dict[str, Any]:
                     "anyOf": [
                         {"type": "array", "items": {"$ref": _REF + "RawDatapoint"}},
                         {"type": "array", "items": {"$ref": _REF + "Bucket"}},
+                        {"$ref": _REF + "Columns"},
                     ]
                 },
                 "query_params": {"$ref": _REF + "QueryParams"},
