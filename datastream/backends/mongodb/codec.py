@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...limits import INT64_MAX, INT64_MIN
+
 __all__ = [
-    "INT64_MAX",
-    "INT64_MIN",
     "decode_fields",
     "dumps",
     "encode_fields",
@@ -31,7 +31,6 @@ __all__ = [
     "loads",
 ]
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def is_plain(value: Any) -> bool:

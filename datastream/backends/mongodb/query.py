@@ -29,8 +29,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...limits import INT64_MAX, INT64_MIN
 from ...tagquery import Condition
-from .codec import INT64_MAX, INT64_MIN, is_plain_key, is_plain_string
+from .codec import is_plain_key, is_plain_string
 
 __all__ = ["MAX_PATTERN", "tags_filter"]
 
