@@ -256,6 +256,11 @@ def _tag_filters() -> dict[str, Any]:
 
 # Response schemas ----------------------------------------------------------------------------
 
+_OPEN = {
+    "type": "boolean",
+    "description": "`true` on a bucket still open, added by `open_bucket`.",
+}
+
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
@@ -292,12 +297,16 @@ def _components() -> dict[str, Any]:
             "next": _nullable(uri),
             "previous": _nullable(uri),
             "next_cursor": _nullable({"type": "string"}),
+            "downsampled_until": {
+                "description": "Detail: until when the granularity is downsampled (null for raw "
+                "datapoints or nothing downsampled yet).",
+            },
         },
     }
     raw_datapoint = {
         "type": "object",
         "required": ["t", "v"],
-        "properties": {"t": {"anyOf": [time, {"type": "integer"}]}, "v": {}},
+        "properties": {"t": {"anyOf": [time, {"type": "integer"}]}, "v": {}, "open": _OPEN},
         "additionalProperties": False,
     }
     columns = {
@@ -315,6 +324,7 @@ def _components() -> dict[str, Any]:
         "properties": {
             "t": {"type": "object", "propertyNames": {"enum": list(TIME_DOWNSAMPLERS.values())}},
             "v": {"type": "object", "propertyNames": {"enum": list(VALUE_DOWNSAMPLERS.values())}},
+            "open": _OPEN,
         },
         "additionalProperties": False,
     }
@@ -385,6 +395,10 @@ def _components() -> dict[str, Any]:
                 },
                 "query_params": {"$ref": _REF + "QueryParams"},
                 "meta": {"$ref": _REF + "Meta"},
+                "open_from": {
+                    "description": "`columns` shape: the time of the first open bucket added "
+                    "by `open_bucket`, or null.",
+                },
             },
             "additionalProperties": False,
         },
