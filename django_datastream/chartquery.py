@@ -48,12 +48,17 @@ class ChartOptions:
     open_bucket: bool = False
 
     def echo(self) -> dict[str, Any]:
-        """What ``query_params`` reports of them (those given, and the formats always)."""
-        echoed: dict[str, Any] = {"shape": self.shape, "time_format": self.time_format}
+        """What ``query_params`` reports of them: those not at their default (so that a
+        request without chart parameters is answered as before)."""
+        echoed: dict[str, Any] = {}
         if self.max_points is not None:
             echoed["max_points"] = self.max_points
         if self.thin is not None:
             echoed["thin"] = self.thin
+        if self.shape != "rows":
+            echoed["shape"] = self.shape
+        if self.time_format != "iso":
+            echoed["time_format"] = self.time_format
         if self.open_bucket:
             echoed["open_bucket"] = True
         return echoed

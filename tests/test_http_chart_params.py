@@ -85,7 +85,7 @@ def test_max_points_at_the_edges_of_an_explicit_range(client):
 
 
 def test_days_when_even_days_give_more(client):
-    year = {"s": S0 - 400 * 86400, "e": S0, "mp": 3}
+    year = {"s": S0 - 400 * 86400, "e": S_END, "mp": 3}
     assert detail(client, year)["query_params"]["granularity"] == "days"
 
 
@@ -124,6 +124,7 @@ def test_max_points_on_a_stream_without_datapoints(special_api):
 
 
 def raw_points(client, index=0, **range_):
+    range_ = range_ or {"start": START}
     return list(client.core.get_data(client.ids[index], Granularity.Seconds, **range_))
 
 
