@@ -10,13 +10,21 @@ id                        problem
 ``datastream.E005``       constructing the backend failed (only with ``check --database``)
 ``datastream.E006``       ``DATASTREAM_CORS_ALLOWED_ORIGINS`` is not ``'*'`` or a list of origins
 ``datastream.E007``       ``DATASTREAM_API_FORMATS`` names an unknown format
+``datastream.E008``       the SQLite ``database_name`` cannot be a database file
 ``datastream.W001``       ``USE_TZ = False``: the API always speaks UTC
 ========================  ======================================================================
+
+Checks never write: the SQLite path is checked without creating anything, and
+``check --database`` opens an existing SQLite file read-only instead of constructing the
+backend (which would create the file, its directory and its tables).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import pathlib
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +36,41 @@ from .conf import datastream_settings, import_backend, init_datastream
 from .serializers import CONTENT_TYPES
 
 FORMATS = tuple(CONTENT_TYPES)
+SQLITE_BACKEND = "datastream.backends.sqlite.Backend"
+
+
+def sqlite_path_problem(database_name: Any) -> str | None:
+    """Why ``database_name`` cannot be an SQLite database file, or ``None`` if it can.
+
+    Looks only: a missing file (and missing directories) is fine when the nearest existing
+    directory above it is writable, because the backend creates them on first use.
+    """
+    path = os.path.abspath(os.fspath(database_name))
+    if os.path.exists(path):
+        if os.path.isdir(path):
+            return f"{path!r} is a directory, not a database file"
+        if not os.access(path, os.R_OK | os.W_OK):
+            return f"{path!r} is not readable and writable by this process"
+        return None
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"{path!r} lies under {parent!r}, which is a file, not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path!r} cannot be created: {parent!r} is not writable by this process"
+    return None
+
+
+def _sqlite_database_name() -> Any:
+    """The SQLite file path of the settings, or ``None`` (another backend, or memory)."""
+    backend_settings = datastream_settings.BACKEND_SETTINGS
+    if datastream_settings.BACKEND != SQLITE_BACKEND or not isinstance(backend_settings, Mapping):
+        return None
+    name = backend_settings.get("database_name")
+    if not isinstance(name, str | os.PathLike) or str(name) in ("", ":memory:"):
+        return None
+    return name
 
 
 def _backend_class(errors: list[checks.CheckMessage]) -> type | None:
@@ -80,28 +123,56 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
             )
         except ValueError:
             pass  # no introspectable signature: nothing to check without constructing
+    database_name = _sqlite_database_name()
+    problem = sqlite_path_problem(database_name) if database_name is not None else None
+    if problem is not None:
+        errors.append(
+            checks.Error(
+                f"DATASTREAM_BACKEND_SETTINGS['database_name'] cannot be used: {problem}.",
+                hint="Give the path of an SQLite file in a writable directory.",
+                id="datastream.E008",
+            )
+        )
     return errors
+
+
+def _open_sqlite_read_only(database_name: Any) -> None:
+    """Open an existing SQLite file read-only and read its schema; raises on a non-database."""
+    # immutable: no lock files (-wal, -shm) are created beside a WAL database just to look.
+    path = pathlib.Path(os.path.abspath(os.fspath(database_name)))
+    uri = path.as_uri() + "?mode=ro&immutable=1"
+    connection = sqlite3.connect(uri, uri=True)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        connection.close()
 
 
 @checks.register("datastream", checks.Tags.database)
 def check_backend_construction(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Construct the backend (connects to its database): run by ``check --database``."""
+    """Connect to the backend's database: run by ``check --database``.
+
+    An SQLite file is opened read-only (nothing is created); other backends are constructed.
+    """
     if not databases or not isinstance(datastream_settings.BACKEND, str):
         return []
     if check_backend():
         return []  # already reported
+    database_name = _sqlite_database_name()
     try:
-        init_datastream(datastream_settings.BACKEND, datastream_settings.BACKEND_SETTINGS)
+        if database_name is None:
+            init_datastream(datastream_settings.BACKEND, datastream_settings.BACKEND_SETTINGS)
+        elif os.path.exists(database_name):
+            _open_sqlite_read_only(database_name)
+        # else: the backend creates the file on first use (its directory was checked).
     except Exception as error:
-        return [
-            checks.Error(
-                f"Constructing the datastream backend {datastream_settings.BACKEND!r} "
-                f"failed: {error!r}",
-                id="datastream.E005",
-            )
-        ]
+        if database_name is None:
+            what = f"Constructing the datastream backend {datastream_settings.BACKEND!r}"
+        else:
+            what = f"Opening the SQLite database {os.path.abspath(os.fspath(database_name))!r}"
+        return [checks.Error(f"{what} failed: {error!r}", id="datastream.E005")]
     return []
 
 

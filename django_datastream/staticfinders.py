@@ -64,10 +64,12 @@ class PlotlyFinder(BaseFinder):
         return []
 
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
-        """The absolute path of ``path`` if it is plotly.js, else no match."""
+        """The absolute path of ``path`` if it is plotly.js, else no match: an empty list,
+        as Django's own finders answer (``django.contrib.staticfiles.finders.find`` collects
+        any other answer as a match, and serving it fails instead of a 404)."""
         if self.source is not None and path == PLOTLY_STATIC_PATH:
             return [self.source] if find_all else self.source
-        return [] if find_all else ""
+        return []
 
     def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:
         """Yield plotly.js for ``collectstatic``."""

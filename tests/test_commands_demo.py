@@ -96,7 +96,7 @@ def test_self_check_counts_streams(run_command, demo_store, monkeypatch):
         return real_get(self, path, timeout)
 
     monkeypatch.setattr(DemoServer, "get", get)
-    with pytest.raises(CommandError, match="the API lists 1 streams, expected 3"):
+    with pytest.raises(CommandError, match="the API lists 1 stream, expected 3"):
         run_command("datastream_demo", "--span=10s", "--port=0", "--stop-after=0", "--self-check")
 
 

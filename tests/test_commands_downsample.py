@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.management.base import CommandError
+from django.http import QueryDict
 
 from datastream import Granularity
 
@@ -64,13 +65,28 @@ def test_until(run_command, demo_store):
     assert tens(demo_store, stream_id) == 12
 
 
+def test_until_is_iso_8601_with_an_offset_or_utc(run_command, demo_store):
+    (stream_id,) = make_streams(demo_store, numbers=(0,))
+    run_command("downsample", "--until=2000-01-01T13:01:00+01:00")
+    assert tens(demo_store, stream_id) == 6
+    run_command("downsample", "--until=2000-01-01T12:02:05Z")
+    assert tens(demo_store, stream_id) == 12
+
+
 def test_tag_query(run_command, demo_store):
     ids = make_streams(demo_store, numbers=(0, 1, 2))
     result = run_command("downsample", "--tag", "stream_number=1")
     assert [tens(demo_store, i) for i in ids] == [0, 19, 0]
-    assert "Downsampled 1 streams" in result.stdout
-    run_command("downsample", "--tag", "group.name=even", "--tag", "title=Stream 2")
+    assert "Done. Downsampled 1 stream: " in result.stdout
+    run_command("downsample", "--tag", "group__name=even", "--tag", "title=Stream 2")
     assert [tens(demo_store, i) for i in ids] == [0, 19, 19]
+
+
+def test_tag_operators_as_in_the_api(run_command, demo_store):
+    ids = make_streams(demo_store, numbers=(0, 1, 2))
+    result = run_command("downsample", "--tag", "stream_number__gte=1")
+    assert [tens(demo_store, i) for i in ids] == [0, 19, 19]
+    assert "Downsampled 2 streams" in result.stdout
 
 
 def test_no_matching_streams(run_command, demo_store):
@@ -83,13 +99,16 @@ def test_no_matching_streams(run_command, demo_store):
     ("args", "message"),
     [
         (
-            ["--until=2000-01-01"],
-            "Use time format 'yyyy-mm-ddThh:mm:ss' (i.e. '2007-03-04T21:08:12').",
+            ["--until=2000/01/01 12:00"],
+            "Use time format 'yyyy-mm-ddThh:mm:ss' (i.e. '2007-03-04T21:08:12')",
         ),
-        (["--until=yesterday"], "Use time format 'yyyy-mm-ddThh:mm:ss'"),
-        (["--tag", "title"], "Invalid tag query 'title'. Use key=value"),
-        (["--tag", "=x"], "Invalid tag query '=x'."),
-        (["--tag", "a..b=1"], "Invalid tag name 'a..b'."),
+        (["--until=yesterday"], "--until: Invalid time 'yesterday'. Use time format"),
+        (["--until=2000-02-30T00:00:00"], "Invalid time '2000-02-30T00:00:00'"),
+        (["--tag", "title"], "Invalid --tag 'title': use KEY=VALUE"),
+        (["--tag", "=x"], "Invalid --tag '=x'"),
+        (["--tag", "a____b=1"], "Invalid --tag: Invalid tag filter 'tags__a____b'='1'"),
+        (["--tag", "a__size=x"], "the 'size' operator needs an integer"),
+        (["--tag", "a=1", "--tag", "a__b=2"], "Conflicting tag filter"),
     ],
 )
 def test_errors(run_command, demo_store, args, message):
@@ -98,15 +117,24 @@ def test_errors(run_command, demo_store, args, message):
     assert message in str(raised.value)
 
 
-def test_parse_tag_values_as_json():
-    from django_datastream.management.commands.downsample import merge_queries, parse_tag
+def test_tags_parse_by_the_api_rule():
+    from django_datastream.management.commands.downsample import parse_tags
+    from django_datastream.query import parse_tag_filters
 
-    assert parse_tag("stream_number=1") == {"stream_number": 1}
-    assert parse_tag('code="1"') == {"code": "1"}
-    assert parse_tag("title=Stream 1") == {"title": "Stream 1"}
-    assert parse_tag("flag=true") == {"flag": True}
-    assert parse_tag("a.b.c=x") == {"a": {"b": {"c": "x"}}}
-    assert merge_queries([parse_tag("a.b=1"), parse_tag("a.c=2"), parse_tag("d=3")]) == {
-        "a": {"b": 1, "c": 2},
-        "d": 3,
+    assert parse_tags([]) is None
+    assert parse_tags(["stream_number=1"]) == {"stream_number": 1}
+    assert parse_tags(["title=Stream 1", "flag=true", "a__b__c=x"]) == {
+        "title": "Stream 1",
+        "flag": True,
+        "a": {"b": {"c": "x"}},
     }
+    assert parse_tags(["a__b=1", "a__c=2", "n__in=1,2"]) == {
+        "a": {"b": 1, "c": 2},
+        "n": {"in": [1, 2]},
+    }
+    # One rule: the HTTP API reads tags__KEY=VALUE the same way.
+    for tag in ("code=1", "x=null", "v=1.5", "a__all=x,y", "title=Stream 1"):
+        key, _, value = tag.partition("=")
+        params = QueryDict(mutable=True)
+        params[f"tags__{key}"] = value
+        assert parse_tags([tag]) == parse_tag_filters(params), tag

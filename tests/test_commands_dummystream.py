@@ -152,7 +152,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(run_command, demo_store, monkeypatc
     monkeypatch.setattr(DummyStreams, "run_real_time", interrupted)
     result = run_command("dummystream", "-n", "1", "--span=1m")
     assert "Interrupted. Appended" in result.stdout
-    assert "datapoints to 1 streams." in result.stdout
+    assert "datapoints to 1 stream." in result.stdout
 
 
 def test_verbosity_zero_is_silent(run_command, demo_store):
@@ -205,7 +205,7 @@ def test_flush_asks_first(run_command, demo_store, monkeypatch):
         (["--span=xh"], "Time span value must be an integer."),
         (["--span=0h"], "Time span value must be a positive integer."),
         (["--span=3y"], "Unknown time span unit 'y'."),
-        (["--span=2020-01-01 2020-01-02"], "Use time format 'yyyy-mm-ddThh:mm:ss'"),
+        (["--span=2020/01/01 2020/01/02"], "Use time format 'yyyy-mm-ddThh:mm:ss'"),
         (["--span=a b c"], "Invalid time span parameter. It should be one or two"),
         (
             ["--span=2020-01-02T00:00:00 2020-01-01T00:00:00"],
@@ -231,7 +231,7 @@ def test_conflicting_existing_streams(run_command, demo_store):
 
 
 def test_help_documents_every_option(capsys):
-    from django_datastream.management.commands.dummystream import Command
+    from django_datastream.demo.management.commands.dummystream import Command
 
     parser = Command().create_parser("manage.py", "dummystream")
     for action in parser._actions:

@@ -9,9 +9,14 @@ import random
 import pytest
 
 from django_datastream.demo.generator import BackfillPlan, DummyStreams
-from django_datastream.demo.progress import ProgressBar
 from django_datastream.demo.streamtypes import StreamTypeError, parse_types, random_graph
-from django_datastream.demo.timespan import SpanError, parse_span, parse_timestamp
+from django_datastream.demo.timespan import SpanError, parse_span
+from django_datastream.management.support import (
+    ProgressBar,
+    TimeFormatError,
+    counted,
+    parse_timestamp,
+)
 
 UTC = datetime.UTC
 
@@ -64,6 +69,25 @@ def test_spans():
     )
     with pytest.raises(SpanError, match="Invalid time span parameter"):
         parse_span("")
+
+
+def test_times_are_iso_8601_read_as_utc_unless_they_carry_an_offset():
+    utc = datetime.datetime(2007, 3, 4, 21, 8, 12, tzinfo=UTC)
+    assert parse_timestamp("2007-03-04T21:08:12Z") == utc
+    assert parse_timestamp("2007-03-04T23:08:12+02:00") == utc
+    assert parse_timestamp("20070304T210812") == utc
+    assert parse_timestamp("2007-03-04") == datetime.datetime(2007, 3, 4, tzinfo=UTC)
+    span = parse_span("2007-03-04T21:08:12Z 2007-03-05T00:00:00+01:00")
+    assert (span.start, span.end) == (utc, datetime.datetime(2007, 3, 4, 23, tzinfo=UTC))
+    for text in ("yesterday", "2007-13-01T00:00:00", "2007-03-04T25:00:00", ""):
+        with pytest.raises(TimeFormatError, match="Use time format 'yyyy-mm-ddThh:mm:ss'"):
+            parse_timestamp(text)
+    with pytest.raises(SpanError, match="Invalid time 'yesterday'"):
+        parse_span("yesterday 2007-03-04T21:08:12")
+
+
+def test_counts_are_pluralised():
+    assert [counted(n, "stream") for n in (0, 1, 2)] == ["0 streams", "1 stream", "2 streams"]
 
 
 def test_backfill_plan_counts_both_ends():

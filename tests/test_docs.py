@@ -39,11 +39,18 @@ def test_settings_page_lists_every_setting():
         assert setting in text, setting
 
 
-@pytest.mark.parametrize("command", ["dummystream", "downsample", "datastream_demo"])
-def test_demo_page_documents_every_command_option(command):
+@pytest.mark.parametrize(
+    ("app", "command"),
+    [
+        ("django_datastream.demo", "dummystream"),
+        ("django_datastream", "downsample"),
+        ("django_datastream.demo", "datastream_demo"),
+    ],
+)
+def test_demo_page_documents_every_command_option(app, command):
     from django.core.management import load_command_class
 
-    parser = load_command_class("django_datastream", command).create_parser("manage.py", command)
+    parser = load_command_class(app, command).create_parser("manage.py", command)
     text = (DOCS / "demo.rst").read_text()
     base = {"--help", "--version", "--verbosity", "--settings", "--pythonpath", "--traceback",
             "--no-color", "--force-color", "--skip-checks", "--no-input"}  # fmt: skip

@@ -162,9 +162,9 @@ def test_checks(tmp_path, overrides, expected):
 
 
 def test_construction_check_needs_database_flag(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    broken = {"DATASTREAM_BACKEND_SETTINGS": {"database_name": str(blocker / "db.sqlite3")}}
+    not_a_database = tmp_path / "file"
+    not_a_database.write_text("not an SQLite database, only found by opening it " * 100)
+    broken = {"DATASTREAM_BACKEND_SETTINGS": {"database_name": str(not_a_database)}}
     with override_settings(DATASTREAM_BACKEND=SQLITE, **broken):
         assert run_checks() == set()
         assert run_checks(databases=["default"]) == {"datastream.E005"}

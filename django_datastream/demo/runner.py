@@ -10,9 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from datastream.exceptions import DatastreamException
+from django_datastream.management.support import ProgressBar, configured_datastream, counted
 
 from .generator import BackfillPlan, DummyStreams, OverlapError
-from .progress import ProgressBar
 from .timespan import Span
 
 __all__ = [
@@ -23,21 +23,6 @@ __all__ = [
     "real_time",
     "summary",
 ]
-
-
-NO_BACKEND = (
-    "DATASTREAM_BACKEND is not set, so there is no datastream to work on. "
-    "Set it (and DATASTREAM_BACKEND_SETTINGS) in the Django settings."
-)
-
-
-def configured_datastream() -> Any:
-    """``django_datastream.datastream``, or a CommandError when no backend is configured."""
-    from django_datastream import datastream
-
-    if datastream is None:
-        raise CommandError(NO_BACKEND)
-    return datastream
 
 
 def flush_datastream(command: BaseCommand, datastream: Any, interactive: bool) -> bool:
@@ -98,7 +83,7 @@ def backfill(
         return plan
     if verbosity >= 1:
         out.write(
-            f"Appending {plan.datapoints} values ({plan.timestamps} per stream) from "
+            f"Appending {counted(plan.datapoints, 'value')} ({plan.timestamps} per stream) from "
             f"{plan.start:%Y-%m-%dT%H:%M:%S} to {plan.end:%Y-%m-%dT%H:%M:%S} UTC."
         )
     bar = ProgressBar(command.stderr, plan.datapoints, "Back-filling", enabled=verbosity >= 1)
@@ -128,7 +113,7 @@ def real_time(
     if verbosity >= 1:
         how_long = f" for {stop_after:g} s." if stop_after is not None else " (Ctrl-C to stop)."
         out.write(
-            f"Appending to {len(dummy.stream_ids)} streams every {dummy.interval} s "
+            f"Appending to {counted(len(dummy.stream_ids), 'stream')} every {dummy.interval} s "
             f"in real time{how_long}"
         )
 
@@ -150,5 +135,6 @@ def summary(command: BaseCommand, dummy: DummyStreams, interrupted: bool, verbos
         command.stdout.write("")
     how = "Interrupted" if interrupted else "Done"
     command.stdout.write(
-        f"{how}. Appended {dummy.appended} datapoints to {len(dummy.stream_ids)} streams."
+        f"{how}. Appended {counted(dummy.appended, 'datapoint')} to "
+        f"{counted(len(dummy.stream_ids), 'stream')}."
     )

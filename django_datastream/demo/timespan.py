@@ -1,4 +1,4 @@
-"""The ``--span`` and ``--until`` arguments: relative spans and ``yyyy-mm-ddThh:mm:ss`` times."""
+"""The ``--span`` argument: a relative span (``2d``) or two ISO 8601 times."""
 
 from __future__ import annotations
 
@@ -6,24 +6,20 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django_datastream.management.support import TimeFormatError, parse_timestamp
+
 __all__ = [
-    "TIME_FORMAT_ERROR",
     "Span",
     "SpanError",
     "parse_span",
-    "parse_timestamp",
 ]
-
-UTC = datetime.UTC
-
-TIME_FORMAT_ERROR = "Use time format 'yyyy-mm-ddThh:mm:ss' (i.e. '2007-03-04T21:08:12')."
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _RELATIVE_RE = re.compile(r"^(?P<number>[^a-zA-Z]*)(?P<unit>[a-zA-Z]*)$")
 
 
-class SpanError(ValueError):
-    """A ``--span`` or ``--until`` value that cannot be understood (the message says why)."""
+class SpanError(TimeFormatError):
+    """A ``--span`` value that cannot be understood (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +36,9 @@ class Span:
         return self.seconds is not None
 
 
-def parse_timestamp(text: str) -> datetime.datetime:
-    """``yyyy-mm-ddThh:mm:ss`` (UTC) as an aware datetime; raises :class:`SpanError`."""
-    try:
-        value = datetime.datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        raise SpanError(TIME_FORMAT_ERROR) from None
-    return value.replace(tzinfo=UTC)
-
-
 def parse_span(text: str) -> Span:
-    """Parse ``<N><unit>`` (units ``d``, ``h``, ``m``, ``s``) or ``FROM TO`` timestamps."""
+    """Parse ``<N><unit>`` (units ``d``, ``h``, ``m``, ``s``) or ``FROM TO`` ISO 8601 times
+    (UTC unless they carry an offset)."""
     parts = text.split()
     if len(parts) == 1:
         match = _RELATIVE_RE.match(parts[0])
@@ -67,7 +55,10 @@ def parse_span(text: str) -> Span:
             raise SpanError("Time span value must be a positive integer.")
         return Span(seconds=count * _UNITS[unit])
     if len(parts) == 2:
-        start, end = parse_timestamp(parts[0]), parse_timestamp(parts[1])
+        try:
+            start, end = parse_timestamp(parts[0]), parse_timestamp(parts[1])
+        except TimeFormatError as error:
+            raise SpanError(str(error)) from None
         if start > end:
             raise SpanError(f"Time span starts ({parts[0]}) after it ends ({parts[1]}).")
         return Span(start=start, end=end)

@@ -10,15 +10,21 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-and-tests-only-not-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off unless asked for: a mistyped URL must not show the URL configuration and a traceback.
+# (datastream_demo serves the static files itself, DEBUG or not.)
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 
 INSTALLED_APPS = [
+    # users and API keys of the access-control tests (tests/private_api_urls.py)
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
     "django.contrib.staticfiles",
     "tastypie",
     "django_datastream",
+    "django_datastream.demo",  # the opt-in demo: page, dummystream, datastream_demo
 ]
 
 MIDDLEWARE = [

@@ -4,5 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("django_datastream.urls")),
-    path("", include("django_datastream.demo_urls")),
+    path("", include("django_datastream.demo.urls")),
 ]

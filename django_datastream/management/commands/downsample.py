@@ -2,55 +2,54 @@
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import QueryDict
 
-from django_datastream.demo import runner
-from django_datastream.demo.progress import ProgressBar
-from django_datastream.demo.timespan import SpanError, parse_timestamp
+from datastream.exceptions import DatastreamException
+
+try:
+    from datastream.exceptions import DownsamplingFailed
+except ImportError:  # TEMPORARY until the library raises it
+
+    class DownsamplingFailed(DatastreamException):  # type: ignore[no-redef]
+        failures: dict[str, str] = {}
 
 
-def parse_tag(text: str) -> dict[str, Any]:
-    """``key=value`` (``a.b=value`` for nested tags) as a query dict.
+from django_datastream.management.support import (
+    ProgressBar,
+    TimeFormatError,
+    configured_datastream,
+    counted,
+    parse_timestamp,
+)
+from django_datastream.query import QueryError, parse_tag_filters
 
-    The value is read as JSON when it is valid JSON (``1``, ``true``, ``null``, ``"1"``),
-    otherwise it is the string itself.
+
+def parse_tags(texts: Iterable[str]) -> dict[str, Any] | None:
+    """The ``find_streams`` query of ``--tag`` arguments, by the HTTP API's rule.
+
+    ``KEY=VALUE`` reads as the API's ``tags__KEY=VALUE`` filter (see
+    :func:`django_datastream.query.parse_tag_filters`): ``a__b=1`` addresses a nested tag, a
+    last segment may be an operator (``size__gte=10``), and values are coerced the same way.
+    ``None`` when there are no tags.
     """
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise CommandError(f"Invalid tag query '{text}'. Use key=value, e.g. title=Stream 1.")
+    params = QueryDict(mutable=True)
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(
+                f"Invalid --tag {text!r}: use KEY=VALUE, e.g. --tag 'title=Stream 1' "
+                "(nested tags as in the API: group__name=even)."
+            )
+        params.appendlist(f"tags__{key}", value)
     try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    query: dict[str, Any] = {}
-    node = query
-    path = [part.strip() for part in key.split(".")]
-    if any(not part for part in path):
-        raise CommandError(f"Invalid tag name '{key}'.")
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    node[path[-1]] = value
-    return query
-
-
-def merge_queries(queries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine several tag queries into one (all must match)."""
-    merged: dict[str, Any] = {}
-    for query in queries:
-        _merge(merged, query)
-    return merged
-
-
-def _merge(target: dict[str, Any], source: dict[str, Any]) -> None:
-    for key, value in source.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
+        return parse_tag_filters(params)
+    except QueryError as error:
+        raise CommandError(f"Invalid --tag: {error}") from None
 
 
 class Command(BaseCommand):
@@ -61,18 +60,19 @@ class Command(BaseCommand):
             "-u",
             "--until",
             default="",
-            help="Downsample only buckets that end before this time, 'yyyy-mm-ddThh:mm:ss' "
-            "(UTC). Default: now. The bucket holding a stream's latest datapoint is never "
-            "closed.",
+            help="Downsample only buckets that end before this ISO 8601 time, e.g. "
+            "'2007-03-04T21:08:12' (UTC unless an offset such as '+02:00' is given). "
+            "Default: now. The bucket holding a stream's latest datapoint is never closed.",
         )
         parser.add_argument(
             "--tag",
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="Only streams whose tag KEY equals VALUE (repeat for several tags; "
-            "'a.b=VALUE' for nested tags; VALUE is read as JSON when possible, so "
-            "stream_number=1 matches the number 1).",
+            help="Only streams whose tag KEY matches VALUE, written as the API's "
+            "tags__KEY=VALUE filter: 'group__name=even' for nested tags, "
+            "'stream_number__gte=2' with an operator; numbers, true/false and null are "
+            "read as such. Repeat for several tags (all must match).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -80,12 +80,15 @@ class Command(BaseCommand):
         if options["until"]:
             try:
                 until = parse_timestamp(options["until"])
-            except SpanError as error:
-                raise CommandError(str(error)) from None
-        query = merge_queries([parse_tag(text) for text in options["tag"]]) or None
+            except TimeFormatError as error:
+                raise CommandError(f"--until: {error}") from None
+        query = parse_tags(options["tag"])
         verbosity = options["verbosity"]
-        datastream = runner.configured_datastream()
-        streams = list(datastream.find_streams(query))
+        datastream = configured_datastream()
+        try:
+            streams = list(datastream.find_streams(query))
+        except DatastreamException as error:
+            raise CommandError(f"Finding the streams failed: {error}") from None
         if not streams:
             if verbosity >= 1:
                 self.stdout.write("No streams to downsample.")
@@ -95,17 +98,33 @@ class Command(BaseCommand):
         started = time.monotonic()
         bar = ProgressBar(self.stderr, len(streams), "Downsampling", enabled=verbosity >= 1)
         new = 0
+        failures: dict[str, str] = {}
         for done, stream in enumerate(streams, start=1):
-            produced = datastream.downsample_streams(
-                query_tags={"stream_id": stream["stream_id"]},
-                until=until,
-                return_datapoints=True,
-            )
-            new += len(produced or ())
+            try:
+                produced = datastream.downsample_streams(
+                    query_tags={"stream_id": stream["stream_id"]},
+                    until=until,
+                    return_datapoints=True,
+                )
+            except DownsamplingFailed as error:
+                failures.update(error.failures)
+            except DatastreamException as error:
+                bar.finish()
+                raise CommandError(f"Downsampling failed: {error}") from None
+            else:
+                new += len(produced or ())
             bar.update(done)
         bar.finish()
+        if failures:
+            for stream_id, message in failures.items():
+                self.stderr.write(f"Downsampling stream {stream_id} failed: {message}")
+            raise CommandError(
+                f"Downsampling failed for {counted(len(failures), 'stream')} "
+                f"({', '.join(failures)}); the other streams were downsampled."
+            )
         if verbosity >= 1:
             self.stdout.write(
-                f"Done. Downsampled {len(streams)} streams: {new} new downsampled datapoints "
+                f"Done. Downsampled {counted(len(streams), 'stream')}: "
+                f"{counted(new, 'new downsampled datapoint')} "
                 f"in {time.monotonic() - started:.1f} s."
             )

@@ -17,6 +17,7 @@ from django_datastream.demo.generator import DummyStreams
 from django_datastream.demo.server import DemoServer
 from django_datastream.demo.streamtypes import parse_types
 from django_datastream.demo.timespan import SpanError, parse_span
+from django_datastream.management.support import counted
 
 from .dummystream import DEMO_SPAN, DEMO_TYPES
 
@@ -150,6 +151,10 @@ class Command(BaseCommand):
         except (OSError, ValueError, KeyError) as error:
             raise CommandError(f"Self-check: the stream list failed: {error}") from None
         if found < streams:
-            raise CommandError(f"Self-check: the API lists {found} streams, expected {streams}.")
+            raise CommandError(
+                f"Self-check: the API lists {counted(found, 'stream')}, expected {streams}."
+            )
         if verbosity >= 1:
-            self.stdout.write(f"Self-check passed: page, plotly.js and API ({found} streams).")
+            self.stdout.write(
+                f"Self-check passed: page, plotly.js and API ({counted(found, 'stream')})."
+            )

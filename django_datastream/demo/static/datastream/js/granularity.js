@@ -1,15 +1,19 @@
-// Granularities of the datastream API and the choice of one for a time window.
+// Granularities of the datastream API (from the server) and the choice of one for a window.
 
-/** The seven granularities, finest first (name, one-letter key, bucket length in seconds). */
-export const GRANULARITIES = Object.freeze([
-  { name: 'seconds', key: 's', seconds: 1 },
-  { name: '10seconds', key: 'S', seconds: 10 },
-  { name: 'minutes', key: 'm', seconds: 60 },
-  { name: '10minutes', key: 'M', seconds: 600 },
-  { name: 'hours', key: 'h', seconds: 3600 },
-  { name: '6hours', key: 'H', seconds: 21600 },
-  { name: 'days', key: 'd', seconds: 86400 },
-]);
+/**
+ * The granularities, finest first ({name, key, seconds}), as the server's datastream library
+ * defines them: read from the page's `datastream-config` JSON (never a copy kept here).
+ */
+function serverTable() {
+  const script = document.getElementById('datastream-config');
+  const table = script ? JSON.parse(script.textContent).granularities : null;
+  if (!Array.isArray(table) || !table.length) {
+    throw new Error('The page has no granularity table (datastream-config.granularities).');
+  }
+  return Object.freeze(table.map((g) => Object.freeze({ ...g })));
+}
+
+export const GRANULARITIES = serverTable();
 
 /** The granularity object for a name or key ("10seconds" or "S"); throws if unknown. */
 export function granularity(nameOrKey) {

@@ -1,11 +1,72 @@
-"""A small text progress bar for management commands."""
+"""What the management commands share: the configured datastream, times, counts, progress.
+
+``downsample`` (production) and the demo's ``dummystream`` and ``datastream_demo`` all use
+this module; it imports nothing from the demo sub-app.
+"""
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
-__all__ = ["ProgressBar"]
+from dateutil.parser import isoparse
+from django.core.management.base import CommandError
+
+__all__ = [
+    "NO_BACKEND",
+    "TIME_FORMAT_ERROR",
+    "ProgressBar",
+    "TimeFormatError",
+    "configured_datastream",
+    "counted",
+    "parse_timestamp",
+]
+
+UTC = datetime.UTC
+
+TIME_FORMAT_ERROR = (
+    "Use time format 'yyyy-mm-ddThh:mm:ss' (i.e. '2007-03-04T21:08:12'); any ISO 8601 time "
+    "works, read as UTC unless it carries an offset."
+)
+
+NO_BACKEND = (
+    "DATASTREAM_BACKEND is not set, so there is no datastream to work on. "
+    "Set it (and DATASTREAM_BACKEND_SETTINGS) in the Django settings."
+)
+
+
+class TimeFormatError(ValueError):
+    """A time argument that is not an ISO 8601 time (the message says how to write one)."""
+
+
+def parse_timestamp(text: str) -> datetime.datetime:
+    """An ISO 8601 time (``2007-03-04T21:08:12``, ``2007-03-04``, ``…Z``, ``…+02:00``) as an
+    aware UTC datetime; without an offset it is UTC. Raises :class:`TimeFormatError`."""
+    try:
+        value = isoparse(text.strip())
+    except (ValueError, OverflowError):
+        raise TimeFormatError(f"Invalid time {text!r}. {TIME_FORMAT_ERROR}") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise TimeFormatError(f"Time {text!r} is out of range. {TIME_FORMAT_ERROR}") from None
+
+
+def counted(count: int, noun: str) -> str:
+    """``'1 stream'``, ``'2 streams'``: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def configured_datastream() -> Any:
+    """``django_datastream.datastream``, or a CommandError when no backend is configured."""
+    from django_datastream import datastream
+
+    if datastream is None:
+        raise CommandError(NO_BACKEND)
+    return datastream
 
 
 class ProgressBar:

@@ -17,6 +17,12 @@ const COLORS = [
   '#17becf',
 ];
 
+/** Pixels above the plot area: the toolbar's row (about 30 px), then the legend's. */
+const TOP_MARGIN = 64;
+
+/** A line gets markers when the window shows at most this many of its points. */
+export const MARKERS_UP_TO = 60;
+
 function rgba(hex, alpha) {
   const value = parseInt(hex.slice(1), 16);
   return `rgba(${(value >> 16) & 255}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
@@ -274,7 +280,8 @@ export class StreamChart {
             x,
             y: points.map((p) => p.m),
             type: 'scatter',
-            mode: points.length <= 60 ? 'lines+markers' : 'lines',
+            // Markers only where they can be told apart: few points in the visible window.
+            mode: this.visibleCount(points) <= MARKERS_UP_TO ? 'lines+markers' : 'lines',
             line: { width: 1.5, color },
             marker: { size: 4, color },
             connectgaps: false,
@@ -289,6 +296,8 @@ export class StreamChart {
             type: 'scatter',
             mode: 'markers',
             showlegend: false,
+            // At the right edge of a window that follows the data: draw it whole, unclipped.
+            cliponaxis: false,
             marker: { color, size: 7, symbol: 'circle-open' },
             hovertemplate: `${title} mean so far: %{y:.2f}<extra></extra>`,
           });
@@ -327,6 +336,13 @@ export class StreamChart {
     return traces;
   }
 
+  /** How many of `points` lie in the shown window. */
+  visibleCount(points) {
+    if (!this.view) return points.length;
+    const [from, to] = this.view;
+    return points.reduce((count, point) => count + (point.t >= from && point.t <= to ? 1 : 0), 0);
+  }
+
   showsRawStates(stream) {
     const detail = this.detail.get(stream.id);
     return Boolean(detail && detail.g === detail.highest);
@@ -335,8 +351,10 @@ export class StreamChart {
   layout() {
     const layout = {
       uirevision: 'keep',
-      margin: { l: 60, r: this.axes.length > 1 ? 60 : 20, t: 30, b: 10 },
-      height: 340,
+      // The top margin holds two rows: plotly's toolbar above, the legend (and the range
+      // buttons) below it, so that the toolbar never covers a legend entry.
+      margin: { l: 60, r: this.axes.length > 1 ? 60 : 20, t: TOP_MARGIN, b: 10 },
+      height: 340 + TOP_MARGIN - 30,
       showlegend: true,
       legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.02, yanchor: 'bottom' },
       hovermode: 'x unified',

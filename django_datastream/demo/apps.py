@@ -1,0 +1,12 @@
+"""The demo sub-app: add ``"django_datastream.demo"`` to ``INSTALLED_APPS`` to get it."""
+
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    """The demo page, its static files and the ``dummystream`` and ``datastream_demo``
+    commands; it needs ``django_datastream`` (the API) installed as well."""
+
+    name = "django_datastream.demo"
+    label = "datastream_demo"
+    verbose_name = "Datastream demo"

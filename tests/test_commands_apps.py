@@ -1,0 +1,86 @@
+"""The demo is an opt-in sub-app: without it a project gets the API and ``downsample`` only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.urls import NoReverseMatch, reverse
+
+ROOT = Path(__file__).resolve().parent.parent
+API_ONLY = ["django.contrib.staticfiles", "tastypie", "django_datastream"]
+
+
+def test_the_test_project_lists_the_demo_sub_app():
+    commands = get_commands()
+    assert commands["downsample"] == "django_datastream"
+    assert commands["dummystream"] == "django_datastream.demo"
+    assert commands["datastream_demo"] == "django_datastream.demo"
+
+
+def test_without_the_demo_app_there_are_no_demo_commands():
+    with override_settings(INSTALLED_APPS=API_ONLY):
+        commands = get_commands()
+        assert commands["downsample"] == "django_datastream"
+        assert "dummystream" not in commands and "datastream_demo" not in commands
+        with pytest.raises(CommandError, match="Unknown command: 'dummystream'"):
+            call_command("dummystream")
+        with override_settings(ROOT_URLCONF="django_datastream.urls"):
+            with pytest.raises(NoReverseMatch):
+                reverse("datastream-demo")
+    assert "dummystream" in get_commands()
+
+
+def test_the_api_and_downsample_import_nothing_of_the_demo(tmp_path):
+    """A fresh interpreter with a project that lists only the API app: the API answers,
+    ``downsample`` runs, and no module of the demo sub-app was imported."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import django
+        from django.conf import settings
+
+        settings.configure(
+            INSTALLED_APPS={API_ONLY!r},
+            ROOT_URLCONF="api_urls",
+            ALLOWED_HOSTS=["testserver"],
+            USE_TZ=True,
+            DATABASES={{}},
+            DATASTREAM_BACKEND="datastream.backends.sqlite.Backend",
+            DATASTREAM_BACKEND_SETTINGS={{"database_name": {str(tmp_path / "ds.sqlite3")!r}}},
+        )
+        django.setup()
+        from django.core.management import call_command, get_commands
+        from django.test import Client
+
+        call_command("check")
+        call_command("downsample")
+        response = Client().get("/api/v1/stream/", {{"format": "json"}})
+        assert response.status_code == 200, response.content
+        assert Client().get("/").status_code == 404
+        commands = sorted(name for name, app in get_commands().items() if "datastream" in app)
+        demo = sorted(name for name in sys.modules if name.startswith("django_datastream.demo"))
+        print(commands, demo)
+        """
+    )
+    (tmp_path / "api_urls.py").write_text(
+        "from django.urls import include, path\n"
+        "urlpatterns = [path('api/', include('django_datastream.urls'))]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['downsample'] []"
+    assert "No streams to downsample." in result.stdout
