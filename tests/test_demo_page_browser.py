@@ -374,3 +374,84 @@ def test_streams_without_data_are_drawn_once_data_arrives(chromium, live_server,
     assert all(chart["drawnPaths"] >= 2 for chart in watch.charts())
     assert watch.errors == []
     page.close()
+
+
+def test_toolbar_legend_markers_and_newest_bucket(
+    chromium, live_server, demo_store, demo_streams, tmp_path
+):
+    """The toolbar never covers the legend, markers follow the points in the visible window,
+    the newest bucket's marker is not clipped, and the granularities come from the server."""
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=0")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+
+    page.hover("#ds-chart-0 .ds-plot")
+    boxes = page.evaluate(
+        """() => ['.modebar', '.legend'].map((selector) => {
+            const box = document.querySelector('#ds-chart-0 ' + selector).getBoundingClientRect();
+            return [box.left, box.top, box.right, box.bottom];
+        })"""
+    )
+    (toolbar, legend) = boxes
+    assert toolbar[2] > toolbar[0] and legend[2] > legend[0]
+    overlap = not (
+        toolbar[2] <= legend[0]
+        or legend[2] <= toolbar[0]
+        or toolbar[3] <= legend[1]
+        or legend[3] <= toolbar[1]
+    )
+    assert not overlap, (toolbar, legend)
+
+    def mean_trace() -> dict:
+        return page.evaluate(
+            """() => {
+                const gd = document.querySelector('#ds-chart-0 .ds-plot');
+                const [from, to] = window.datastreamDemo.view;
+                const mean = gd.data.find((t) => t.name === 'Stream 0');
+                return {mode: mean.mode, total: mean.x.length,
+                        visible: mean.x.filter((x) => x >= from && x <= to).length};
+            }"""
+        )
+
+    # Four minutes on screen (~48 points at 5 s) out of a history of well over 60 points.
+    watch.zoom(0, 4)
+    watch.wait_for_granularity("seconds")
+    zoomed = mean_trace()
+    assert zoomed["visible"] <= 60 < zoomed["total"]
+    assert zoomed["mode"] == "lines+markers"
+    # Fifty minutes at 10 seconds: about 300 points on screen, lines only.
+    page.evaluate(
+        """() => {
+            const g = window.datastreamDemo;
+            const end = g.view[1];
+            return g.setView([end - 50 * 60 * 1000, end]);
+        }"""
+    )
+    watch.wait_for_granularity("10seconds")
+    wide = mean_trace()
+    assert wide["visible"] > 60 and wide["mode"] == "lines"
+
+    # The newest (open) bucket's marker is drawn unclipped at the right edge; lines are clipped.
+    clips = page.evaluate(
+        """() => {
+            const gd = document.querySelector('#ds-chart-0 .ds-plot');
+            const groups = [...gd.querySelectorAll('.cartesianlayer .scatterlayer .trace')];
+            return gd.data.map((trace, i) => ({name: trace.name, cliponaxis: trace.cliponaxis,
+              clipped: Boolean(groups[i].querySelector('.points')
+                && groups[i].querySelector('.points').getAttribute('clip-path'))}));
+        }"""
+    )
+    newest = [c for c in clips if "newest bucket" in c["name"]]
+    assert newest and all(c["cliponaxis"] is False and not c["clipped"] for c in newest)
+    assert any(c["name"] == "Stream 0" and c["clipped"] for c in clips)
+
+    # The JS granularity table is the server's.
+    table = page.evaluate(
+        """async () => (await import('/static/datastream/js/granularity.js')).GRANULARITIES
+            .map((g) => [g.name, g.key, g.seconds])"""
+    )
+    assert table == [[g.name, g.key, g.seconds] for g in Granularity.values]
+    screenshot(page, tmp_path, "demo-page-markers.png")
+    assert watch.errors == []
+    page.close()
