@@ -60,6 +60,14 @@ class Signal:
     is_numeric: bool = True
 
     @property
+    def description(self) -> str:
+        """The ``description`` tag of the stream."""
+        return (
+            f"{self.title} ({self.unit}), a demo signal: a daily cycle peaking at "
+            f"{self.peak_hour:g}:00 UTC, a weekly wave, noise, and now and then a gap or a spike."
+        )
+
+    @property
     def domain(self) -> str:
         return f"{self.minimum:g},{self.maximum:g}"
 
