@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import io
+import sqlite3
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.http import QueryDict
 
@@ -138,3 +141,26 @@ def test_tags_parse_by_the_api_rule():
         params = QueryDict(mutable=True)
         params[f"tags__{key}"] = value
         assert parse_tags([tag]) == parse_tag_filters(params), tag
+
+
+def test_a_failing_stream_is_named_and_the_others_are_downsampled(demo_store):
+    ids = make_streams(demo_store, numbers=(0, 1, 2))
+    # A damaged datapoint of stream 1, written behind the library's back.
+    with sqlite3.connect(demo_store.backend.database_name) as connection:
+        changed = connection.execute(
+            "UPDATE datapoints SET value = 'damaged' WHERE stream = "
+            "(SELECT seq FROM streams WHERE stream_id = ?)",
+            (ids[1],),
+        ).rowcount
+    assert changed == 200
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("downsample", stdout=stdout, stderr=stderr)
+    assert str(raised.value) == (
+        f"Downsampling failed for 1 stream ({ids[1]}); the other streams were downsampled."
+    )
+    assert f"Downsampling stream {ids[1]} failed: JSONDecodeError" in stderr.getvalue()
+    assert [tens(demo_store, i) for i in ids] == [19, 0, 19]
+    assert demo_store.get_tags(ids[1])["last_downsampling_error"]["error"].startswith(
+        "JSONDecodeError"
+    )

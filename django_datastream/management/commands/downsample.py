@@ -9,16 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import QueryDict
 
-from datastream.exceptions import DatastreamException
-
-try:
-    from datastream.exceptions import DownsamplingFailed
-except ImportError:  # TEMPORARY until the library raises it
-
-    class DownsamplingFailed(DatastreamException):  # type: ignore[no-redef]
-        failures: dict[str, str] = {}
-
-
+from datastream.exceptions import DatastreamException, DownsamplingFailed
 from django_datastream.management.support import (
     ProgressBar,
     TimeFormatError,
