@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
+from datastream.limits import MAX_NESTING_DEPTH
 from datastream.tagquery import OPERATORS
 
 __all__ = [
@@ -64,8 +65,9 @@ MAX_OFFSET = 2**63 - 1
 #: Tag lookup operators understood as the last segment of a ``tags__…`` filter (the core's).
 TAG_OPERATORS = OPERATORS
 
-#: Most tag names a ``tags__…`` filter may chain (deeper nesting answers 400).
-MAX_TAG_DEPTH = 100
+#: Most segments (nested tag names and the operator) of a ``tags__…`` filter: the library's
+#: nesting limit of query tags (deeper filters answer 400 naming it).
+MAX_TAG_DEPTH = MAX_NESTING_DEPTH
 
 #: Operators whose value is a list: comma-separated and/or repeated parameters.
 LIST_OPERATORS = frozenset({"in", "nin", "all"})
@@ -295,11 +297,10 @@ def parse_tag_filters(params: Any) -> dict[str, Any] | None:
                 "tags__<tag>[__<tag>…][__<operator>]=<value>."
             )
         operator = path[-1] if len(path) > 1 and path[-1] in TAG_OPERATORS else None
-        depth = len(path) - (operator is not None)
-        if depth > MAX_TAG_DEPTH:
+        if len(path) > MAX_TAG_DEPTH:
             raise QueryError(
-                f"Tag filter {quote(name)} names {depth} nested tags; at most {MAX_TAG_DEPTH} "
-                "are allowed."
+                f"Tag filter {quote(name)} is nested {len(path)} levels deep; at most "
+                f"{MAX_TAG_DEPTH} levels (tag names and an operator) are allowed."
             )
         if operator in LIST_OPERATORS:
             value: Any = [

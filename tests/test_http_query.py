@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 
 import pytest
 from django.http import QueryDict
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datastream import Granularity
+from datastream.tagquery import matches, parse_query
 from django_datastream.query import (
     DEFAULT_START,
+    MAX_TAG_DEPTH,
     QueryError,
     coerce_filter_value,
+    combine_tag_queries,
     parse_detail_query,
     parse_tag_filters,
 )
@@ -83,3 +89,101 @@ def test_detail_everything():
     assert query.reverse is True
     assert query.value_downsamplers == ["mean", "count"]
     assert query.time_downsamplers == ["last"]
+
+
+# Combining a request's filters with an authorization's query tags ------------------------------
+
+_TAG_VALUES = st.sampled_from(["a", "b", 1, 2, True, None])
+_CONDITIONS = st.sampled_from(["exact", "ne", "gte", "in", "nin", "exists", "startswith"])
+_PATHS = st.sampled_from([("owner",), ("team",), ("meta", "owner"), ("meta", "level")])
+
+
+def _operand(operator: str, value: object) -> object:
+    if operator in ("in", "nin"):
+        return [value, "a"]
+    if operator == "exists":
+        return bool(value)
+    if operator == "startswith":
+        return str(value)[:1]
+    return value
+
+
+@st.composite
+def tag_queries(draw):
+    """A ``find_streams`` query of one to three conditions on a few overlapping tag paths."""
+    query: dict = {}
+    for _ in range(draw(st.integers(1, 3))):
+        path, operator = draw(_PATHS), draw(_CONDITIONS)
+        node = query
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        value = _operand(operator, draw(_TAG_VALUES))
+        if operator == "exact" and draw(st.booleans()):
+            node[path[-1]] = value  # the plain form of equality
+        else:
+            leaf = node.get(path[-1])
+            if not isinstance(leaf, dict):
+                node[path[-1]] = leaf = {} if leaf is None else {"exact": leaf}
+            leaf[operator] = value
+    return query
+
+
+def _catalog() -> list[dict]:
+    """Tag sets covering every value of every path the queries use (and their absence)."""
+    values = [_MISSING, "a", "b", 1, 2, True, None, ["a", "b"], [1]]
+    metas = [_MISSING, {"owner": "a"}, {"owner": 1, "level": 2}, {"level": None}]
+    catalog = []
+    for owner, team, meta in itertools.product(values, values, metas):
+        tags = {"owner": owner, "team": team, "meta": meta}
+        catalog.append({key: value for key, value in tags.items() if value is not _MISSING})
+    return catalog
+
+
+_MISSING = object()
+CATALOG = _catalog()
+
+
+# Hypothesis' failure report imports mypy_extensions, which warns; keep failures readable.
+@pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
+@settings(max_examples=300, deadline=None, database=None)
+@given(query=tag_queries(), required=tag_queries())
+def test_combined_queries_match_exactly_what_both_match(query, required):
+    combined, leftover = combine_tag_queries(query, required)
+    conditions = parse_query(query) + parse_query(required)
+    found = parse_query(combined) + parse_query(leftover)
+    for tags in CATALOG:
+        assert matches(found, tags) == matches(conditions, tags), tags
+
+
+def test_combined_queries_keep_what_fits_in_the_query():
+    assert combine_tag_queries(None, None) == (None, None)
+    assert combine_tag_queries({"a": 1}, None) == ({"a": 1}, None)
+    assert combine_tag_queries(None, {"owner": "x"}) == ({"owner": "x"}, None)
+    assert combine_tag_queries({"owner": "x", "b": 2}, {"owner": "x"}) == (
+        {"owner": "x", "b": 2},
+        None,
+    )
+    assert combine_tag_queries({"owner": {"in": ["x", "y"]}}, {"owner": "x"}) == (
+        {"owner": {"in": ["x", "y"], "exact": "x"}},
+        None,
+    )
+    assert combine_tag_queries({"owner": "y"}, {"owner": "x"}) == ({"owner": "x"}, {"owner": "y"})
+    assert combine_tag_queries({"o": {"gte": 1}}, {"o": {"gte": 2, "lt": 5}}) == (
+        {"o": {"gte": 2, "lt": 5}},
+        {"o": {"gte": 1}},
+    )
+    assert combine_tag_queries({"o": True}, {"o": 1}) == ({"o": 1}, {"o": True})
+
+
+def test_combining_leaves_the_inputs_alone():
+    query, required = {"a": {"b": {"c": 1}}}, {"a": {"b": {"d": 2}}}
+    combined, _ = combine_tag_queries(query, required)
+    assert combined == {"a": {"b": {"c": 1, "d": 2}}}
+    assert query == {"a": {"b": {"c": 1}}} and required == {"a": {"b": {"d": 2}}}
+
+
+def test_tag_filter_depth_limit():
+    at_limit = "tags__" + "__".join(["a"] * MAX_TAG_DEPTH)
+    assert parse_tag_filters(q(f"{at_limit}=1")) is not None
+    with pytest.raises(QueryError, match=f"nested {MAX_TAG_DEPTH + 1} levels deep; at most"):
+        parse_tag_filters(q(f"{at_limit}__gte=1"))

@@ -8,7 +8,9 @@ The data is built with the datastream API itself, against temporary SQLite files
   decimals, JavaScript line separators, nested nominal values, a minutes stream, an empty
   stream).
 
-* ``mongodb_api_data`` — the upstream fixture again, on the MongoDB backend.
+* ``mongodb_api_data`` — the upstream fixture again, on the MongoDB backend;
+* ``owned_data`` / ``mongodb_owned_data`` — streams tagged with an ``owner`` (or none), for
+  the access-control tests (SQLite / MongoDB).
 
 ``api``, ``special_api`` and ``mongodb_api`` point ``DATASTREAM_BACKEND(_SETTINGS)`` at those
 stores for one test and give a Django test client plus the core ``Datastream`` to compare
@@ -152,6 +154,31 @@ def build_special_streams(core: Datastream) -> dict[str, str]:
     }
 
 
+#: The ``owner`` tag of the streams of ``owned_data`` (``None``: no owner tag).
+OWNERS = ["alice", "alice", "bob", None, "alice", "bob", None]
+
+
+def build_owned_streams(core: Datastream) -> list[str]:
+    """Streams owned by ``OWNERS``, three datapoints each; returns their ids."""
+    ids = [
+        core.ensure_stream(
+            {"title": f"Owned {number}"},
+            {"owner": owner} if owner else {},
+            ["mean"],
+            Granularity.Seconds,
+        )
+        for number, owner in enumerate(OWNERS)
+    ]
+    core.append_multiple(
+        [
+            {"stream_id": stream_id, "value": index, "timestamp": START + index * INTERVAL}
+            for stream_id in ids
+            for index in range(3)
+        ]
+    )
+    return ids
+
+
 @dataclasses.dataclass
 class ApiData:
     """A datastream database built for the tests."""
@@ -201,6 +228,33 @@ def mongodb_api_data(mongodb_server: Any) -> Iterator[ApiData]:
     }
     yield ApiData(Path(name), core, build_fixture_streams(core), settings)
     if mongodb_server.external:  # a genuine server keeps data; SecantusDB's is temporary
+        core.delete_streams()
+    core.backend.close()
+
+
+@pytest.fixture(scope="session")
+def owned_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiData]:
+    """Streams with ``owner`` tags (``OWNERS``), on SQLite."""
+    path = tmp_path_factory.mktemp("owned") / "datastream.sqlite3"
+    core = Datastream(Backend(str(path)))
+    yield ApiData(path, core, build_owned_streams(core))
+    core.backend.close()
+
+
+@pytest.fixture(scope="session")
+def mongodb_owned_data(mongodb_server: Any) -> Iterator[ApiData]:
+    """Streams with ``owner`` tags (``OWNERS``), on MongoDB."""
+    from datastream.backends.mongodb import Backend as MongoBackend
+
+    name = f"http_owned_{os.getpid()}"
+    core = Datastream(MongoBackend(name, host=mongodb_server.uri))
+    core.delete_streams()
+    settings = {
+        "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
+        "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": mongodb_server.uri},
+    }
+    yield ApiData(Path(name), core, build_owned_streams(core), settings)
+    if mongodb_server.external:
         core.delete_streams()
     core.backend.close()
 
