@@ -71,6 +71,55 @@ def test_404_outside_the_api_is_djangos(api):
     assert "Access-Control-Allow-Origin" not in response
 
 
+# Every error answer carries the API's headers --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "query", "extra"),
+    [
+        ("list", "limit=x", {}),
+        ("list", "offset=-1", {}),
+        ("list", "tags=x", {}),
+        ("list", "tags__a__size=x", {}),
+        ("list", "format=nope", {}),
+        ("list", "callback=1x", {}),
+        ("list", "", {"HTTP_ACCEPT": "text"}),
+        ("top", "format=nope", {}),
+        ("top", "callback=new", {}),
+        ("schema", "format=yaml", {}),
+        ("detail", "g=nope", {}),
+        ("detail", "s=1.5", {}),
+        ("detail", "v=m,foo", {}),
+        ("detail", "g=s&granularity=m", {}),
+        ("detail", "s=1&sx=1", {}),
+        ("detail", "limit=-1", {}),
+        ("set", "format=nope", {}),
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_every_400_has_the_cors_and_nosniff_headers(api, where, query, extra, method):
+    uri = {
+        "list": LIST_URI,
+        "top": "/api/v1/",
+        "schema": f"{LIST_URI}schema/",
+        "detail": api.detail_uri(api.ids[0]),
+        "set": f"{LIST_URI}set/{api.ids[0]}/",
+    }[where]
+    response = getattr(api.client, method)(f"{uri}?{query}", **extra)
+    if method == "get":
+        assert_json_error(response, 400)
+    else:
+        assert response.status_code == 400 and response.content == b""
+        for name, value in HEADERS.items():
+            assert response[name] == value, name
+
+
+def test_too_many_set_ids_is_400_with_the_headers(api):
+    with override_settings(DATASTREAM_API_LIST_MAX_LIMIT=2):
+        response = api.client.get(f"{LIST_URI}set/{';'.join(api.ids[:3])}/")
+    assert assert_json_error(response, 400).startswith("Too many stream ids: 3")
+
+
 # Oversized and deep queries ----------------------------------------------------------------------
 
 
