@@ -1,4 +1,4 @@
-"""The Datastream facade: validates arguments, then delegates to a backend."""
+"""The Datastream facade: validates arguments, then delegates to the engine."""
 
 from __future__ import annotations
 
@@ -14,28 +14,35 @@ from .constants import (
     VALUE_DOWNSAMPLERS,
     VALUE_TYPES,
 )
+from .engine import DataQuery, Engine, Observer, StreamSpec
 from .granularity import Granularity
 from .results import Datapoints, Streams
+from .storage import Clock, Storage
 from .stream import Stream
 from .validation import (
+    check_callable,
+    check_datapoint_list,
+    check_derive,
     check_downsampler_names,
     check_granularity,
     check_tag_keys,
+    check_value_type,
     normalize_timestamp,
 )
 
 __all__ = ["Datastream"]
 
 
-def _default_value_type_options(value_type: str) -> dict[str, Any]:
-    return {"high_accuracy": False} if value_type == "numeric" else {}
-
-
 class Datastream:
     """A time-series store of tagged streams, on top of a storage ``backend``.
 
     ``Datastream(datastream.backends.sqlite.Backend('data.sqlite3'))`` is the embedded
-    default; see :mod:`datastream.backends.mongodb` for MongoDB.
+    default; see :mod:`datastream.backends.mongodb` for MongoDB. Any
+    :class:`~datastream.storage.Storage` works; it is kept as :attr:`backend`.
+
+    ``clock`` (default: the storage's ``clock``) returns "now" as an aware UTC datetime;
+    ``observer`` is called with ``(stream_id, granularity, datapoint)`` for every datapoint
+    stored, once its unit of work committed (see :class:`datastream.engine.Engine`).
     """
 
     Granularity = Granularity
@@ -46,8 +53,22 @@ class Datastream:
     DERIVE_OPERATORS = DERIVE_OPERATORS
     VALUE_TYPES = VALUE_TYPES
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(
+        self,
+        backend: Storage,
+        *,
+        clock: Clock | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self.backend = backend
+        from .backends import base  # the old engine, until every storage is ported
+
+        if isinstance(backend, base.Backend):
+            self._engine: Any = base.LegacyEngine(backend, observer)
+            return
+        self._engine = Engine(
+            backend, clock=clock or getattr(backend, "clock", None), observer=observer
+        )
 
     def __repr__(self) -> str:
         return f"<Datastream backend={self.backend!r}>"
@@ -78,78 +99,47 @@ class Datastream:
         value_downsamplers = check_downsampler_names(value_downsamplers, "value")
         if value_downsamplers is None:
             raise exceptions.UnsupportedDownsampler("Value downsamplers must be a list of names")
-        if derive_from is not None:
-            if not isinstance(derive_from, list | tuple):
-                derive_from = [derive_from]
-            derive_from = list(derive_from)
-            if derive_op is None:
-                raise ValueError("Missing 'derive_op' argument")
-            if derive_op not in DERIVE_OPERATORS:
-                raise exceptions.UnsupportedDeriveOperator(
-                    f"Unsupported derive operator: {derive_op!r}"
-                )
-            if derive_args is None:
-                derive_args = {}
-            if not isinstance(derive_args, Mapping):
-                raise exceptions.InvalidOperatorArguments(
-                    f"Derive arguments must be a dictionary, not {derive_args!r}"
-                )
-        elif derive_op is not None:
-            raise ValueError("'derive_op' given without 'derive_from'")
-        if value_type is None:
-            value_type = "numeric"
-        if value_type not in VALUE_TYPES:
-            raise exceptions.UnsupportedValueType(f"Unsupported value type: {value_type!r}")
-        if value_type_options is None:
-            value_type_options = _default_value_type_options(value_type)
-        if not isinstance(value_type_options, Mapping):
-            raise TypeError("Value type options must be a dictionary")
-        value_type_options = dict(value_type_options)
-        if value_type == "numeric":
-            value_type_options.setdefault("high_accuracy", False)
-            if not isinstance(value_type_options["high_accuracy"], bool):
-                raise TypeError("Value type option 'high_accuracy' must be True or False")
-        known = {"high_accuracy"} if value_type == "numeric" else set()
-        unknown = sorted(set(value_type_options) - known)
-        if unknown:
-            raise ValueError(f"Unknown value type option(s) for type {value_type!r}: {unknown}")
+        derive_from, derive_args = check_derive(derive_from, derive_op, derive_args)
+        value_type, value_type_options = check_value_type(value_type, value_type_options)
 
-        return self.backend.ensure_stream(
-            dict(query_tags),
-            dict(tags),
-            value_downsamplers,
-            highest_granularity,
-            derive_from,
-            derive_op,
-            dict(derive_args) if derive_args is not None else None,
-            value_type,
-            value_type_options,
-            bool(derive_backprocess),
+        return self._engine.ensure_stream(
+            StreamSpec(
+                query_tags=dict(query_tags),
+                tags=dict(tags),
+                value_downsamplers=value_downsamplers,
+                highest_granularity=highest_granularity,
+                derive_from=derive_from,
+                derive_op=derive_op,
+                derive_args=derive_args,
+                value_type=value_type,
+                value_type_options=value_type_options,
+                derive_backprocess=bool(derive_backprocess),
+            )
         )
 
     def get_tags(self, stream_id: str) -> dict[str, Any]:
         """All tags of a stream: user tags plus the reserved metadata keys."""
-        return self.backend.get_tags(stream_id)
+        return self._engine.get_tags(stream_id)
 
     def update_tags(self, stream_id: str, tags: Mapping[str, Any]) -> None:
         """Set the given user tags (leaf by leaf for nested dictionaries)."""
         check_tag_keys(tags, "tags", reserved=True)
-        self.backend.update_tags(stream_id, dict(tags))
+        self._engine.update_tags(stream_id, dict(tags))
 
     def remove_tag(self, stream_id: str, tag: Mapping[str, Any]) -> None:
         """Remove user tags: ``{'a': ''}`` removes ``a``, ``{'a': {'b': None}}`` only ``a.b``."""
         check_tag_keys(tag, "tag", reserved=True)
-        self.backend.remove_tag(stream_id, dict(tag))
+        self._engine.remove_tag(stream_id, dict(tag))
 
     def clear_tags(self, stream_id: str) -> None:
         """Remove every user tag of a stream (its metadata stays)."""
-        self.backend.clear_tags(stream_id)
+        self._engine.clear_tags(stream_id)
 
     def find_streams(self, query_tags: Mapping[str, Any] | None = None) -> Streams:
         """Streams whose user tags match ``query_tags`` (all when ``None``), in creation order."""
         if query_tags is not None:
             check_tag_keys(query_tags, "query tags")
-        return self.backend.find_streams(dict(query_tags) if query_tags else None)
+        return self._engine.find_streams(dict(query_tags) if query_tags else None)
 
     # Datapoints ------------------------------------------------------------------------------
 
@@ -163,7 +153,7 @@ class Datastream:
         """Append one datapoint; returns ``{'stream_id', 'granularity', 'datapoint'}``."""
         if timestamp is not None:
             timestamp = normalize_timestamp(timestamp)
-        return self.backend.append(stream_id, value, timestamp, bool(check_timestamp))
+        return self._engine.append(stream_id, value, timestamp, bool(check_timestamp))
 
     def append_multiple(self, datapoints: Sequence[Mapping[str, Any]]) -> None:
         """Append many datapoints, all or nothing.
@@ -172,10 +162,9 @@ class Datastream:
         datapoint is validated before anything is written; a bad one raises an exception whose
         message starts with ``Datapoint <index>:`` and nothing is stored.
         """
-        if isinstance(datapoints, Mapping) or isinstance(datapoints, str | bytes):
-            raise TypeError("append_multiple() takes a list of datapoint dictionaries")
+        check_datapoint_list(datapoints)
         # Each datapoint is checked by the backend, in the same pass that stores it.
-        self.backend.append_multiple(datapoints)
+        self._engine.append_multiple(datapoints)
 
     def get_data(
         self,
@@ -205,16 +194,18 @@ class Datastream:
             start_exclusive = normalize_timestamp(start_exclusive, "start_exclusive")
         if end_exclusive is not None:
             end_exclusive = normalize_timestamp(end_exclusive, "end_exclusive")
-        return self.backend.get_data(
-            stream_id,
-            granularity,
-            start,
-            end,
-            start_exclusive,
-            end_exclusive,
-            bool(reverse),
-            value_downsamplers,
-            time_downsamplers,
+        return self._engine.get_data(
+            DataQuery(
+                stream_id=stream_id,
+                granularity=granularity,
+                start=start,
+                end=end,
+                start_exclusive=start_exclusive,
+                end_exclusive=end_exclusive,
+                reverse=bool(reverse),
+                value_downsamplers=value_downsamplers,
+                time_downsamplers=time_downsamplers,
+            )
         )
 
     # Maintenance -----------------------------------------------------------------------------
@@ -231,7 +222,8 @@ class Datastream:
             check_tag_keys(query_tags, "query tags")
         if until is not None:
             until = normalize_timestamp(until, "until")
-        return self.backend.downsample_streams(
+        check_callable(filter_stream, "filter_stream")
+        return self._engine.downsample_streams(
             dict(query_tags) if query_tags is not None else None,
             until,
             bool(return_datapoints),
@@ -242,14 +234,16 @@ class Datastream:
         """Replay source data into derived streams created with pending backprocessing."""
         if query_tags is not None:
             check_tag_keys(query_tags, "query tags")
-        self.backend.backprocess_streams(dict(query_tags) if query_tags is not None else None)
+        self._engine.backprocess_streams(dict(query_tags) if query_tags is not None else None)
 
     def delete_streams(self, query_tags: Mapping[str, Any] | None = None) -> None:
         """Delete matching streams and their data; ``None`` deletes everything stored."""
         if query_tags is not None:
             check_tag_keys(query_tags, "query tags")
-        self.backend.delete_streams(dict(query_tags) if query_tags is not None else None)
+        self._engine.delete_streams(dict(query_tags) if query_tags is not None else None)
 
     def _switch_database(self, database_name: str) -> None:
-        """Reconnect the backend to another database (tests and the Django test runner)."""
-        self.backend._switch_database(database_name)
+        """Reconnect the storage to another database (tests and the Django test runner)."""
+        if not getattr(self.backend.capabilities, "switch_database", False):
+            raise NotImplementedError(f"{type(self.backend).__name__} cannot switch databases")
+        self.backend.switch_database(database_name)  # type: ignore[attr-defined]

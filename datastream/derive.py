@@ -1,9 +1,11 @@
 """Derive operators: how a derived stream turns its sources' datapoints into its own.
 
 An operator is validated once, when the derived stream is created, and then fed one source
-datapoint at a time: ``update(state, source_index, name, t, v)`` returns the new state and the
-datapoints to append to the derived stream. States are plain JSON-compatible values, encoded
-with :func:`encode_state` so that big integers and Decimals survive storage.
+datapoint at a time: ``update(state, index, t, v, args, context)`` (``index`` is the source's
+position in the derived stream's sources, ``context`` an :class:`OperatorContext`) returns the
+new state and the datapoints ``[(t, v), ...]`` to append to the derived stream. States are
+plain JSON-compatible values, encoded with :func:`encode_state` so that big integers and
+Decimals survive storage.
 
 Downsampled source datapoints (dictionaries) are used through their mean (``s / c``); an empty
 bucket counts as a null value.
@@ -22,7 +24,7 @@ from typing import Any
 from . import exceptions
 from .downsamplers import DECIMAL_CONTEXT
 
-__all__ = ["Source", "OPERATORS", "encode_state", "decode_state"]
+__all__ = ["OPERATORS", "Operator", "OperatorContext", "Source", "decode_state", "encode_state"]
 
 #: How many incomplete ``sum`` buckets are kept before the oldest is dropped.
 SUM_PENDING_BUCKETS = 50
@@ -37,6 +39,18 @@ class Source:
     granularity: Any
     value_type: str
     highest_granularity: Any
+
+
+@dataclass(frozen=True)
+class OperatorContext:
+    """What every operator's ``update`` learns about the derived stream it feeds."""
+
+    #: How many sources the derived stream has.
+    sources: int
+    #: Length in seconds of one bucket of the derived stream's highest granularity.
+    duration: int
+    #: Whether the derived stream keeps exact decimals.
+    high_accuracy: bool
 
 
 class _StateEncoder(json.JSONEncoder):
@@ -70,7 +84,7 @@ def _number(value: Any, operator: str) -> Any:
         count, total = value.get("c"), value.get("s")
         if not count or total is None:
             return None
-        return total / count if not isinstance(total, decimal.Decimal) else total / count
+        return total / count
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         return value
     warnings.warn(
@@ -110,6 +124,10 @@ class Operator:
 
     name = ""
     value_type = "numeric"
+    #: Whether the derived stream's latest datapoint follows its input's time when an input
+    #: produced no output (so that its downsampling progresses). Operators that emit at an
+    #: earlier time than their input (a bucket start) must not: later output would be older.
+    follows_input_time = True
 
     def validate(
         self, sources: Sequence[Source], highest_granularity: Any, args: dict[str, Any]
@@ -117,7 +135,8 @@ class Operator:
         """Raise if the sources or arguments do not fit the operator."""
 
     def update(
-        self, state: Any, index: int, t: int, v: Any, args: dict[str, Any], high_accuracy: bool
+        self, state: Any, index: int, t: int, v: Any, args: dict[str, Any],
+        context: OperatorContext,
     ) -> tuple[Any, list[tuple[int, Any]]]:
         """Feed source ``index``'s datapoint ``(t, v)``; returns ``(state, outputs)``."""
         raise NotImplementedError
@@ -146,6 +165,7 @@ class SumOperator(Operator):
     """Per bucket of the derived stream, the sum of the latest value of every source."""
 
     name = "sum"
+    follows_input_time = False
 
     def validate(self, sources, highest_granularity, args):
         if not sources:
@@ -153,20 +173,20 @@ class SumOperator(Operator):
         self._require_numeric(sources)
         self._require_granularity(sources, highest_granularity)
 
-    def update(self, state, index, t, v, args, high_accuracy, *, sources=1, duration=1):
+    def update(self, state, index, t, v, args, context):
         value = _number(v, self.name)
         if value is _SKIP:
             return state, []
         state = dict(state or {})
-        bucket = str(t - t % duration)
+        bucket = str(t - t % context.duration)
         contributions = dict(state.get(bucket, {}))
         contributions[str(index)] = value
         state[bucket] = contributions
         outputs = []
-        if len(contributions) == sources:
+        if len(contributions) == context.sources:
             present = [x for x in contributions.values() if x is not None]
             if present:
-                if high_accuracy:
+                if context.high_accuracy:
                     with decimal.localcontext(DECIMAL_CONTEXT):
                         total = sum((decimal.Decimal(x) for x in present), decimal.Decimal(0))
                 else:
@@ -191,7 +211,7 @@ class DerivativeOperator(Operator):
         self._require_numeric(sources)
         self._require_granularity(sources, highest_granularity)
 
-    def update(self, state, index, t, v, args, high_accuracy):
+    def update(self, state, index, t, v, args, context):
         value = _number(v, self.name)
         if value is _SKIP:
             return state, []
@@ -200,7 +220,7 @@ class DerivativeOperator(Operator):
         outputs = []
         if state is not None:
             outputs = _rate_outputs(
-                t, value - state["v"], t - state["t"], high_accuracy, "derivative"
+                t, value - state["v"], t - state["t"], context.high_accuracy, "derivative"
             )
         return {"t": t, "v": value}, outputs
 
@@ -218,7 +238,7 @@ class CounterResetOperator(Operator):
             )
         self._require_numeric(sources)
 
-    def update(self, state, index, t, v, args, high_accuracy):
+    def update(self, state, index, t, v, args, context):
         value = _number(v, self.name)
         if value is _SKIP or value is None:
             return state, []
@@ -246,7 +266,7 @@ class CounterDerivativeOperator(Operator):
                 f"'max_value' must be a number, not {max_value!r}"
             )
 
-    def update(self, state, index, t, v, args, high_accuracy):
+    def update(self, state, index, t, v, args, context):
         if index == 0:  # the reset input
             if v is None:
                 return None, [(t, None)]
@@ -271,7 +291,7 @@ class CounterDerivativeOperator(Operator):
                     delta = None
             if delta is not None:
                 outputs = _rate_outputs(
-                    t, delta, t - state["t"], high_accuracy, "counter derivative"
+                    t, delta, t - state["t"], context.high_accuracy, "counter derivative"
                 )
         return {"t": t, "v": value}, outputs
 

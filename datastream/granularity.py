@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import datetime
 
-__all__ = ["Granularity", "to_seconds", "from_seconds", "UTC"]
+__all__ = [
+    "GRANULARITY_CODES",
+    "Granularity",
+    "GranularityType",
+    "UTC",
+    "from_seconds",
+    "to_seconds",
+]
 
 UTC = datetime.UTC
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
@@ -132,6 +139,12 @@ class Granularity:
 
 
 GranularityType = type[_Base]
+
+#: A small stable integer per granularity (0 for seconds ... 6 for days), for storages that
+#: key downsampled buckets by granularity.
+GRANULARITY_CODES: dict[GranularityType, int] = {
+    g: index for index, g in enumerate(Granularity.values)
+}
 
 assert len(Granularity.by_key) == len(Granularity.values) == len(Granularity.by_name)
 assert all(len(g.key) == 1 for g in Granularity.values)

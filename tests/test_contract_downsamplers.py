@@ -145,9 +145,11 @@ def test_concurrent_downsamplers_produce_each_bucket_once(ds, make_backend, cloc
         assert counts == [399, 66, 6, 1]
 
 
-def test_all_downsamplers_listed_by_the_backend(ds):
-    assert ds.backend.value_downsamplers == set(ds.VALUE_DOWNSAMPLERS)
-    assert ds.backend.time_downsamplers == set(ds.TIME_DOWNSAMPLERS)
+def test_every_downsampler_is_supported_and_unstored_ones_read_as_nothing(ds):
+    every = new_stream(ds, "every", downsamplers=list(ds.VALUE_DOWNSAMPLERS))
+    tags = ds.get_tags(every)
+    assert set(tags["value_downsamplers"]) == set(ds.VALUE_DOWNSAMPLERS)
+    assert set(tags["time_downsamplers"]) == set(ds.TIME_DOWNSAMPLERS)
     sid = new_stream(ds, downsamplers=ALL_VALUE)
     assert ds.get_data(sid, G.Seconds10, start=T0, value_downsamplers=["median"]).count() == 0
 

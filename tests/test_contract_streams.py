@@ -6,12 +6,12 @@ import datetime
 import pytest
 from helpers import ALL_VALUE, EPOCH, G, at, new_stream, seconds
 
-from datastream import Stream, exceptions
+from datastream import Datastream, Stream, exceptions
 
 
 def test_basic_life_cycle(ds, clock):
     calls = []
-    ds.backend._test_callback = lambda *args: calls.append(args)
+    ds = Datastream(ds.backend, observer=lambda *args: calls.append(args))
     query, tags = {"name": "foobar"}, {"andmore": "bar", "andcomplex": {"foo": ["bar", "foo"]}}
     sid = ds.ensure_stream(query, tags, ALL_VALUE, G.Seconds)
     stream = Stream(ds.get_tags(sid))

@@ -52,5 +52,5 @@ def test_long_text_patterns_are_answered_by_the_storage(ds, operator):
     text = "*." * 300
     match = _stream(ds, 0, {"title": text + " tail"})
     _stream(ds, 1, {"title": "*." * 299})
-    records = ds.backend._list_streams([Condition(("title",), operator, text)])
+    records = ds.backend.list_streams([Condition(("title",), operator, text)])
     assert [r["stream_id"] for r in records] == [match]

@@ -39,6 +39,7 @@ def test_exceptions_module_exports_the_whole_tree_with_builtin_bases():
         "StreamAppendContended": (),
         "StreamAppendFailed": (),
         "BackendUnavailable": (ConnectionError,),
+        "DownsamplingFailed": (),
         "UnsupportedDownsampler": (ValueError,),
         "UnsupportedGranularity": (ValueError,),
         "UnsupportedDeriveOperator": (ValueError,),
@@ -53,6 +54,8 @@ def test_exceptions_module_exports_the_whole_tree_with_builtin_bases():
         "InvalidTagQuery": (ValueError,),
         "InvalidValueType": (TypeError,),
         "InvalidTimeRange": (AttributeError, ValueError),
+        "InvalidArgument": (TypeError, ValueError),
+        "IndexOutOfRange": (IndexError,),
     }
     warnings_ = ["InvalidValueWarning", "InternalInconsistencyWarning",
                  "DownsampleConsistencyNotGuaranteed"]

@@ -17,6 +17,11 @@ Tables::
 Raw values are stored natively when they are integers or floats, as NULL for ``None``, and as
 JSON text otherwise (strings, booleans, dictionaries, lists, high-accuracy decimal strings).
 Timestamps are integer POSIX seconds, so the supported range is the library's whole range.
+
+A stream record's :attr:`~datastream.storage.StreamRecord.private` slot holds its ``seq``.
+A path that cannot hold a database (under a file, in a directory that cannot be written)
+raises :class:`~datastream.exceptions.BackendUnavailable` naming it;
+:func:`check_database_path` tells the same without touching anything.
 """
 
 from __future__ import annotations
@@ -34,13 +39,15 @@ from typing import Any
 
 import orjson
 
+from .. import exceptions
 from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ..granularity import GRANULARITY_CODES, GranularityType
 from ..jsonformat import dumps as datapoint_dumps
+from ..limits import INT64_MAX, INT64_MIN
+from ..storage import Clock, StorageCapabilities, StreamRecord
 from ..tagquery import Condition, matches
-from .base import GRANULARITY_CODES, RECORD_FIELDS, Clock
-from .base import Backend as _EngineBackend
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "check_database_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS streams (
@@ -140,22 +147,61 @@ def _split_array(values: list[Any]) -> list[str]:
 
 def _encode(value: Any) -> Any:
     kind = type(value)
-    if kind is float or value is None or (kind is int and -(2**63) <= value < 2**63):
+    if kind is float or value is None or (kind is int and INT64_MIN <= value <= INT64_MAX):
         return value
     return _dumps(value)
 
 
+def _real_clock() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
-class Backend(_EngineBackend):
-    """Datastream storage in an SQLite database file (``database_name``) or in memory."""
+def check_database_path(database_name: str | os.PathLike) -> str | None:
+    """Why ``database_name`` cannot hold an SQLite database, or ``None`` when it can.
+
+    Looks only: nothing is created or opened. ``':memory:'`` is always fine.
+    """
+    name = os.fspath(database_name)
+    if name == ":memory:":
+        return None
+    path = os.path.abspath(name)
+    if os.path.isdir(path):
+        return f"SQLite database path {path} is a directory"
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            return f"SQLite database path {path} is not a regular file"
+        if not os.access(path, os.R_OK | os.W_OK):
+            return f"SQLite database {path} is not readable and writable"
+    directory = os.path.dirname(path)
+    existing = directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"Cannot use SQLite database {path}: {existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "directory" if existing == directory else "missing directory under"
+        return f"Cannot use SQLite database {path}: cannot write the {what} {existing}"
+    return None
+
+
+class Backend:
+    """Datastream storage in an SQLite database file (``database_name``) or in memory.
+
+    ``clock`` is the default clock of a :class:`~datastream.Datastream` built on it.
+    """
+
+    capabilities = StorageCapabilities(
+        bucket_json=True, projected_buckets=True, switch_database=True
+    )
 
     def __init__(self, database_name: str, clock: Clock | None = None) -> None:
-        super().__init__(clock=clock)
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
         if not isinstance(database_name, str | os.PathLike) or not str(database_name):
             raise ValueError(
                 f"database_name must be a file path or ':memory:', not {database_name!r}"
             )
+        self.clock: Clock = clock or _real_clock
         self._local = threading.local()
         self._open(str(database_name))
 
@@ -183,16 +229,23 @@ class Backend(_EngineBackend):
                     f"uses layout {SCHEMA_VERSION}; export the data or use a new file"
                 )
             connection.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
-        self._record_cache: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._record_cache: dict[int, tuple[str, StreamRecord]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:
             connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         else:
-            directory = os.path.dirname(os.path.abspath(self.database_name))
-            os.makedirs(directory, exist_ok=True)
-            connection = sqlite3.connect(self.database_name, isolation_level=None, timeout=60)
-            connection.execute("PRAGMA journal_mode=WAL")
+            problem = check_database_path(self.database_name)
+            if problem is not None:
+                raise exceptions.BackendUnavailable(problem)
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(self.database_name)), exist_ok=True)
+                connection = sqlite3.connect(self.database_name, isolation_level=None, timeout=60)
+                connection.execute("PRAGMA journal_mode=WAL")
+            except (OSError, sqlite3.OperationalError) as error:
+                raise exceptions.BackendUnavailable(
+                    f"Cannot open SQLite database {os.path.abspath(self.database_name)}: {error}"
+                ) from None
             connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=60000")
         return connection
@@ -209,7 +262,7 @@ class Backend(_EngineBackend):
             local.key = key
         return local.connection
 
-    def _switch_database(self, database_name: str) -> None:
+    def switch_database(self, database_name: str) -> None:
         """Use another SQLite file (or ``':memory:'``) from now on."""
         self.close()
         self._open(database_name)
@@ -225,27 +278,22 @@ class Backend(_EngineBackend):
             self._local.connection = None
             self._local.key = None
 
-    # Transactions ---------------------------------------------------------------------------
+    # Units of work --------------------------------------------------------------------------
 
-    def _begin(self) -> None:
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction: writers are serialised, readers see a snapshot."""
         if self._memory:
             self._lock.acquire()
         try:
-            self._conn().execute("BEGIN IMMEDIATE")
-        except BaseException:
-            if self._memory:
-                self._lock.release()
-            raise
-
-    def _commit(self) -> None:
-        self._end("COMMIT")
-
-    def _rollback(self) -> None:
-        self._end("ROLLBACK")
-
-    def _end(self, statement: str) -> None:
-        try:
-            self._conn().execute(statement)
+            connection = self._conn()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
         finally:
             if self._memory:
                 self._lock.release()
@@ -257,23 +305,22 @@ class Backend(_EngineBackend):
     # Streams --------------------------------------------------------------------------------
 
     @staticmethod
-    def _decode_record(seq: int, stream_id: str, text: str) -> dict[str, Any]:
-        record = _loads(text)
+    def _decode_record(seq: int, stream_id: str, text: str) -> StreamRecord:
+        record = StreamRecord(_loads(text), private=seq)
         record["stream_id"] = stream_id
-        record["_seq"] = seq
         return record
 
-    def _load_stream(self, stream_id: str) -> dict[str, Any] | None:
+    def load_stream(self, stream_id: str) -> StreamRecord | None:
         rows = self._query(
             "SELECT seq, stream_id, record FROM streams WHERE stream_id = ?", (stream_id,)
         )
         return self._decode_record(*rows[0]) if rows else None
 
-    def _all_streams(self) -> Iterator[dict[str, Any]]:
+    def _all_streams(self) -> Iterator[StreamRecord]:
         rows = self._query("SELECT seq, stream_id, record FROM streams ORDER BY seq")
         return (self._cached_record(*row) for row in rows)
 
-    def _cached_record(self, seq: int, stream_id: str, text: str) -> dict[str, Any]:
+    def _cached_record(self, seq: int, stream_id: str, text: str) -> StreamRecord:
         """A decoded record for reading only, decoded again only when its text changed."""
         cached = self._record_cache.get(seq)
         if cached is not None and cached[0] == text:
@@ -282,14 +329,9 @@ class Backend(_EngineBackend):
         self._record_cache[seq] = (text, record)
         return record
 
-    def _count_streams(self, conditions: list[Condition]) -> int:
-        if conditions:
-            return len(self._list_streams(conditions))
-        return self._query("SELECT count(*) FROM streams")[0][0]
-
-    def _slice_streams(
-        self, conditions: list[Condition], offset: int, limit: int | None
-    ) -> list[dict[str, Any]]:
+    def list_streams(
+        self, conditions: list[Condition], offset: int = 0, limit: int | None = None
+    ) -> list[StreamRecord]:
         if conditions:
             found = (r for r in self._all_streams() if matches(conditions, r["tags"]))
             stop = None if limit is None else offset + limit
@@ -300,32 +342,34 @@ class Backend(_EngineBackend):
         )
         return [self._cached_record(*row) for row in rows]
 
-    def _insert_stream(self, record: dict[str, Any]) -> None:
-        text = _dumps({field: record[field] for field in RECORD_FIELDS})
+    def count_streams(self, conditions: list[Condition]) -> int:
+        if conditions:
+            return len(self.list_streams(conditions))
+        return self._query("SELECT count(*) FROM streams")[0][0]
+
+    def insert_stream(self, record: StreamRecord) -> None:
         with self._lock:
             cursor = self._conn().execute(
                 "INSERT INTO streams (stream_id, record) VALUES (?, ?)",
-                (record["stream_id"], text),
+                (record["stream_id"], _dumps(record.fields())),
             )
-        record["_seq"] = cursor.lastrowid
+        record.private = cursor.lastrowid
 
-    def _update_stream(self, stream_id: str, fields: dict[str, Any]) -> None:
+    def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
+        # The record was loaded in this unit of work and holds every field's new value.
+        with self._lock:
+            self._conn().execute(
+                "UPDATE streams SET record = ? WHERE seq = ?",
+                (_dumps(record.fields()), record.private),
+            )
+
+    def delete_streams(self, stream_ids: list[str] | None) -> None:
         with self._lock:
             connection = self._conn()
-            row = connection.execute(
-                "SELECT record FROM streams WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
-            if row is None:
+            if stream_ids is None:
+                for table in ("datapoints", "buckets", "streams"):
+                    connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 return
-            record = _loads(row[0])
-            record.update(fields)
-            connection.execute(
-                "UPDATE streams SET record = ? WHERE stream_id = ?", (_dumps(record), stream_id)
-            )
-
-    def _delete_streams(self, stream_ids: list[str]) -> None:
-        with self._lock:
-            connection = self._conn()
             for stream_id in stream_ids:
                 row = connection.execute(
                     "SELECT seq FROM streams WHERE stream_id = ?", (stream_id,)
@@ -336,45 +380,42 @@ class Backend(_EngineBackend):
                 connection.execute("DELETE FROM buckets WHERE stream = ?", row)
                 connection.execute("DELETE FROM streams WHERE seq = ?", row)
 
-    def _delete_everything(self) -> None:
-        with self._transaction():
-            connection = self._conn()
-            for table in ("datapoints", "buckets", "streams"):
-                connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+    def safe_latest(self, record: StreamRecord) -> int:
+        """Every append is one transaction: nothing is in flight outside the record."""
+        return record["latest_datapoint"]
 
     # Raw datapoints -------------------------------------------------------------------------
 
-    def _insert_datapoints(self, datapoints: list[tuple[dict[str, Any], int, Any]]) -> None:
+    def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
         with self._lock:
             connection = self._conn()
             (start,) = connection.execute(
                 "SELECT value FROM counters WHERE name = 'datapoint_seq'"
             ).fetchone()
-            rows = [
+            stored = [
                 (
-                    record["_seq"],
+                    record.private,
                     seconds,
                     start + index,
-                    value if type(value) in _NATIVE and -(2**63) <= value < 2**63
+                    value if type(value) in _NATIVE and INT64_MIN <= value <= INT64_MAX
                     else _encode(value),
                 )
-                for index, (record, seconds, value) in enumerate(datapoints, 1)
+                for index, (record, seconds, value) in enumerate(rows, 1)
             ]
-            connection.executemany("INSERT INTO datapoints VALUES (?, ?, ?, ?)", rows)
+            connection.executemany("INSERT INTO datapoints VALUES (?, ?, ?, ?)", stored)
             connection.execute(
                 "UPDATE counters SET value = ? WHERE name = 'datapoint_seq'",
-                (start + len(rows),),
+                (start + len(stored),),
             )
 
-    def _delete_datapoints(self, record: dict[str, Any]) -> None:
+    def delete_datapoints(self, record: StreamRecord) -> None:
         with self._lock:
             connection = self._conn()
-            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record["_seq"],))
-            connection.execute("DELETE FROM buckets WHERE stream = ?", (record["_seq"],))
-
-    def _fetch_datapoints(
+            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record.private,))
+            connection.execute("DELETE FROM buckets WHERE stream = ?", (record.private,))
+    def fetch_datapoints(
         self,
-        record: dict[str, Any],
+        record: StreamRecord,
         lo: int,
         hi: int,
         reverse: bool,
@@ -382,7 +423,7 @@ class Backend(_EngineBackend):
         limit: int | None,
         batch_size: int | None,
     ) -> Iterator[tuple[int, Any]]:
-        stream = record["_seq"]
+        stream = record.private
         order = "DESC" if reverse else "ASC"
         batch = max(1, min(batch_size or _BATCH, _BATCH))
         remaining = limit
@@ -413,19 +454,19 @@ class Backend(_EngineBackend):
                 (stream, last_ts, last_seq, bound, size),
             )
 
-    def _count_datapoints(self, record: dict[str, Any], lo: int, hi: int) -> int:
+    def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
         return self._query(
             "SELECT count(*) FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ?",
-            (record["_seq"], lo, hi),
+            (record.private, lo, hi),
         )[0][0]
 
-    def _scan_datapoints(
-        self, record: dict[str, Any], lo: int, hi: int
+    def scan_datapoints(
+        self, record: StreamRecord, lo: int, hi: int
     ) -> tuple[list[int], list[Any]]:
         rows = self._query(
             "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
             "ORDER BY ts, seq",
-            (record["_seq"], lo, hi),
+            (record.private, lo, hi),
         )
         if not rows:
             return [], []
@@ -436,10 +477,11 @@ class Backend(_EngineBackend):
 
     # Downsampled buckets --------------------------------------------------------------------
 
-    _projects_buckets = True
-
-    def _upsert_buckets(
-        self, record: dict[str, Any], granularity: Any, buckets: list[tuple[int, dict, dict]]
+    def upsert_buckets(
+        self,
+        record: StreamRecord,
+        granularity: GranularityType,
+        buckets: list[tuple[int, dict, dict]],
     ) -> None:
         if not buckets:
             return
@@ -475,7 +517,7 @@ class Backend(_EngineBackend):
             _json_texts(_datetimes(values) if key in ("a", "z", "m") else values, True)
             for key, values in zip(_TIME_COLUMNS, time_lists)
         ]
-        head = (record["_seq"], GRANULARITY_CODES[granularity])
+        head = (record.private, GRANULARITY_CODES[granularity])
         rows = [
             (*head, bucket, *row)
             for bucket, row in zip(
@@ -486,10 +528,10 @@ class Backend(_EngineBackend):
         with self._lock:
             self._conn().executemany(sql, rows)
 
-    def _fetch_bucket_json(
+    def fetch_bucket_json(
         self,
-        record: dict[str, Any],
-        granularity: Any,
+        record: StreamRecord,
+        granularity: GranularityType,
         lo: int,
         hi: int,
         reverse: bool,
@@ -522,13 +564,19 @@ class Backend(_EngineBackend):
             yield from rows
 
     def _bucket_pages(
-        self, sql: str, record: dict[str, Any], granularity: Any, lo: int, hi: int, reverse: bool
+        self,
+        sql: str,
+        record: StreamRecord,
+        granularity: GranularityType,
+        lo: int,
+        hi: int,
+        reverse: bool,
     ) -> Iterator[list[tuple]]:
         """Pages of ``sql`` (whose parameters are stream, granularity, lo, hi and a limit and
         whose first column is the bucket start), walking ``[lo, hi)`` in order."""
         code = GRANULARITY_CODES[granularity]
         while lo < hi:
-            rows = self._query(sql, (record["_seq"], code, lo, hi, _BATCH))
+            rows = self._query(sql, (record.private, code, lo, hi, _BATCH))
             yield rows
             if len(rows) < _BATCH:
                 return
@@ -537,10 +585,10 @@ class Backend(_EngineBackend):
             else:
                 lo = rows[-1][0] + 1
 
-    def _fetch_buckets(
+    def fetch_buckets(
         self,
-        record: dict[str, Any],
-        granularity: Any,
+        record: StreamRecord,
+        granularity: GranularityType,
         lo: int,
         hi: int,
         reverse: bool,

@@ -1,0 +1,115 @@
+"""The engine: the whole datastream semantics on top of one storage."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..granularity import UTC, to_seconds
+from ..results import Datapoints, Streams
+from ..storage import Clock, Storage
+from ..stream import Stream
+from ..validation import bound_seconds
+from .catalog import Catalog, StreamSpec
+from .derived import DerivedStreams
+from .downsampling import Downsampler
+from .reads import DataQuery, get_data
+from .units import Observer, Units
+from .writes import Writer
+
+__all__ = ["Engine"]
+
+
+def _real_clock() -> datetime.datetime:
+    return datetime.datetime.now(UTC)
+
+
+class Engine:
+    """Streams, datapoints, downsampling and derived streams on ``storage``.
+
+    ``clock`` returns "now" as an aware UTC datetime (the default timestamp of ``append`` and
+    the default ``until`` of downsampling); ``observer`` is called with ``(stream_id,
+    granularity, datapoint)`` for every datapoint stored, after its unit of work committed:
+    appended and derived datapoints, and the buckets downsampling closes.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        clock: Clock | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
+        if observer is not None and not callable(observer):
+            raise TypeError(f"observer must be a callable, not {observer!r}")
+        self.storage = storage
+        self.clock: Clock = clock or _real_clock
+        self.units = Units(storage, observer)
+        self.catalog = Catalog(storage, self.units)
+        self.writer = Writer(self.units, self.catalog, self.now)
+        self.derived = DerivedStreams(storage, self.units, self.writer)
+        self.writer.derived = self.derived
+        self.downsampler = Downsampler(storage, self.units, self.derived, self.now)
+
+    def now(self) -> int:
+        """The clock's time in POSIX seconds."""
+        now = self.clock()
+        if not isinstance(now, datetime.datetime):
+            raise TypeError(f"The clock returned {now!r}, not a datetime")
+        return to_seconds(now)
+
+    # Streams and tags ------------------------------------------------------------------------
+
+    def ensure_stream(self, spec: StreamSpec) -> str:
+        return self.catalog.ensure_stream(spec)
+
+    def get_tags(self, stream_id: str) -> dict[str, Any]:
+        return self.catalog.get_tags(stream_id)
+
+    def update_tags(self, stream_id: str, tags: dict[str, Any]) -> None:
+        self.catalog.update_tags(stream_id, tags)
+
+    def remove_tag(self, stream_id: str, tag: dict[str, Any]) -> None:
+        self.catalog.remove_tag(stream_id, tag)
+
+    def clear_tags(self, stream_id: str) -> None:
+        self.catalog.clear_tags(stream_id)
+
+    def find_streams(self, query_tags: dict[str, Any] | None) -> Streams:
+        return self.catalog.find_streams(query_tags)
+
+    def delete_streams(self, query_tags: dict[str, Any] | None) -> None:
+        self.catalog.delete_streams(query_tags)
+
+    # Datapoints ------------------------------------------------------------------------------
+
+    def append(
+        self, stream_id: str, value: Any, timestamp: datetime.datetime | None, check: bool
+    ) -> dict[str, Any]:
+        return self.writer.append(stream_id, value, timestamp, check)
+
+    def append_multiple(self, datapoints: Iterable[Mapping[str, Any]]) -> None:
+        self.writer.append_multiple(datapoints)
+
+    def get_data(self, query: DataQuery) -> Datapoints:
+        return get_data(self.storage, self.catalog.record(query.stream_id), query)
+
+    # Maintenance -----------------------------------------------------------------------------
+
+    def downsample_streams(
+        self,
+        query_tags: dict[str, Any] | None,
+        until: datetime.datetime | None,
+        return_datapoints: bool,
+        filter_stream: Callable[[Stream], bool] | None,
+    ) -> list[dict[str, Any]]:
+        until_seconds = bound_seconds(until, "until") if until is not None else self.now()
+        return self.downsampler.downsample(
+            self.catalog.select(query_tags), until_seconds, return_datapoints, filter_stream
+        )
+
+    def backprocess_streams(self, query_tags: dict[str, Any] | None) -> None:
+        self.derived.backprocess(self.catalog.select(query_tags))
