@@ -126,3 +126,53 @@ def test_commands_on_mongodb(mongodb_server):
             assert list(store.find_streams()) == []
         finally:
             store.delete_streams()
+
+
+def test_the_readme_demo_command_runs_with_debug_off(tmp_path):
+    """``tests/manage.py datastream_demo`` as a user runs it (no DJANGO_DEBUG): DEBUG is off,
+    so a mistyped URL is a plain 404, and a missing static file is a 404 too, not a 500."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATASTREAM_"))}
+    env["DATASTREAM_SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")
+    command = [sys.executable, str(root / "tests" / "manage.py"), "datastream_demo"]
+    demo = subprocess.Popen(
+        [*command, "--span=2m", "--port=0", "--stop-after=20", "--seed=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = None
+        for line in demo.stdout:
+            match = re.search(r"Demo page: (http://\S+)", line)
+            if match:
+                url = match.group(1)
+                break
+        assert url, "the demo did not start"
+
+        def get(path: str) -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(url + path, timeout=30) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as error:
+                with error:
+                    return error.code, error.read()
+
+        status, body = get("no/such/page/")
+        assert status == 404
+        assert b"URLconf" not in body and b"Traceback" not in body
+        assert get("static/django_datastream/conf.py")[0] == 404
+        assert get("static/datastream/js/demo.js")[0] == 200
+        assert get("?poll=inf")[0] == 400
+    finally:
+        demo.terminate()
+        demo.communicate(timeout=30)

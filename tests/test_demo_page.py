@@ -75,15 +75,6 @@ def test_poll_must_be_a_finite_number_of_seconds(value):
     assert b"Invalid poll=" in response.content and b"from 0 (off) to 86400" in response.content
 
 
-def test_a_mistyped_url_shows_no_debug_page():
-    from django.conf import settings
-
-    assert settings.DEBUG is False
-    response = Client().get("/no/such/page/")
-    assert response.status_code == 404
-    assert b"URLconf" not in response.content and b"Traceback" not in response.content
-
-
 def test_plotly_comes_from_the_installed_package():
     source = plotly_js_path()
     assert source is not None and source.endswith("package_data/plotly.min.js")
