@@ -32,34 +32,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from datastream.backends.sqlite import check_database_path
+
 from .conf import datastream_settings, import_backend, init_datastream
 from .serializers import CONTENT_TYPES
 
 FORMATS = tuple(CONTENT_TYPES)
 SQLITE_BACKEND = "datastream.backends.sqlite.Backend"
-
-
-def sqlite_path_problem(database_name: Any) -> str | None:
-    """Why ``database_name`` cannot be an SQLite database file, or ``None`` if it can.
-
-    Looks only: a missing file (and missing directories) is fine when the nearest existing
-    directory above it is writable, because the backend creates them on first use.
-    """
-    path = os.path.abspath(os.fspath(database_name))
-    if os.path.exists(path):
-        if os.path.isdir(path):
-            return f"{path!r} is a directory, not a database file"
-        if not os.access(path, os.R_OK | os.W_OK):
-            return f"{path!r} is not readable and writable by this process"
-        return None
-    parent = os.path.dirname(path)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        return f"{path!r} lies under {parent!r}, which is a file, not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"{path!r} cannot be created: {parent!r} is not writable by this process"
-    return None
 
 
 def _sqlite_database_name() -> Any:
@@ -124,7 +103,7 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         except ValueError:
             pass  # no introspectable signature: nothing to check without constructing
     database_name = _sqlite_database_name()
-    problem = sqlite_path_problem(database_name) if database_name is not None else None
+    problem = check_database_path(database_name) if database_name is not None else None
     if problem is not None:
         errors.append(
             checks.Error(
