@@ -7,9 +7,15 @@ every ``Meta`` hook of a subclass applies: ``authentication``, ``authorization``
 datapoints of a stream). What is overridden is what tastypie leaves to a resource that is not
 backed by Django models: where the objects come from (``get_object_list``, ``obj_get_list``,
 ``obj_get``, ``detail_uri_kwargs``), the detail view (a stream and a page of its datapoints),
-``get_multiple`` (by id, not by a queryset filter), the schema's ``choices``, and the answer
+``get_multiple`` (by id, not by a queryset filter), the schema's ``choices``, the answer
 conventions of this API (``wrap_view``, ``method_check``, ``determine_format``,
-``create_response``, ``unauthorized_result``: JSON errors, CORS, read-only methods).
+``create_response``, ``unauthorized_result``: JSON errors, CORS, read-only methods), and two
+hot paths of a page of streams (``full_dehydrate``, ``dehydrate_resource_uri``), whose
+semantics are tastypie's.
+
+A request walks each module once: this resource parses it (:mod:`.query`), asks the
+``Datastream`` for lazy results, pages them (:mod:`.paginator`) and hands the page to the
+serializer (:mod:`.serializers`), which alone decides how it is written.
 """
 
 from __future__ import annotations
@@ -286,8 +292,12 @@ class StreamResource(Resource):
 
     def get_detail(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """One stream with a page of its datapoints (``Meta.datapoints_paginator_class``),
-        the understood query (``query_params``) and the page's ``meta``."""
-        stream = self.cached_obj_get(
+        the understood query (``query_params``) and the page's ``meta``.
+
+        The stream is read with ``obj_get``, not tastypie's ``cached_obj_get``: a stream found
+        in ``Meta.cache`` would skip the authorization (and its metadata moves with every
+        append). ``Meta.cache`` still sets the caching headers."""
+        stream = self.obj_get(
             bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
         )
         query = parse_detail_query(request.GET, stream.highest_granularity)

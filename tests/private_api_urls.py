@@ -5,7 +5,7 @@ This is the recipe of ``docs/access_control.rst``: a ``StreamResource`` subclass
 ``owner`` tag is their user name, and a ``CacheThrottle``, on the project's own ``Api``
 (``/api/private/``), mounted before ``django_datastream.urls`` (which answers every other URL
 under ``/api/`` with a JSON 404). ``plainstream`` does the same with a plain tastypie
-authorization that filters in Python.
+authorization that filters in Python, and ``SimpleCache`` headers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from django.urls import include, path
 from tastypie.authentication import ApiKeyAuthentication
 from tastypie.authorization import ReadOnlyAuthorization
+from tastypie.cache import SimpleCache
 from tastypie.exceptions import Unauthorized
 from tastypie.throttle import CacheThrottle
 
@@ -65,6 +66,7 @@ class PlainPrivateStreams(StreamResource):
         authentication = ApiKeyAuthentication()
         authorization = PythonOwnerAuthorization()
         throttle = CacheThrottle(throttle_at=THROTTLE_AT, timeframe=60)
+        cache = SimpleCache(timeout=30, private=True)
         limit = 2
 
 

@@ -214,6 +214,16 @@ def test_detail_of_another_users_stream_is_401(owned, keys, uri, message):
     }
 
 
+def test_meta_cache_sets_headers_but_never_skips_the_authorization(owned, keys):
+    bobs = owned_by(owned, "bob")[0]
+    response = Api(keys["bob"]).get(f"{PLAIN}{bobs}/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=30, s-maxage=30, private"
+    assert "Accept" in response["Vary"]
+    assert Api(keys["alice"]).json(f"{PLAIN}{bobs}/", status=401)["error"] == "Not your stream."
+    assert "Cache-Control" not in Api(keys["alice"]).get(f"{PLAIN}{bobs}/")
+
+
 def test_head_and_formats_with_credentials(owned, keys):
     api = Api(keys["alice"])
     stream_id = owned_by(owned, "alice")[0]
