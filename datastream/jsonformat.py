@@ -1,7 +1,8 @@
 """Datapoints as JSON text, in the conventions of the HTTP API.
 
 Timestamps are ISO 8601 in UTC with a ``Z``, ``Decimal`` values are strings (so no digit is
-lost), non-finite floats are ``null``, integers of any size are exact.
+lost), non-finite floats are ``null``, integers of any size are exact, and a string holding a
+lone surrogate (which UTF-8 cannot encode) is written with JSON escapes.
 """
 
 from __future__ import annotations
@@ -43,5 +44,10 @@ def dumps(value: Any) -> bytes:
     """Compact JSON (UTF-8) of a datapoint or any JSON-like value."""
     try:
         return orjson.dumps(value, default=_default, option=_OPTIONS)
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False).encode()
+    except TypeError:  # integers beyond 64 bits, lone surrogates
+        plain = _plain(value)
+        text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(plain, separators=(",", ":")).encode()

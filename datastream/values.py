@@ -55,11 +55,6 @@ def encode_number(value: Any, high_accuracy: bool) -> Any:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise exceptions.InvalidValue(f"Not a finite number: {value!r}")
-        if value.adjusted() >= MAX_INTEGER_DIGITS:
-            raise exceptions.InvalidValue(
-                f"Number too large to store: {describe(value)} (the limit is "
-                f"10**{MAX_INTEGER_DIGITS})"
-            )
         if value == value.to_integral_value() and INT64_MIN <= value <= INT64_MAX:
             return int(value)
         if high_accuracy:
@@ -80,6 +75,18 @@ def encode_number(value: Any, high_accuracy: bool) -> Any:
             ) from None
         return encode_number(as_float, high_accuracy)
     raise exceptions.InvalidValueType(f"Not a number: {describe(value)}")
+
+
+def _check_magnitude(value: Any) -> None:
+    """Refuse an input decimal of :data:`~datastream.limits.MAX_INTEGER_DIGITS` digits or more
+    before its point: squares and sums of such numbers stay far inside the decimal context
+    (sums of squares are stored too, so :func:`encode_number` itself takes larger ones)."""
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        if value.adjusted() >= MAX_INTEGER_DIGITS:
+            raise exceptions.InvalidValue(
+                f"Number too large to store: {describe(value)} (the limit is "
+                f"10**{MAX_INTEGER_DIGITS})"
+            )
 
 
 def decode_number(value: Any) -> Any:
@@ -182,6 +189,7 @@ def _normalise_aggregated(value: Mapping, keys: list[str], high_accuracy: bool) 
             check_json(item, "Downsampled frequencies 'f'")
             result[key] = dict(item)
         else:
+            _check_magnitude(item)
             result[key] = encode_number(item, high_accuracy)
     return result
 
@@ -196,6 +204,7 @@ def normalise_value(
         if isinstance(value, Mapping):
             return _normalise_aggregated(value, value_downsampler_keys, high_accuracy)
         if isinstance(value, numbers.Number):
+            _check_magnitude(value)
             return encode_number(value, high_accuracy)
         raise exceptions.InvalidValueType(
             "Streams of type 'numeric' may only accept numbers or downsampled datapoints, "

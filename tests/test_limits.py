@@ -155,3 +155,33 @@ def test_each_limit_has_one_definition():
     # The documented numbers (docs/library.rst, "Limits and errors").
     assert (MAX_NESTING_DEPTH, MAX_ENCODED_SIZE, MAX_DERIVE_ARGS_SIZE, MAX_INTEGER_DIGITS,
             MAX_TEXT_PATTERN_LENGTH) == (64, 2**20, 2**16, 600, 256)
+
+
+def test_values_at_the_limits_downsample_and_serialise(ds):
+    from datastream.constants import VALUE_DOWNSAMPLERS
+    from datastream.downsamplers import SUPPORTED_TYPES
+
+    def downsamplers(kind):
+        return [name for name in VALUE_DOWNSAMPLERS if kind in SUPPORTED_TYPES[name]]
+
+    largest = 10**MAX_INTEGER_DIGITS - 1
+    accurate = ds.ensure_stream({"name": "accurate"}, {}, downsamplers("numeric"), G.Seconds,
+                                value_type_options={"high_accuracy": True})
+    nominal = ds.ensure_stream({"name": "nominal"}, {}, downsamplers("nominal"), G.Seconds,
+                               value_type="nominal")
+    numbers = [largest, -largest, decimal.Decimal(f"9.9e{MAX_INTEGER_DIGITS - 1}"),
+               decimal.Decimal("1e-999999"), 2**63]
+    odd = ["\ud800", largest, {"$where": 1, "a.b": [1, {"": None}]}, [True, 1], None,
+           nested(MAX_NESTING_DEPTH - 1, kind=list), {"\x00": "\udfff"}]
+    for sid, series in ((accurate, numbers), (nominal, odd)):
+        ds.append_multiple([{"stream_id": sid, "value": v, "timestamp": T0 + datetime.timedelta(
+            seconds=i)} for i, v in enumerate(series)])
+        ds.append(sid, 1, T0 + datetime.timedelta(days=2))
+    ds.downsample_streams(until=T0 + datetime.timedelta(days=3))
+    assert values(ds.get_data(accurate, G.Seconds, start=T0))[:5] == numbers
+    assert values(ds.get_data(nominal, G.Seconds, start=T0))[:7] == odd
+    for sid, count in ((accurate, 5), (nominal, 6)):  # None is no value
+        for granularity in (G.Minutes, G.Days):
+            data = ds.get_data(sid, granularity, start=T0)
+            assert data[0]["v"]["c"] == count
+            assert data.json_array().startswith(b"[{")
