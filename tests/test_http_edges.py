@@ -250,3 +250,10 @@ def test_query_parsing_imports_no_django():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_docs_state_one_rule_for_500():
+    text = (ROOT / "docs" / "http_api.rst").read_text()
+    assert "No request makes the API answer 500" not in text
+    assert "never makes the API answer 500" in text
+    assert 'A 500 ``{"error": "Internal server error."}`` means\na bug' in text
