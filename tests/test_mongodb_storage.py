@@ -3,18 +3,22 @@ server-side tag filtering, switching databases, and fork safety (spec §3.1, §7
 
 from __future__ import annotations
 
+import ast
 import datetime
 import multiprocessing
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from helpers import ALL_VALUE, EPOCH, G, at, new_stream, seconds
 from pymongo import monitoring
 
+import datastream.backends.mongodb as mongodb_package
 from datastream import Datastream, exceptions
 from datastream.backends.mongodb import SERVER_SELECTION_TIMEOUT_MS, Backend
 from datastream.backends.mongodb.query import tags_filter
+from datastream.storage import Storage, missing_methods
 from datastream.tagquery import matches, parse_query
 
 T0 = at(2020, 1, 1)
@@ -86,6 +90,30 @@ def test_settings_go_to_the_client_and_nothing_connects_at_construction(mongodb_
 def test_bad_settings_raise_a_clear_error(name, settings):
     with pytest.raises(ValueError, match="database_name|MongoDB connection settings"):
         Backend(name, **settings)
+
+
+def test_the_backend_is_a_complete_storage_and_no_engine(mongodb_backend_factory):
+    backend = mongodb_backend_factory()
+    assert isinstance(backend, Storage)
+    assert missing_methods(backend) == []
+    assert backend.capabilities.projected_buckets and backend.capabilities.switch_database
+    assert not hasattr(backend, "append") and not hasattr(backend, "get_data")
+
+
+#: The package's modules, each importing only modules listed after it (no import circle).
+LAYERS = ["storage", "journal", "units", "writes", "server", "backoff", "query", "codec"]
+
+
+def test_package_modules_import_in_one_direction():
+    package = Path(mongodb_package.__file__).parent
+    assert sorted(p.stem for p in package.glob("*.py")) == sorted([*LAYERS, "__init__"])
+    for position, name in enumerate(LAYERS):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported.update([node.module] if node.module else [a.name for a in node.names])
+        assert imported <= set(LAYERS[position + 1:]), (name, imported)
 
 
 def test_concurrent_initialisation_is_idempotent(mongodb_backend_factory):

@@ -41,10 +41,9 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure
 
 from ... import exceptions
-from ...granularity import Granularity
+from ...granularity import GRANULARITY_CODES
 from ...storage import RECORD_FIELDS, Clock, StorageCapabilities, StreamRecord
 from ...tagquery import Condition, matches
-from ..base import Backend as _EngineBackend
 from . import writes
 from .codec import decode_fields, dumps, encode_fields, is_plain, loads
 from .journal import JournalUnit, lock_is_live
@@ -65,8 +64,6 @@ _BATCH = 10000
 #: server before raising ``BackendUnavailable`` (pymongo's own default is 30 s). Ten seconds
 #: ride out a replica-set election, and an HTTP client gets its 503 in time.
 SERVER_SELECTION_TIMEOUT_MS = 10_000
-#: A small stable integer per granularity (buckets are keyed by it).
-_CODES = {g: index for index, g in enumerate(Granularity.values)}
 
 
 def _real_clock() -> datetime.datetime:
@@ -82,7 +79,7 @@ class _Private:
     in_flight: int | None = None  # lowest second a journaled, unapplied batch may land at
 
 
-class Backend(_EngineBackend):
+class Backend:
     """Datastream storage in a MongoDB database (``database_name``) reached with pymongo.
 
     ``connection_settings`` are ``pymongo.MongoClient`` keyword arguments, e.g. ``host``
@@ -96,12 +93,12 @@ class Backend(_EngineBackend):
     #: ``None``: use transactions when the deployment supports them; ``False``: never (the
     #: journal, as on a standalone server).
     transactions: bool | None = None
-    _projects_buckets = True
 
     def __init__(
         self, database_name: str, clock: Clock | None = None, **connection_settings: Any
     ) -> None:
-        super().__init__(clock=clock)
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
         self.clock: Clock = clock or _real_clock
         self.database_name = check_database_name(database_name)
         settings = dict(connection_settings)
@@ -115,8 +112,6 @@ class Backend(_EngineBackend):
         self._supports_transactions: bool | None = None
         self._ready: set[tuple[int, str]] = set()
         self._local = threading.local()
-        #: (database, stream id) -> stream number, for the old engine's ``_update_stream``.
-        self._numbers: dict[tuple[str, str], int] = {}
         self._new_client()  # validates the settings; connects lazily
 
     def __repr__(self) -> str:
@@ -269,14 +264,13 @@ class Backend(_EngineBackend):
             )
         number = counter["n"]
         document: dict[str, Any] = {"_id": number, "sid": record["stream_id"], "rev": 0, "n": 0}
-        set_fields, _unset = encode_fields({f: record.get(f) for f in RECORD_FIELDS})
+        set_fields, _unset = encode_fields(record.fields())
         for name, value in set_fields.items():
             if name.startswith("_json."):
                 document.setdefault("_json", {})[name[6:]] = value
             else:
                 document[name] = value
-        _set_private(record, _Private(number, 0))
-        self._numbers[(self.database_name, record["stream_id"])] = number
+        record.private = _Private(number, 0)
         self._unit().write(writes.insert_stream(document))
 
     def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
@@ -286,12 +280,8 @@ class Backend(_EngineBackend):
             writes.update_stream(_private(record).number, set_fields, unset_fields)
         )
 
-    def _delete_stored(self, stream_ids: list[str] | None) -> None:
-        """Remove streams with all their datapoints; ``None`` removes everything.
-
-        The storage protocol's ``delete_streams`` (named apart while the old engine, whose
-        ``delete_streams`` takes query tags, is still the base class).
-        """
+    def delete_streams(self, stream_ids: list[str] | None) -> None:
+        """Remove streams with all their datapoints; ``None`` removes everything."""
         unit = self._unit()
         if stream_ids is None:
             unit.write(writes.delete_streams(None))
@@ -322,7 +312,6 @@ class Backend(_EngineBackend):
         if lock and "lo" in lock and lock_is_live(lock, self.clock()):
             private.in_flight = lock["lo"]
         record.private = private
-        self._numbers[(self.database_name, record["stream_id"])] = private.number
         return record
 
     # Raw datapoints --------------------------------------------------------------------------
@@ -413,7 +402,7 @@ class Backend(_EngineBackend):
         """Replace the stored buckets of the range ``buckets`` covers by ``buckets``."""
         if not buckets:
             return
-        number, code = _private(record).number, _CODES[granularity]
+        number, code = _private(record).number, GRANULARITY_CODES[granularity]
         documents = []
         for bucket, value, time_ in buckets:
             document: dict[str, Any] = {"s": number, "g": code, "b": bucket}
@@ -452,7 +441,7 @@ class Backend(_EngineBackend):
             projection.update({f"t.{key}": 1 for key in time_keys})
         cursor = self._unit().run(
             lambda s: database.buckets.find(
-                {"s": _private(record).number, "g": _CODES[granularity],
+                {"s": _private(record).number, "g": GRANULARITY_CODES[granularity],
                  "b": {"$gte": lo, "$lt": hi}},
                 projection,
                 sort=[("b", direction)],
@@ -462,98 +451,14 @@ class Backend(_EngineBackend):
         )
         return _bucket_rows(cursor, database.client, value_keys, time_keys)
 
-    # The engine of datastream.backends.base (until the engine holds the storage) --------------
-
-    def _begin(self) -> None:
-        self._open_unit()
-
-    def _commit(self) -> None:
-        self._close_unit(commit=True)
-
-    def _rollback(self) -> None:
-        self._close_unit(commit=False)
-
-    def _load_stream(self, stream_id: str) -> dict[str, Any] | None:
-        return self.load_stream(stream_id)
-
-    def _all_streams(self) -> Iterator[dict[str, Any]]:
-        return iter(self.list_streams([]))
-
-    def _list_streams(self, conditions: list[Condition]) -> list[dict[str, Any]]:
-        return self.list_streams(conditions)
-
-    def _slice_streams(
-        self, conditions: list[Condition], offset: int, limit: int | None
-    ) -> list[dict[str, Any]]:
-        return self.list_streams(conditions, offset, limit)
-
-    def _count_streams(self, conditions: list[Condition]) -> int:
-        return self.count_streams(conditions)
-
-    def _insert_stream(self, record: dict[str, Any]) -> None:
-        self.insert_stream(record)  # type: ignore[arg-type]
-
-    def _update_stream(self, stream_id: str, fields: dict[str, Any]) -> None:
-        number = self._numbers.get((self.database_name, stream_id))
-        if number is None:
-            document = self._unit().run(
-                lambda s: self.database().streams.find_one({"sid": stream_id}, {"_id": 1},
-                                                           session=s)
-            )
-            if document is None:
-                return
-            number = document["_id"]
-        self.update_stream(StreamRecord(private=_Private(number, 0)), fields)
-
-    def _delete_streams(self, stream_ids: list[str]) -> None:
-        self._delete_stored(stream_ids)
-
-    def _delete_everything(self) -> None:
-        self._delete_stored(None)
-
-    def _insert_datapoints(self, datapoints: list[tuple[dict[str, Any], int, Any]]) -> None:
-        self.insert_datapoints(datapoints)  # type: ignore[arg-type]
-
-    def _delete_datapoints(self, record: dict[str, Any]) -> None:
-        self.delete_datapoints(record)  # type: ignore[arg-type]
-
-    def _fetch_datapoints(self, *args: Any) -> Iterator[tuple[int, Any]]:
-        return self.fetch_datapoints(*args)
-
-    def _count_datapoints(self, *args: Any) -> int:
-        return self.count_datapoints(*args)
-
-    def _scan_datapoints(self, *args: Any) -> tuple[list[int], list[Any]]:
-        return self.scan_datapoints(*args)
-
-    def _upsert_buckets(self, *args: Any) -> None:
-        self.upsert_buckets(*args)
-
-    def _fetch_buckets(self, *args: Any, **kwargs: Any) -> Iterator[tuple[int, dict, dict]]:
-        return self.fetch_buckets(*args, **kwargs)
-
-    def _switch_database(self, database_name: str) -> None:
-        self.switch_database(database_name)
-
-    def _safe_latest(self, record: dict[str, Any]) -> int:
-        return self.safe_latest(record)  # type: ignore[arg-type]
-
 
 # ----------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------
 
 
-def _private(record: Any) -> _Private:
-    private = getattr(record, "private", None)
-    return private if private is not None else record["_mongodb"]
-
-
-def _set_private(record: Any, private: _Private) -> None:
-    if isinstance(record, StreamRecord):
-        record.private = private
-    else:  # a plain dictionary built by the old engine
-        record["_mongodb"] = private
+def _private(record: StreamRecord) -> _Private:
+    return record.private
 
 
 def _rows(cursor: Any, client: Any) -> Iterator[tuple[int, Any]]:
