@@ -17,9 +17,10 @@ from pymongo import monitoring
 import datastream.backends.mongodb as mongodb_package
 from datastream import Datastream, exceptions
 from datastream.backends.mongodb import SERVER_SELECTION_TIMEOUT_MS, Backend
+from datastream.backends.mongodb import query as mongodb_query
 from datastream.backends.mongodb.query import tags_filter
 from datastream.storage import Storage, missing_methods
-from datastream.tagquery import matches, parse_query
+from datastream.tagquery import Condition, matches, parse_query
 
 T0 = at(2020, 1, 1)
 
@@ -313,6 +314,16 @@ def test_server_side_tag_filtering_equals_the_engine_semantics(mongo):
     # the two whose tags BSON cannot hold (a dotted key, a 70-bit integer), checked locally.
     server = backend.database().streams.find(tags_filter(parse_query({"title": "Stream 1"})))
     assert [d["sid"] for d in server] == [ids[0], ids[3], ids[4]]
+
+
+def test_a_filter_the_server_refuses_is_an_invalid_tag_query(mongo, monkeypatch):
+    # Patterns are kept short enough for servers (query.MAX_PATTERN); past that the server's
+    # refusal (OperationFailure) still comes out as a datastream exception.
+    monkeypatch.setattr(mongodb_query, "MAX_PATTERN", 10**6)
+    mongo.ensure_stream({"title": "x"}, {}, ALL_VALUE, G.Seconds)
+    conditions = [Condition(("title",), "contains", "y" * 40_000)]
+    with pytest.raises(exceptions.InvalidTagQuery, match="MongoDB refused the tag query"):
+        mongo.backend.list_streams(conditions)
 
 
 # Databases and processes ----------------------------------------------------------------------
