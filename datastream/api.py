@@ -61,11 +61,6 @@ class Datastream:
         observer: Observer | None = None,
     ) -> None:
         self.backend = backend
-        from .backends import base  # the old engine, until every storage is ported
-
-        if isinstance(backend, base.Backend):
-            self._engine: Any = base.LegacyEngine(backend, observer)
-            return
         self._engine = Engine(
             backend, clock=clock or getattr(backend, "clock", None), observer=observer
         )

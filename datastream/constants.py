@@ -59,4 +59,5 @@ RESERVED_TAGS: tuple[str, ...] = (
     "downsampled_until",
     "value_type",
     "value_type_options",
+    "last_downsampling_error",
 )

@@ -113,6 +113,9 @@ def frequency_key(value: Any) -> str:
     """The key of ``value`` in a ``frequencies`` dictionary."""
     if isinstance(value, str):
         return value
+    if isinstance(value, decimal.Decimal):
+        # High-accuracy numbers: the exact decimal text, as the JSON of the number would read.
+        return format(value.normalize(), "f") if value != 0 else "0"
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # integers beyond 64 bits

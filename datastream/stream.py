@@ -18,13 +18,14 @@ _REQUIRED = (
     "value_type",
     "value_type_options",
 )
-_OPTIONAL = ("downsampled_until", "derived_from", "contributes_to")
+_OPTIONAL = ("downsampled_until", "derived_from", "contributes_to", "last_downsampling_error")
 
 
 class Stream:
     """A stream's metadata as attributes, and its user tags as :attr:`tags`.
 
-    ``downsampled_until``, ``derived_from`` and ``contributes_to`` are set only when present.
+    ``downsampled_until``, ``derived_from``, ``contributes_to`` and ``last_downsampling_error``
+    are set only when present.
     """
 
     def __init__(self, all_tags: Mapping[str, Any]) -> None:

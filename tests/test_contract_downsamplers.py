@@ -1,6 +1,7 @@
 """Contract: every downsampler, exactly, at every granularity (spec §1.4, §1.5; upstream
 test_downsamplers), with hand-computed expectations for the ones upstream never had."""
 
+import decimal
 import math
 import random
 import statistics
@@ -9,7 +10,7 @@ import warnings
 import pytest
 from helpers import ALL_VALUE, EVERY_VALUE, G, at, new_stream, seconds, values
 
-from datastream import exceptions
+from datastream import Stream, exceptions
 
 T0 = at(2000, 1, 1)
 
@@ -180,3 +181,78 @@ def test_big_nominal_integers_keep_their_type(ds):
     ds.downsample_streams(until=T0 + seconds(30))
     most = ds.get_data(sid, G.Seconds10, start=T0)[0]["v"]["o"]
     assert most == 2**70 and type(most) is int
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["most_often"], ["least_often"], ["frequencies"],
+     ["most_often", "least_often", "frequencies", "median", "mean"]],
+)
+def test_high_accuracy_ranked_downsamplers_keep_exact_decimals(ds, names):
+    d = decimal.Decimal
+    sid = ds.ensure_stream({"name": "exact"}, {}, names, G.Seconds,
+                           value_type_options={"high_accuracy": True})
+    series = [d("2.5"), d("0.1"), d("2.5"), d("0.30000000000000000001"), 7, d("2.50")]
+    for i, value in enumerate(series):
+        ds.append(sid, value, T0 + seconds(i))
+    ds.append(sid, d("1.5"), T0 + seconds(130))  # closes the first minute
+    ds.downsample_streams(until=T0 + seconds(3600))
+    expected_f = {"2.5": 3, "0.1": 1, "0.30000000000000000001": 1, "7": 1}
+    for granularity in (G.Seconds10, G.Minutes):
+        v = ds.get_data(sid, granularity, start=T0)[0]["v"]
+        assert v["c"] == 6
+        if "o" in v:
+            assert v["o"] == d("2.5") and isinstance(v["o"], d)
+        if "r" in v:
+            assert v["r"] == d("0.1") and isinstance(v["r"], d)
+        if "f" in v:
+            assert v["f"] == expected_f
+
+
+def test_a_stream_that_fails_to_downsample_is_reported_and_the_others_are_done(
+    ds, clock, monkeypatch
+):
+    good, bad = new_stream(ds, "good"), new_stream(ds, "bad")
+    for sid in (good, bad):
+        for i in range(30):
+            ds.append(sid, i, T0 + seconds(i))
+    upsert = ds.backend.upsert_buckets
+
+    def upsert_failing_for_bad(record, granularity, buckets):
+        if record["stream_id"] == bad:
+            raise RuntimeError("disk on fire")
+        return upsert(record, granularity, buckets)
+
+    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert_failing_for_bad)
+    with pytest.raises(exceptions.DownsamplingFailed) as raised:
+        ds.downsample_streams(until=T0 + seconds(100))
+    assert raised.value.failures == {bad: "RuntimeError: disk on fire"}
+    assert bad in str(raised.value)
+    assert values(ds.get_data(good, G.Seconds10, start=T0), "c") == [10, 10]
+    assert len(ds.get_data(bad, G.Seconds10, start=T0)) == 0
+    tags = ds.get_tags(bad)
+    failure = {"at": clock.now, "error": "RuntimeError: disk on fire"}
+    assert tags["last_downsampling_error"] == failure
+    assert Stream(tags).tags == {"name": "bad"}
+    assert "last_downsampling_error" not in ds.get_tags(good)
+
+    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert)
+    assert ds.downsample_streams(until=T0 + seconds(100)) == []
+    assert values(ds.get_data(bad, G.Seconds10, start=T0), "c") == [10, 10]
+    assert "last_downsampling_error" not in ds.get_tags(bad)
+
+
+def test_an_unavailable_storage_stops_downsampling_at_once(ds, monkeypatch):
+    first, second = new_stream(ds, "first"), new_stream(ds, "second")
+    for sid in (first, second):
+        for i in range(30):
+            ds.append(sid, i, T0 + seconds(i))
+
+    def unavailable(record, granularity, buckets):
+        raise exceptions.BackendUnavailable("the database went away")
+
+    monkeypatch.setattr(ds.backend, "upsert_buckets", unavailable)
+    with pytest.raises(exceptions.BackendUnavailable):
+        ds.downsample_streams(until=T0 + seconds(100))
+    for sid in (first, second):
+        assert "last_downsampling_error" not in ds.get_tags(sid)

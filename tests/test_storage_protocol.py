@@ -1,0 +1,132 @@
+"""The storage protocol (datastream.storage): every storage implements all of it, with the
+protocol's signatures, and keeps a unit of work atomic; SQLite refuses unusable paths."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+
+import pytest
+from helpers import G
+
+from datastream import exceptions
+from datastream.backends import sqlite
+from datastream.engine.records import new_record
+from datastream.storage import RECORD_FIELDS, Storage, StorageCapabilities, missing_methods
+
+PROTOCOL_METHODS = sorted(
+    name for name, member in vars(Storage).items()
+    if callable(member) and not name.startswith("_")
+)
+
+
+def _parameters(function) -> list[str]:
+    return [p for p in inspect.signature(function).parameters if p != "self"]
+
+
+def test_the_protocol_is_about_a_dozen_methods():
+    assert 12 <= len(PROTOCOL_METHODS) <= 18
+    assert "unit_of_work" in PROTOCOL_METHODS and "close" in PROTOCOL_METHODS
+
+
+def test_every_storage_implements_the_whole_protocol(make_backend):
+    storage = make_backend()
+    assert missing_methods(storage) == []
+    assert isinstance(storage, Storage)
+    assert isinstance(storage.capabilities, StorageCapabilities)
+    for name in PROTOCOL_METHODS:
+        implemented = _parameters(getattr(type(storage), name))
+        assert implemented == _parameters(getattr(Storage, name)), name
+
+
+def test_declared_capabilities_have_their_methods(make_backend):
+    storage = make_backend()
+    if storage.capabilities.bucket_json:
+        assert callable(storage.fetch_bucket_json)
+    if storage.capabilities.switch_database:
+        assert callable(storage.switch_database)
+
+
+def test_missing_methods_names_what_a_storage_lacks():
+    class Half:
+        capabilities = StorageCapabilities(bucket_json=True)
+        clock = staticmethod(time.time)
+
+        def close(self) -> None: ...
+
+    missing = missing_methods(Half())
+    assert "unit_of_work" in missing and "fetch_bucket_json" in missing
+    assert "close" not in missing and "clock" not in missing
+
+
+def _record():
+    return new_record({"name": "x", "nested": {"a": [1, 2]}}, ["mean", "count"], G.Seconds,
+                      "numeric", {"high_accuracy": False})
+
+
+def test_records_round_trip_with_every_field(make_backend):
+    storage = make_backend()
+    record = _record()
+    record["last_downsampling_error"] = {"at": 1234, "error": "RuntimeError: boom"}
+    with storage.unit_of_work():
+        storage.insert_stream(record)
+    loaded = storage.load_stream(record["stream_id"])
+    assert loaded.fields() == record.fields()
+    assert set(loaded) >= {"stream_id", *RECORD_FIELDS}
+    with storage.unit_of_work():
+        again = storage.load_stream(record["stream_id"])
+        again["last_downsampling_error"] = None
+        storage.update_stream(again, {"last_downsampling_error": None})
+    assert storage.load_stream(record["stream_id"])["last_downsampling_error"] is None
+    assert [r["stream_id"] for r in storage.list_streams([])] == [record["stream_id"]]
+    assert storage.count_streams([]) == 1
+
+
+def test_a_unit_of_work_that_raises_leaves_nothing(make_backend):
+    storage = make_backend()
+    record = _record()
+    with pytest.raises(RuntimeError, match="abandon"):
+        with storage.unit_of_work():
+            storage.insert_stream(record)
+            storage.insert_datapoints([(record, 10, 1.5)])
+            raise RuntimeError("abandon")
+    assert storage.load_stream(record["stream_id"]) is None
+    assert storage.count_streams([]) == 0
+
+
+# SQLite paths ---------------------------------------------------------------------------------
+
+
+def test_sqlite_under_a_file_is_unavailable_at_once_naming_the_path(tmp_path):
+    blocker = tmp_path / "hostname"
+    blocker.write_text("a file, not a directory")
+    path = str(blocker / "x.sqlite3")
+    begin = time.monotonic()
+    with pytest.raises(exceptions.BackendUnavailable, match="hostname") as raised:
+        sqlite.Backend(path)
+    assert time.monotonic() - begin < 1
+    assert str(blocker) in str(raised.value)
+
+
+def test_check_database_path_looks_without_creating_anything(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "not a directory" in sqlite.check_database_path(str(blocker / "db.sqlite3"))
+    assert "not a directory" in sqlite.check_database_path(str(blocker / "deeper" / "db"))
+    assert "is a directory" in sqlite.check_database_path(str(tmp_path))
+    fresh = tmp_path / "new" / "dir" / "db.sqlite3"
+    assert sqlite.check_database_path(str(fresh)) is None
+    assert sqlite.check_database_path(":memory:") is None
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_check_database_path_refuses_a_read_only_directory(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert "cannot write" in sqlite.check_database_path(str(locked / "db.sqlite3"))
+    finally:
+        locked.chmod(0o700)
