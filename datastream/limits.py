@@ -17,6 +17,8 @@ __all__ = [
     "MAX_DERIVE_ARGS_SIZE",
     "MAX_ENCODED_SIZE",
     "MAX_INTEGER_DIGITS",
+    "MAX_BOUND_SECONDS",
+    "MIN_BOUND_SECONDS",
     "MAX_NESTING_DEPTH",
     "MAX_SECONDS",
     "MAX_TEXT_PATTERN_LENGTH",
@@ -36,6 +38,11 @@ MAX_TIMESTAMP = datetime.datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)
 #: The same range as POSIX seconds.
 MIN_SECONDS = to_seconds(MIN_TIMESTAMP)
 MAX_SECONDS = to_seconds(MAX_TIMESTAMP)
+#: Accepted bounds of a time range (``start``, ``end``, ``until``; the HTTP API's times) as
+#: POSIX seconds: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, every second a ``datetime``
+#: holds. A bound outside the supported timestamps selects nothing beyond them.
+MIN_BOUND_SECONDS = to_seconds(datetime.datetime.min.replace(tzinfo=UTC))
+MAX_BOUND_SECONDS = to_seconds(datetime.datetime.max.replace(tzinfo=UTC))
 
 #: Deepest nesting of dictionaries and lists in tags, query tags, nominal and graph values and
 #: derive arguments; the outermost dictionary or list is level 1. BSON documents may nest 100

@@ -27,7 +27,7 @@ from .exceptions import InvalidTagQuery
 from .limits import MAX_TEXT_PATTERN_LENGTH
 from .validation import describe
 
-__all__ = ["OPERATORS", "TEXT_OPERATORS", "Condition", "parse_query", "matches"]
+__all__ = ["LIST_OPERATORS", "OPERATORS", "TEXT_OPERATORS", "Condition", "parse_query", "matches"]
 
 #: Lookup operators usable as the last key of a query path.
 OPERATORS = frozenset(
@@ -58,7 +58,8 @@ TEXT_OPERATORS = frozenset(
     {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
 )
 
-_LIST_OPERATORS = frozenset({"in", "nin", "all"})
+#: Operators whose operand is a list of values.
+LIST_OPERATORS = frozenset({"in", "nin", "all"})
 _MISSING = object()
 
 
@@ -82,7 +83,7 @@ def parse_query(query: Mapping[str, Any] | None) -> list[Condition]:
 def _parse(query: Mapping[str, Any], prefix: tuple[str, ...], out: list[Condition]) -> None:
     for key, value in query.items():
         if prefix and key in OPERATORS:
-            if key in _LIST_OPERATORS and not isinstance(value, list | tuple | set | frozenset):
+            if key in LIST_OPERATORS and not isinstance(value, list | tuple | set | frozenset):
                 raise InvalidTagQuery(
                     f"Query operator '{key}' needs a list, not {describe(value)}"
                 )
@@ -97,7 +98,7 @@ def _parse(query: Mapping[str, Any], prefix: tuple[str, ...], out: list[Conditio
                         f"operand of {len(value)} characters is beyond the limit of "
                         f"{MAX_TEXT_PATTERN_LENGTH} characters"
                     )
-            if key in _LIST_OPERATORS:
+            if key in LIST_OPERATORS:
                 value = list(value)
             out.append(Condition(prefix, key, value))
         elif isinstance(value, Mapping) and value:

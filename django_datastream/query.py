@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
-from datastream.limits import MAX_NESTING_DEPTH
-from datastream.tagquery import OPERATORS
+from datastream.limits import INT64_MAX, MAX_BOUND_SECONDS, MAX_NESTING_DEPTH, MIN_BOUND_SECONDS
+from datastream.tagquery import LIST_OPERATORS, OPERATORS
 
 __all__ = [
     "ALIASES",
@@ -56,11 +56,11 @@ ALIASES: dict[str, str] = {
 }
 
 #: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
-MIN_TIMESTAMP = -62135596800
-MAX_TIMESTAMP = 253402300799
+MIN_TIMESTAMP = MIN_BOUND_SECONDS
+MAX_TIMESTAMP = MAX_BOUND_SECONDS
 
 #: Largest accepted ``offset`` (a signed 64-bit integer, what storages can skip).
-MAX_OFFSET = 2**63 - 1
+MAX_OFFSET = INT64_MAX
 
 #: Tag lookup operators understood as the last segment of a ``tags__…`` filter (the core's).
 TAG_OPERATORS = OPERATORS
@@ -69,8 +69,6 @@ TAG_OPERATORS = OPERATORS
 #: nesting limit of query tags (deeper filters answer 400 naming it).
 MAX_TAG_DEPTH = MAX_NESTING_DEPTH
 
-#: Operators whose value is a list: comma-separated and/or repeated parameters.
-LIST_OPERATORS = frozenset({"in", "nin", "all"})
 
 _TRUE = frozenset({"yes", "true", "t", "1", "y"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")

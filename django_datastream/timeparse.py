@@ -21,6 +21,8 @@ import re
 
 from dateutil.parser import isoparse
 
+from datastream.limits import MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
+
 __all__ = [
     "MAX_SECONDS",
     "MIN_SECONDS",
@@ -31,8 +33,8 @@ __all__ = [
 ]
 
 #: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
-MIN_SECONDS = -62135596800
-MAX_SECONDS = 253402300799
+MIN_SECONDS = MIN_BOUND_SECONDS
+MAX_SECONDS = MAX_BOUND_SECONDS
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _SECOND = datetime.timedelta(seconds=1)
