@@ -342,7 +342,7 @@ def check_value_type(value_type: Any, options: Any) -> tuple[str, dict[str, Any]
 def check_datapoint(datapoint: Any) -> None:
     """Raise unless ``datapoint`` (an item of ``append_multiple``) is a dictionary with
     ``stream_id`` and ``value`` and no keys but those, ``timestamp`` and ``check_timestamp``."""
-    if not isinstance(datapoint, Mapping):
+    if type(datapoint) is not dict and not isinstance(datapoint, Mapping):  # dict: fast path
         raise exceptions.InvalidValueType(f"must be a dictionary, not {describe(datapoint)}")
     if (
         not datapoint.keys() <= _DATAPOINT_KEYS

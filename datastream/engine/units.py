@@ -86,12 +86,9 @@ class Units:
     def __init__(self, storage: Storage, observer: Observer | None) -> None:
         self.storage = storage
         self.observer = observer
+        #: Whether someone listens to stored datapoints (else none are collected).
+        self.observed = observer is not None
         self._local = threading.local()
-
-    @property
-    def observed(self) -> bool:
-        """Whether someone listens to stored datapoints (else none are collected)."""
-        return self.observer is not None
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Unit]:

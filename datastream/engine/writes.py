@@ -115,7 +115,9 @@ class Writer:
             if seconds > latest:
                 # Later than everything: nothing downsampled can be affected.
                 record["latest_datapoint"] = seconds
-                unit.touch(record, "latest_datapoint")
+                fields = unit.changed.get(record["stream_id"])
+                if fields is None or "latest_datapoint" not in fields:
+                    unit.touch(record, "latest_datapoint")
         else:
             if check and latest is not None and seconds < latest:
                 raise exceptions.InvalidTimestamp(
