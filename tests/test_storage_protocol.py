@@ -130,3 +130,21 @@ def test_check_database_path_refuses_a_read_only_directory(tmp_path):
         assert "cannot write" in sqlite.check_database_path(str(locked / "db.sqlite3"))
     finally:
         locked.chmod(0o700)
+
+
+def test_a_layout_1_sqlite_file_gets_its_tag_index(tmp_path):
+    import sqlite3 as sqlite3_
+
+    from datastream import Datastream
+
+    path = str(tmp_path / "old.sqlite3")
+    ds = Datastream(sqlite.Backend(path))
+    wanted = ds.ensure_stream({"device": "a"}, {"room": {"floor": 2}}, ["mean"], G.Seconds)
+    ds.ensure_stream({"device": "b"}, {}, ["mean"], G.Seconds)
+    ds.backend.close()
+    connection = sqlite3_.connect(path)
+    connection.executescript("DROP TABLE tag_index; PRAGMA user_version = 1;")
+    connection.close()
+    reopened = Datastream(sqlite.Backend(path))
+    found = reopened.find_streams({"room": {"floor": 2}})
+    assert [s["stream_id"] for s in found] == [wanted] and found.count() == 1

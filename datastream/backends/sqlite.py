@@ -13,6 +13,8 @@ Tables::
                 one column per value and time downsampler key,
                 PRIMARY KEY (stream, granularity, bucket), WITHOUT ROWID
     counters    (name PRIMARY KEY, value)  the datapoint insertion sequence
+    tag_index   (path, kind, value, stream)   user tags, see :mod:`.sqlite_tagindex`;
+                tag queries select candidate streams there (and in SQL alone when exact)
 
 Raw values are stored natively when they are integers or floats, as NULL for ``None``, and as
 JSON text otherwise (strings, booleans, dictionaries, lists, high-accuracy decimal strings).
@@ -46,6 +48,7 @@ from ..jsonformat import dumps as datapoint_dumps
 from ..limits import INT64_MAX, INT64_MIN
 from ..storage import Clock, StorageCapabilities, StreamRecord
 from ..tagquery import Condition, matches
+from . import sqlite_tagindex as tagindex
 
 __all__ = ["Backend", "check_database_path"]
 
@@ -76,8 +79,8 @@ CREATE TABLE IF NOT EXISTS counters (
 INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
 """
 
-#: The layout version, kept in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+#: The layout version, kept in ``PRAGMA user_version`` (2 added the tag index).
+SCHEMA_VERSION = 2
 
 # One column per downsampler key: reads fetch only the requested ones, without JSON decoding.
 _VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
@@ -223,13 +226,28 @@ class Backend:
             existing = connection.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'streams'"
             ).fetchone()[0]
-            if version != SCHEMA_VERSION and (existing or version):
+            if version not in (SCHEMA_VERSION, 1) and (existing or version):
                 raise ValueError(
                     f"{database_name} holds datastream data in layout {version}, this version "
                     f"uses layout {SCHEMA_VERSION}; export the data or use a new file"
                 )
-            connection.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            connection.executescript(_SCHEMA + tagindex.SCHEMA)
+            if existing and version == 1:
+                self._index_every_stream(connection)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._record_cache: dict[int, tuple[str, StreamRecord]] = {}
+
+    @staticmethod
+    def _index_every_stream(connection: sqlite3.Connection) -> None:
+        """Fill the tag index of a layout 1 file (which had none)."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for seq, text in connection.execute("SELECT seq, record FROM streams").fetchall():
+                tagindex.replace(connection, seq, _loads(text)["tags"])
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:
@@ -316,10 +334,6 @@ class Backend:
         )
         return self._decode_record(*rows[0]) if rows else None
 
-    def _all_streams(self) -> Iterator[StreamRecord]:
-        rows = self._query("SELECT seq, stream_id, record FROM streams ORDER BY seq")
-        return (self._cached_record(*row) for row in rows)
-
     def _cached_record(self, seq: int, stream_id: str, text: str) -> StreamRecord:
         """A decoded record for reading only, decoded again only when its text changed."""
         cached = self._record_cache.get(seq)
@@ -332,20 +346,36 @@ class Backend:
     def list_streams(
         self, conditions: list[Condition], offset: int = 0, limit: int | None = None
     ) -> list[StreamRecord]:
-        if conditions:
-            found = (r for r in self._all_streams() if matches(conditions, r["tags"]))
-            stop = None if limit is None else offset + limit
-            return list(itertools.islice(found, offset, stop))
-        rows = self._query(
-            "SELECT seq, stream_id, record FROM streams ORDER BY seq LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset),
-        )
-        return [self._cached_record(*row) for row in rows]
+        select = "SELECT seq, stream_id, record FROM streams"
+        with self._lock:
+            plan = self._plan(conditions)
+            where = f" WHERE {plan.where}" if plan.where else ""
+            if plan.exact:
+                rows = self._conn().execute(
+                    f"{select}{where} ORDER BY seq LIMIT ? OFFSET ?",  # noqa: S608 - planned
+                    (*plan.params, -1 if limit is None else limit, offset),
+                ).fetchall()
+                return [self._cached_record(*row) for row in rows]
+            rows = self._conn().execute(f"{select}{where} ORDER BY seq", plan.params).fetchall()
+        # The index gave a superset: the matcher decides.
+        records = (self._cached_record(*row) for row in rows)
+        found = (r for r in records if matches(conditions, r["tags"]))
+        stop = None if limit is None else offset + limit
+        return list(itertools.islice(found, offset, stop))
 
     def count_streams(self, conditions: list[Condition]) -> int:
-        if conditions:
-            return len(self.list_streams(conditions))
-        return self._query("SELECT count(*) FROM streams")[0][0]
+        with self._lock:
+            plan = self._plan(conditions)
+            if plan.exact:
+                where = f" WHERE {plan.where}" if plan.where else ""
+                return self._conn().execute(
+                    f"SELECT count(*) FROM streams{where}", plan.params  # noqa: S608 - planned
+                ).fetchone()[0]
+        return len(self.list_streams(conditions))
+
+    def _plan(self, conditions: list[Condition]) -> tagindex.Plan:
+        connection = self._conn()
+        return tagindex.plan(conditions, lambda path: tagindex.has_opaque(connection, path))
 
     def insert_stream(self, record: StreamRecord) -> None:
         with self._lock:
@@ -353,7 +383,8 @@ class Backend:
                 "INSERT INTO streams (stream_id, record) VALUES (?, ?)",
                 (record["stream_id"], _dumps(record.fields())),
             )
-        record.private = cursor.lastrowid
+            record.private = cursor.lastrowid
+            tagindex.replace(self._conn(), record.private, record["tags"])
 
     def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
         # The record was loaded in this unit of work and holds every field's new value.
@@ -362,12 +393,14 @@ class Backend:
                 "UPDATE streams SET record = ? WHERE seq = ?",
                 (_dumps(record.fields()), record.private),
             )
+            if "tags" in fields:
+                tagindex.replace(self._conn(), record.private, record["tags"])
 
     def delete_streams(self, stream_ids: list[str] | None) -> None:
         with self._lock:
             connection = self._conn()
             if stream_ids is None:
-                for table in ("datapoints", "buckets", "streams"):
+                for table in ("datapoints", "buckets", "streams", "tag_index"):
                     connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 return
             for stream_id in stream_ids:
@@ -379,6 +412,7 @@ class Backend:
                 connection.execute("DELETE FROM datapoints WHERE stream = ?", row)
                 connection.execute("DELETE FROM buckets WHERE stream = ?", row)
                 connection.execute("DELETE FROM streams WHERE seq = ?", row)
+                tagindex.remove(connection, [row[0]])
 
     def safe_latest(self, record: StreamRecord) -> int:
         """Every append is one transaction: nothing is in flight outside the record."""
