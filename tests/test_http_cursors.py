@@ -20,6 +20,7 @@ from django_datastream.cursors import (
     encode_cursor,
     position_after,
 )
+from django_datastream.paging import page_position
 
 T0 = at(2020, 1, 1)
 
@@ -80,12 +81,15 @@ def page_through(ds, stream_id, query, highest, limit, between=lambda: None):
     for _ in range(10_000):
         page = list(get_data(**window.arguments)[window.offset : window.offset + limit])
         seen.extend(page)
+        if page:  # the position is taken right after the page, as a request does
+            times = [to_seconds(d["t"]["a"] if isinstance(d["t"], dict) else d["t"]) for d in page]
+            position = position_after(get_data, window, highest, times)
+            # Found from storage alone (as for a JSON answer), the position is the same.
+            assert page_position(get_data, window, highest, len(page)) == position
+            assert position == DatapointPosition.from_list(position.to_list())
         between()
         if not page:
             return seen
-        times = [to_seconds(d["t"]["a"] if isinstance(d["t"], dict) else d["t"]) for d in page]
-        position = position_after(get_data, window, highest, times)
-        assert position == DatapointPosition.from_list(position.to_list())
         window = continue_datapoints(get_data, query, highest, position)
     raise AssertionError("paging did not end")
 
