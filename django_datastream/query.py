@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
-from datastream.limits import INT64_MAX, MAX_BOUND_SECONDS, MAX_NESTING_DEPTH, MIN_BOUND_SECONDS
+from datastream.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_BOUND_SECONDS,
+    MAX_NESTING_DEPTH,
+    MIN_BOUND_SECONDS,
+)
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 
 __all__ = [
@@ -266,7 +272,7 @@ def coerce_filter_value(value: str) -> Any:
         return None
     integer = parse_integer(value)
     if integer is not None:
-        return integer if -(2**63) <= integer < 2**63 else value
+        return integer if INT64_MIN <= integer <= INT64_MAX else value
     if _FLOAT.fullmatch(value):
         number = float(value)
         if math.isfinite(number):

@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from ..limits import INT64_MAX, INT64_MIN
 from ..tagquery import Condition
 
 __all__ = ["SCHEMA", "Plan", "has_opaque", "index_rows", "plan", "remove", "replace"]
@@ -47,7 +48,6 @@ CREATE INDEX IF NOT EXISTS tag_index_by_stream ON tag_index (stream, path, kind,
 
 # Row kinds. Scalars of different kinds never compare equal in the matcher.
 NULL, BOOL, NUMBER, STRING, LIST, DICT, OPAQUE = 0, 1, 2, 3, 4, 5, 9
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _path(keys: tuple[str, ...]) -> str:
@@ -61,7 +61,7 @@ def _scalar(value: Any) -> tuple[int, Any] | None:
     if isinstance(value, bool):
         return BOOL, int(value)
     if isinstance(value, int):
-        return (NUMBER, value) if _INT64[0] <= value <= _INT64[1] else (OPAQUE, "")
+        return (NUMBER, value) if INT64_MIN <= value <= INT64_MAX else (OPAQUE, "")
     if isinstance(value, float):
         return NUMBER, value
     if isinstance(value, str):
