@@ -172,7 +172,8 @@ class DatastreamSerializer(Serializer):
         if isinstance(value, datetime.time):
             return self.format_time(value)
         if isinstance(value, Datapoints):
-            if self.datetime_formatting == "iso-8601":  # the storage's JSON has this style
+            # The storage's JSON has this style (datapoint times are whole seconds).
+            if self.datetime_formatting in ("iso-8601", "iso-8601-strict"):
                 return orjson.Fragment(value.json_array())
             return list(iter(value))  # iter(): list() would first count the window
         if isinstance(value, set | frozenset | Streams):

@@ -257,3 +257,18 @@ def test_docs_state_one_rule_for_500():
     assert "No request makes the API answer 500" not in text
     assert "never makes the API answer 500" in text
     assert 'A 500 ``{"error": "Internal server error."}`` means\na bug' in text
+
+
+def test_datetime_styles_apply_to_datapoints_too(api):
+    # The library keeps whole seconds (the mean time of 10:00:00 and 10:00:05 included).
+    uri = api.detail_uri(api.ids[0])
+    expected = {
+        "iso-8601": "2015-11-20T10:00:02Z",
+        "iso-8601-strict": "2015-11-20T10:00:02Z",
+        "rfc-2822": "Fri, 20 Nov 2015 10:00:02 +0000",
+    }
+    for style, text in expected.items():
+        with override_settings(TASTYPIE_DATETIME_FORMATTING=style):
+            for params in ({"g": "S", "t": "m", "v": "c", "l": 1}, {"g": "S", "t": "m", "l": 1}):
+                body = api.json(uri, params)
+                assert body["datapoints"][0]["t"] == {"m": text}, (style, params)
