@@ -70,3 +70,25 @@ def test_list_detail_cors_and_errors_over_http(live_api):
         detail, method="OPTIONS", headers={"Access-Control-Request-Method": "GET"}
     )
     assert status == 200 and headers["Access-Control-Max-Age"] == "3600"
+
+
+def test_errors_over_http_carry_the_api_headers(live_api):
+    base, data = live_api
+    deep = "tags__" + "__".join(["a"] * 1000)
+    many = "&".join(f"x{number}=1" for number in range(1001))
+    cases = [
+        (f"{LIST_URI}?{deep}=1", 400),
+        (f"{LIST_URI}?{many}", 400),
+        (f"{LIST_URI}?tags__title__contains={'a' * 1001}", 400),
+        (f"{LIST_URI}schema/?format=csv", 406),
+        ("/api/", 404),
+        ("/api/v2/stream/", 404),
+        ("/api/v1//stream/", 404),
+    ]
+    for path, expected in cases:
+        status, headers, body = fetch(f"{base}{path}")
+        assert status == expected, path
+        assert headers["Content-Type"] == "application/json", path
+        assert headers["Access-Control-Allow-Origin"] == "*", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert list(json.loads(body)) == ["error"], path
