@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import itertools
-import json
 import os
 import sqlite3
 import threading
@@ -39,16 +38,18 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from .. import exceptions
-from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from ..granularity import GRANULARITY_CODES, GranularityType
-from ..jsonformat import dumps as datapoint_dumps
+from ..granularity import GranularityType
 from ..limits import INT64_MAX, INT64_MIN
 from ..storage import Clock, StorageCapabilities, StreamRecord
 from ..tagquery import Condition, matches
 from . import sqlite_tagindex as tagindex
+from .sqlite_buckets import SCHEMA as BUCKET_SCHEMA
+from .sqlite_buckets import BucketTable
+from .sqlite_codec import NATIVE as _NATIVE
+from .sqlite_codec import dumps as _dumps
+from .sqlite_codec import encode as _encode
+from .sqlite_codec import loads as _loads
 
 __all__ = ["Backend", "check_database_path"]
 
@@ -65,13 +66,6 @@ CREATE TABLE IF NOT EXISTS datapoints (
     value,
     PRIMARY KEY (stream, ts, seq)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS buckets (
-    stream INTEGER NOT NULL,
-    granularity INTEGER NOT NULL,
-    bucket INTEGER NOT NULL,
-    {columns},
-    PRIMARY KEY (stream, granularity, bucket)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -82,77 +76,7 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
 #: The layout version, kept in ``PRAGMA user_version`` (2 added the tag index).
 SCHEMA_VERSION = 2
 
-# One column per downsampler key: reads fetch only the requested ones, without JSON decoding.
-_VALUE_COLUMNS = {key: f"v_{key}" for key in VALUE_DOWNSAMPLERS.values()}
-_TIME_COLUMNS = {key: f"t_{key}" for key in TIME_DOWNSAMPLERS.values()}
-# ... and each of them as JSON text (j<column>), so that JSON responses need no Python objects.
-_SCHEMA = _SCHEMA.replace(
-    "{columns}",
-    ",\n    ".join(
-        [*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values()]
-        + [f"j{column}" for column in (*_VALUE_COLUMNS.values(), *_TIME_COLUMNS.values())]
-        # The whole time part, made by SQLite on insert: responses usually want all of it.
-        + [
-            "jt TEXT GENERATED ALWAYS AS ('{' || "
-            + " || ',' || ".join(f"'\"{k}\":' || j{c}" for k, c in _TIME_COLUMNS.items())
-            + " || '}') STORED"
-        ]
-    ),
-)
-# Columns that may hold JSON text (dictionaries, strings, decimal text) rather than numbers.
-_TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
-
 _BATCH = 10000
-
-
-# JSON text that needs the standard library (integers beyond 64 bits, which orjson would read
-# back as floats) starts with this marker.
-_EXACT = "\x00"
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits
-        return _EXACT + json.dumps(value, allow_nan=False)
-
-
-def _loads(text: str) -> Any:
-    if text.startswith(_EXACT):
-        return json.loads(text[1:])
-    return orjson.loads(text)
-
-
-_NATIVE = frozenset({int, float})
-
-
-def _datetimes(seconds: list[int]) -> list[datetime.datetime]:
-    at = datetime.datetime.fromtimestamp
-    return [at(x, datetime.UTC) for x in seconds]
-
-
-def _json_texts(values: list[Any], simple: bool) -> list[str]:
-    """The JSON text of each value (see datastream.jsonformat). ``simple`` values (numbers,
-    ``None``, datetimes) hold no comma, so one array is written and split: no Python call per
-    value."""
-    if simple:
-        try:
-            return _split_array(values)
-        except TypeError:  # integers beyond 64 bits
-            pass
-    return [datapoint_dumps(value).decode() for value in values]
-
-
-def _split_array(values: list[Any]) -> list[str]:
-    text = datapoint_dumps(values).decode()
-    return text[1:-1].split(",") if values else []
-
-
-def _encode(value: Any) -> Any:
-    kind = type(value)
-    if kind is float or value is None or (kind is int and INT64_MIN <= value <= INT64_MAX):
-        return value
-    return _dumps(value)
 
 
 def _real_clock() -> datetime.datetime:
@@ -206,6 +130,7 @@ class Backend:
             )
         self.clock: Clock = clock or _real_clock
         self._local = threading.local()
+        self._buckets = BucketTable(self._query, self._executemany)
         self._open(str(database_name))
 
     def __repr__(self) -> str:
@@ -231,7 +156,7 @@ class Backend:
                     f"{database_name} holds datastream data in layout {version}, this version "
                     f"uses layout {SCHEMA_VERSION}; export the data or use a new file"
                 )
-            connection.executescript(_SCHEMA + tagindex.SCHEMA)
+            connection.executescript(_SCHEMA + BUCKET_SCHEMA + tagindex.SCHEMA)
             if existing and version == 1:
                 self._index_every_stream(connection)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -319,6 +244,10 @@ class Backend:
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._conn().execute(sql, params).fetchall()
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self._lock:
+            self._conn().executemany(sql, rows)
 
     # Streams --------------------------------------------------------------------------------
 
@@ -509,7 +438,7 @@ class Backend:
             values = [_loads(v) if type(v) is str else v for v in values]
         return times, values
 
-    # Downsampled buckets --------------------------------------------------------------------
+    # Downsampled buckets (see .sqlite_buckets) ----------------------------------------------
 
     def upsert_buckets(
         self,
@@ -517,107 +446,7 @@ class Backend:
         granularity: GranularityType,
         buckets: list[tuple[int, dict, dict]],
     ) -> None:
-        if not buckets:
-            return
-        keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        value_columns = [_VALUE_COLUMNS[k] for k in keys]
-        time_columns = list(_TIME_COLUMNS.values())
-        columns = (
-            value_columns
-            + time_columns
-            + [f"j{c}" for c in value_columns]
-            + [f"j{c}" for c in time_columns]
-        )
-        sql = (
-            "INSERT OR REPLACE INTO buckets (stream, granularity, bucket, "
-            + ", ".join(columns)
-            + ") VALUES ("
-            + ", ".join("?" * (3 + len(columns)))
-            + ")"
-        )
-        numeric = record["value_type"] == "numeric"
-        plain = numeric and not record["value_type_options"].get("high_accuracy")
-        value_lists = [[v.get(key) for _b, v, _t in buckets] for key in keys]
-        time_lists = [[t[key] for _b, _v, t in buckets] for key in _TIME_COLUMNS]
-        stored_values = [
-            values if plain and key not in _TEXT_VALUE_KEYS else [_encode(x) for x in values]
-            for key, values in zip(keys, value_lists)
-        ]
-        value_texts = [
-            _json_texts(values, numeric and key not in _TEXT_VALUE_KEYS)
-            for key, values in zip(keys, value_lists)
-        ]
-        time_texts = [
-            _json_texts(_datetimes(values) if key in ("a", "z", "m") else values, True)
-            for key, values in zip(_TIME_COLUMNS, time_lists)
-        ]
-        head = (record.private, GRANULARITY_CODES[granularity])
-        rows = [
-            (*head, bucket, *row)
-            for bucket, row in zip(
-                [b for b, _v, _t in buckets],
-                zip(*stored_values, *time_lists, *value_texts, *time_texts),
-            )
-        ]
-        with self._lock:
-            self._conn().executemany(sql, rows)
-
-    def fetch_bucket_json(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None,
-        time_keys: list[str] | None,
-    ) -> Iterator[tuple[int, bytes]]:
-        # Assembled by SQLite from each stored value's JSON text: no parsing, no Python object.
-        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        parts = []
-        if time_keys is not None:
-            if list(time_keys) == list(_TIME_COLUMNS):
-                parts.append("'\"t\":' || jt")
-            else:
-                members = " || ',' || ".join(
-                    f"'\"{k}\":' || j{_TIME_COLUMNS[k]}" for k in time_keys
-                )
-                parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
-        if value_keys is not None:
-            keys = [k for k in value_keys if k in stored]
-            members = " || ',' || ".join(f"'\"{k}\":' || j{_VALUE_COLUMNS[k]}" for k in keys)
-            parts.append(f"'\"v\":{{' || {members or chr(39) * 2} || '}}'")
-        body = " || ',' || ".join(parts) or "''"
-        order = "DESC" if reverse else "ASC"
-        sql = (
-            f"SELECT bucket, CAST('{{' || {body} || '}}' AS BLOB) FROM buckets "
-            "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
-            f"ORDER BY bucket {order} LIMIT ?"
-        )
-        for rows in self._bucket_pages(sql, record, granularity, lo, hi, reverse):
-            yield from rows
-
-    def _bucket_pages(
-        self,
-        sql: str,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-    ) -> Iterator[list[tuple]]:
-        """Pages of ``sql`` (whose parameters are stream, granularity, lo, hi and a limit and
-        whose first column is the bucket start), walking ``[lo, hi)`` in order."""
-        code = GRANULARITY_CODES[granularity]
-        while lo < hi:
-            rows = self._query(sql, (record.private, code, lo, hi, _BATCH))
-            yield rows
-            if len(rows) < _BATCH:
-                return
-            if reverse:
-                hi = rows[-1][0]
-            else:
-                lo = rows[-1][0] + 1
+        self._buckets.upsert(record, granularity, buckets)
 
     def fetch_buckets(
         self,
@@ -629,39 +458,17 @@ class Backend:
         value_keys: list[str] | None = None,
         time_keys: list[str] | None = None,
     ) -> Iterator[tuple[int, dict, dict]]:
-        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        value_keys = stored if value_keys is None else [k for k in value_keys if k in stored]
-        time_keys = list(_TIME_COLUMNS) if time_keys is None else list(time_keys)
-        columns = ", ".join(
-            ["bucket"]
-            + [_VALUE_COLUMNS[k] for k in value_keys]
-            + [_TIME_COLUMNS[k] for k in time_keys]
-        )
-        order = "DESC" if reverse else "ASC"
-        sql = (
-            f"SELECT {columns} FROM buckets WHERE stream = ? AND granularity = ? "
-            f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
-        )
-        split = 1 + len(value_keys)
-        # Only nominal streams, high-accuracy streams and f/o/r hold text that needs decoding.
-        decode = (
-            record["value_type"] != "numeric"
-            or bool(record["value_type_options"].get("high_accuracy"))
-            or bool(_TEXT_VALUE_KEYS.intersection(value_keys))
-        )
-        for rows in self._bucket_pages(sql, record, granularity, lo, hi, reverse):
-            if decode:
-                yield from [
-                    (
-                        row[0],
-                        dict(zip(value_keys, [_loads(v) if type(v) is str else v
-                                              for v in row[1:split]])),
-                        dict(zip(time_keys, row[split:])),
-                    )
-                    for row in rows
-                ]
-            else:
-                yield from [
-                    (row[0], dict(zip(value_keys, row[1:split])), dict(zip(time_keys, row[split:])))
-                    for row in rows
-                ]
+        return self._buckets.fetch(record, granularity, lo, hi, reverse, value_keys, time_keys)
+
+    def fetch_bucket_json(
+        self,
+        record: StreamRecord,
+        granularity: GranularityType,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None,
+        time_keys: list[str] | None,
+    ) -> Iterator[tuple[int, bytes]]:
+        """Buckets as ``(start, datapoint JSON text)``, assembled by SQLite."""
+        return self._buckets.fetch_json(record, granularity, lo, hi, reverse, value_keys, time_keys)
