@@ -84,3 +84,28 @@ def test_the_api_and_downsample_import_nothing_of_the_demo(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "['downsample'] []"
     assert "No streams to downsample." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("installed", "expected"),
+    [
+        (API_ONLY + ["django_datastream.demo"], set()),
+        (["django.contrib.staticfiles", "django_datastream.demo"], {"datastream.E102"}),
+        (["tastypie", "django_datastream", "django_datastream.demo"], {"datastream.W102"}),
+    ],
+)
+def test_the_demo_checks_the_apps_it_needs(installed, expected):
+    from django.core import checks
+
+    from django_datastream.demo.checks import check_demo_dependencies
+
+    with override_settings(INSTALLED_APPS=installed):
+        assert {message.id for message in check_demo_dependencies()} == expected
+        assert expected <= {message.id for message in checks.run_checks(tags=["datastream"])}
+
+
+def test_the_demo_checks_are_silent_without_the_demo():
+    from django_datastream.demo.checks import check_demo_dependencies
+
+    with override_settings(INSTALLED_APPS=["tastypie", "django_datastream"]):
+        assert check_demo_dependencies() == []

@@ -10,3 +10,6 @@ class DemoConfig(AppConfig):
     name = "django_datastream.demo"
     label = "datastream_demo"
     verbose_name = "Datastream demo"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (importing registers the checks)
