@@ -29,8 +29,13 @@ Method list::
     close()
 
 Optional capabilities are declared in :attr:`Storage.capabilities`, never probed:
-``bucket_json`` (then :meth:`fetch_bucket_json` is implemented), ``projected_buckets``
-(``fetch_buckets`` returns exactly the requested keys) and ``switch_database``.
+``bucket_json`` (then ``fetch_bucket_json(record, granularity, lo, hi, reverse, value_keys,
+time_keys)`` yields ``(bucket start, datapoint JSON text)``), ``projected_buckets``
+(``fetch_buckets`` returns exactly the requested keys) and ``switch_database`` (then
+``switch_database(database_name)`` moves the storage to another database).
+
+The engine (:class:`datastream.engine.Engine`) is the only caller; ``Datastream(storage)``
+builds it. A storage's ``clock`` is the default clock of that engine.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
+from .granularity import GranularityType
 from .tagquery import Condition
 
 __all__ = [
@@ -197,7 +203,10 @@ class Storage(Protocol):
         ...
 
     def upsert_buckets(
-        self, record: StreamRecord, granularity: Any, buckets: list[tuple[int, dict, dict]]
+        self,
+        record: StreamRecord,
+        granularity: GranularityType,
+        buckets: list[tuple[int, dict, dict]],
     ) -> None:
         """Store downsampled buckets ``(bucket start, v, t)``, replacing existing ones."""
         ...
@@ -205,7 +214,7 @@ class Storage(Protocol):
     def fetch_buckets(
         self,
         record: StreamRecord,
-        granularity: Any,
+        granularity: GranularityType,
         lo: int,
         hi: int,
         reverse: bool,
