@@ -221,6 +221,15 @@ def _add(values: list[Any], high_accuracy: bool) -> Any:
         return total
 
 
+def _squares(values: list[Any], high_accuracy: bool) -> list[Any]:
+    if high_accuracy:
+        # In the decimal context: a float (or a 28-digit default-context) product would round
+        # and leave sums of squares inconsistent with the exact sums.
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return [x * x for x in map(decimal.Decimal, values)]
+    return list(map(operator.mul, values, values))
+
+
 def _ranked(counter: Counter, originals: dict[str, Any], least: bool) -> Any:
     if not counter:
         return None
@@ -285,7 +294,7 @@ def _summarise_numeric(
     if wanted & {"s", "m", "d"}:
         s = _add(plain, high_accuracy)
     if wanted & {"q", "d"}:
-        q = _add(list(map(operator.mul, plain, plain)), high_accuracy)
+        q = _add(_squares(plain, high_accuracy), high_accuracy)
     if "l" in wanted and plain:
         lower = min(plain)
     if "u" in wanted and plain:

@@ -317,3 +317,57 @@ def test_the_generator_reaches_every_kind_of_odd_value():
 
     collect()
     assert seen == {"huge integer", "non-finite", "datetime", "container", "object"}
+
+
+#: Valid but odd values: anything the library accepts must also downsample and serialise.
+json_values = st.recursive(
+    st.none() | st.booleans() | integers.filter(lambda n: abs(n) < 10**MAX_INTEGER_DIGITS)
+    | st.floats(allow_nan=False, allow_infinity=False) | strings,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(strings, inner, max_size=3),
+    max_leaves=8,
+)
+accurate_numbers = st.one_of(
+    integers.filter(lambda n: abs(n) < 10**MAX_INTEGER_DIGITS),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False).filter(
+        lambda d: d.adjusted() < MAX_INTEGER_DIGITS),
+)
+
+
+@pytest.mark.parametrize("kind", ["nominal", "accurate", "numeric"])
+def test_accepted_odd_values_downsample_and_serialise(ds, backend_name, kind):
+    from datastream.constants import VALUE_DOWNSAMPLERS
+    from datastream.downsamplers import SUPPORTED_TYPES
+
+    value_type = "nominal" if kind == "nominal" else "numeric"
+    names = [n for n in VALUE_DOWNSAMPLERS if value_type in SUPPORTED_TYPES[n]]
+    strategy = {"nominal": json_values, "accurate": accurate_numbers,
+                "numeric": accurate_numbers.filter(lambda n: abs(n) < 1e300)}[kind]
+    start = [datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)]
+
+    @settings(max_examples={"sqlite": 60}.get(backend_name, 8), deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                     HealthCheck.data_too_large])
+    @given(series=st.lists(strategy, min_size=1, max_size=6))
+    def run(series: list[Any]) -> None:
+        note(f"{kind} series {describe(series)}")
+        sid = ds.ensure_stream({"name": f"{kind}{start[0].year}"}, {}, names, G.Seconds,
+                               value_type=value_type,
+                               value_type_options={"high_accuracy": kind == "accurate"}
+                               if value_type == "numeric" else None)
+        begin = start[0]
+        start[0] = begin.replace(year=begin.year + 1)
+        try:
+            ds.append_multiple([{"stream_id": sid, "value": v,
+                                 "timestamp": begin + datetime.timedelta(seconds=i)}
+                                for i, v in enumerate(series)])
+        except exceptions.InvalidValue:
+            return  # beyond a size limit: refused as a whole
+        ds.append(sid, None, begin + datetime.timedelta(days=2))
+        ds.downsample_streams({"name": f"{kind}{begin.year}"},
+                              until=begin + datetime.timedelta(days=3))
+        for granularity in (G.Seconds, G.Minutes, G.Days):
+            data = ds.get_data(sid, granularity, start=begin)
+            assert len(list(data)) >= 1 and data.json_array().startswith(b"[{")
+
+    run()

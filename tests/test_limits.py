@@ -185,3 +185,25 @@ def test_values_at_the_limits_downsample_and_serialise(ds):
             data = ds.get_data(sid, granularity, start=T0)
             assert data[0]["v"]["c"] == count
             assert data.json_array().startswith(b"[{")
+
+
+@pytest.mark.parametrize(("options", "series"), [
+    ({"high_accuracy": True}, [1000000000000.25, 1000000000000.25]),  # squares in decimal
+    ({"high_accuracy": True}, [decimal.Decimal("393314.253768365")] * 2),
+    ({"high_accuracy": False}, [1.3407807929942597e154]),  # its square is beyond floats
+    ({"high_accuracy": False}, [1e300, 1e300, -1e300]),
+])
+def test_accepted_numbers_downsample_without_warnings(ds, options, series):
+    from datastream.constants import VALUE_DOWNSAMPLERS
+    from datastream.downsamplers import SUPPORTED_TYPES
+
+    names = [n for n in VALUE_DOWNSAMPLERS if "numeric" in SUPPORTED_TYPES[n]]
+    sid = ds.ensure_stream({"name": "s"}, {}, names, G.Seconds, value_type_options=options)
+    ds.append_multiple([{"stream_id": sid, "value": v, "timestamp": T0 + datetime.timedelta(
+        seconds=i)} for i, v in enumerate(series)])
+    ds.append(sid, None, T0 + datetime.timedelta(days=2))
+    ds.downsample_streams(until=T0 + datetime.timedelta(days=3))  # warnings are errors here
+    minute = ds.get_data(sid, G.Minutes, start=T0)[0]["v"]
+    assert minute["c"] == len(series)
+    if len(set(series)) == 1:
+        assert minute["d"] == 0
