@@ -3,6 +3,7 @@
 // milliseconds, and appends the bucket that is still open (open_bucket=1).
 
 import { GRANULARITIES, granularity } from './granularity.js';
+import { parseTime } from './series.js';
 
 function number(value) {
   if (value === null || value === undefined || value === '') return null;
@@ -37,7 +38,7 @@ export function viewParams(stream, { from, to, width, valueDownsamplers }) {
   });
   if (from !== null && from !== undefined) params.set('start', String(Math.floor(from)));
   if (to !== null && to !== undefined) params.set('end', String(Math.ceil(to)));
-  const latest = stream.latest_datapoint ? Date.parse(stream.latest_datapoint) / 1000 : null;
+  const latest = stream.latest_datapoint ? parseTime(stream.latest_datapoint) / 1000 : null;
   const span = (to ?? latest ?? from) - from;
   const numeric = stream.value_type === 'numeric';
   if (numeric && isRawRange(Math.max(span, 1), highest, width)) {
@@ -132,4 +133,73 @@ export function pointOfEvent(datapoint, g, raw, provisional = false) {
     c: number(v.c),
     provisional,
   };
+}
+
+/**
+ * The datapoints of one stream for one view, loaded in one request: `from` (POSIX s) to `to`
+ * (POSIX s, or null for "up to the newest", which live updates extend), drawn on `width`
+ * pixels. The server chooses the granularity (`g`); `raw` tells whether they are raw.
+ */
+export class ViewSeries {
+  constructor(stream, from, to, width, valueDownsamplers) {
+    this.stream = stream;
+    this.from = from;
+    this.to = to;
+    this.width = width;
+    this.valueDownsamplers = valueDownsamplers;
+    this.g = null;
+    this.raw = false;
+    this.points = [];
+  }
+
+  /** Datapoints per second of this series' window. */
+  density(end) {
+    const to = this.to ?? end;
+    return this.width / Math.max(1, to - this.from);
+  }
+
+  /** True if this series shows `window` ({from, to, width}) at about its resolution. */
+  covers(window, latest) {
+    if (this.from > window.from) return false;
+    if (this.to !== null && (window.to === null || this.to < window.to)) return false;
+    const wanted = window.width / Math.max(1, (window.to ?? latest) - window.from);
+    const ratio = wanted / this.density(latest);
+    return ratio > 0.6 && ratio < 1.7;
+  }
+
+  async load(client) {
+    const params = viewParams(this.stream, this);
+    const body = await client.getJson(`${this.stream.resource_uri}?${params}`);
+    const { g, raw, points } = pointsOf(body);
+    this.g = g;
+    this.raw = raw;
+    this.points = points;
+    return this;
+  }
+
+  /** The newest point that is not open, or null. */
+  lastClosed() {
+    for (let i = this.points.length - 1; i >= 0; i -= 1) {
+      if (!this.points[i].provisional) return this.points[i];
+    }
+    return null;
+  }
+
+  /** Append closed points from a live feed (newer ones only); they replace open buckets. */
+  addClosed(points) {
+    let closed = this.points.filter((point) => !point.provisional);
+    let open = this.points.filter((point) => point.provisional);
+    for (const point of points) {
+      const last = closed.length ? closed[closed.length - 1] : null;
+      if (last && (this.raw ? point.t < last.t : point.bucketStart <= last.bucketStart)) continue;
+      closed.push(point);
+      open = open.filter((bucket) => bucket.bucketStart > point.bucketStart);
+    }
+    this.points = closed.concat(open);
+  }
+
+  /** Replace the open buckets. */
+  setOpen(points) {
+    this.points = this.points.filter((point) => !point.provisional).concat(points);
+  }
 }
