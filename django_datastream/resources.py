@@ -80,7 +80,7 @@ class StreamObjects:
         return self.count()
 
     def __iter__(self) -> Iterator[Stream]:
-        return (Stream(tags) for tags in self._streams())
+        return map(Stream, self._streams())
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
