@@ -148,3 +148,22 @@ def test_a_layout_1_sqlite_file_gets_its_tag_index(tmp_path):
     reopened = Datastream(sqlite.Backend(path))
     found = reopened.find_streams({"room": {"floor": 2}})
     assert [s["stream_id"] for s in found] == [wanted] and found.count() == 1
+
+
+def test_sqlite_tag_queries_with_lone_surrogates_answer_like_the_matcher(tmp_path):
+    from datastream import Datastream
+
+    ds = Datastream(sqlite.Backend(str(tmp_path / "s.sqlite3")))
+    odd = ds.ensure_stream({"name": "odd\ud800"}, {}, ["mean"], G.Seconds)
+    plain = ds.ensure_stream({"name": "plain"}, {}, ["mean"], G.Seconds)
+
+    def found(query):
+        return [s["stream_id"] for s in ds.find_streams(query)]
+
+    assert found({"name": "odd\ud800"}) == [odd]
+    assert found({"name": {"contains": "odd"}}) == [odd]
+    assert found({"name": {"gt": "odd"}}) == [odd, plain]
+    assert found({"name": {"startswith": "\ud800"}}) == []
+    assert found({"\ud800": None}) == []
+    ds.backprocess_streams({"\ud800": None})
+    assert ds.find_streams({"name": {"in": ["plain", "x\udfff"]}}).count() == 1

@@ -24,6 +24,7 @@ second index by stream (used to replace a stream's rows and to test further cond
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -51,7 +52,19 @@ NULL, BOOL, NUMBER, STRING, LIST, DICT, OPAQUE = 0, 1, 2, 3, 4, 5, 9
 
 
 def _path(keys: tuple[str, ...]) -> str:
-    return orjson.dumps(list(keys)).decode()
+    try:
+        return orjson.dumps(list(keys)).decode()
+    except TypeError:  # lone surrogates: escaped, so never equal to a path without them
+        return json.dumps(list(keys))
+
+
+def _is_text(value: str) -> bool:
+    """Whether SQLite can hold ``value`` as text (lone surrogates cannot be UTF-8)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scalar(value: Any) -> tuple[int, Any] | None:
@@ -65,7 +78,7 @@ def _scalar(value: Any) -> tuple[int, Any] | None:
     if isinstance(value, float):
         return NUMBER, value
     if isinstance(value, str):
-        return STRING, value
+        return (STRING, value) if _is_text(value) else (OPAQUE, "")
     return None
 
 
@@ -102,7 +115,8 @@ def replace(connection: sqlite3.Connection, stream: int, tags: Mapping[str, Any]
 
 
 def has_opaque(connection: sqlite3.Connection, path: str) -> bool:
-    """Whether integers beyond 64 bits are indexed at ``path``."""
+    """Whether values indexed without their value (integers beyond 64 bits, strings with lone
+    surrogates) are at ``path``."""
     row = connection.execute(
         "SELECT 1 FROM tag_index WHERE path = ? AND kind = ? LIMIT 1", (path, OPAQUE)
     ).fetchone()
@@ -154,6 +168,12 @@ def _equality(path: str, value: Any, opaque: Callable[[str], bool]) -> _Predicat
     return _Predicate("path = ? AND kind = ? AND value = ?", [path, kind, stored], True, rank=0)
 
 
+def _all_texts(path: str) -> _Predicate:
+    """Every string at ``path``: the candidates when strings SQLite cannot hold as text (stored
+    without their value) are involved."""
+    return _Predicate("path = ? AND kind IN (?, ?)", [path, STRING, OPAQUE], False, rank=6)
+
+
 def _all_numbers(path: str) -> _Predicate:
     """Every number at ``path``: the candidates when huge integers (stored without their
     value) live there."""
@@ -203,10 +223,14 @@ def _predicate(condition: Condition, opaque: Callable[[str], bool]) -> _Predicat
         if scalar is None or scalar[0] not in (NUMBER, STRING, OPAQUE):
             return _Predicate("0", [], exact=True, rank=0)  # never comparable
         kind, stored = scalar
+        if isinstance(value, str) and (kind == OPAQUE or opaque(path)):
+            return _all_texts(path)
         if kind == OPAQUE or (kind == NUMBER and opaque(path)):
             return _all_numbers(path)
         sql = f"path = ? AND kind = ? AND value {_RANGE_SQL[operator]} ?"
         return _Predicate(sql, [path, kind, stored], exact=True, rank=2)
+    if isinstance(value, str) and (not _is_text(value) or opaque(path)):
+        return _all_texts(path)
     if isinstance(value, str):
         if operator == "contains":
             sql = "path = ? AND kind = ? AND instr(value, ?) > 0"
