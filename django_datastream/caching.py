@@ -31,8 +31,12 @@ __all__ = [
     "apply_cache_headers",
     "cache_control",
     "closed_range",
+    "detail_validators",
+    "finish",
+    "list_validators",
     "make_etag",
     "not_modified",
+    "remember",
 ]
 
 #: ``Cache-Control`` of answers that may change at any time.
@@ -113,3 +117,86 @@ def not_modified(request: HttpRequest, etag: str, control: str) -> HttpResponse 
     headers = apply_cache_headers(HttpResponse(), etag, control)
     response = get_conditional_response(request, etag=etag, response=headers)
     return None if response is headers else response
+
+
+# In the views ---------------------------------------------------------------------------------
+
+_VALIDATORS_ATTRIBUTE = "_datastream_validators"
+
+
+def remember(request: HttpRequest, etag: str, control: str) -> None:
+    """Keep the answer's tag and ``Cache-Control`` for :func:`finish`."""
+    setattr(request, _VALIDATORS_ATTRIBUTE, (etag, control))
+
+
+def finish(request: HttpRequest, response: HttpResponse, replace_control: bool = True) -> None:
+    """Put the remembered tag (and, with ``replace_control``, ``Cache-Control``) on a
+    successful ``response``."""
+    validators = getattr(request, _VALIDATORS_ATTRIBUTE, None)
+    if validators is None or not 200 <= response.status_code < 300:
+        return
+    etag, control = validators
+    response["ETag"] = etag
+    if replace_control:
+        response["Cache-Control"] = control
+    patch_vary_headers(response, VARY)
+
+
+def _page_parameters(params: Any, known: set[str]) -> list[Any]:
+    """The request's parameters that the parsed query does not hold, in a stable order."""
+    return sorted((key, params.getlist(key)) for key in params if key not in known)
+
+
+def detail_validators(
+    request: HttpRequest,
+    stream: Any,
+    data_version: int,
+    query: Any,
+    content_type: str,
+    datetime_formatting: str,
+    known: set[str],
+    max_age: int,
+) -> HttpResponse | None:
+    """Remember the tag and ``Cache-Control`` of a detail answer; the 304 (or 412) answer if
+    the request's conditions say the client's copy is current."""
+    state = {key: value for key, value in vars(stream).items() if key != "datapoints"}
+    etag = make_etag(
+        "detail",
+        state,
+        data_version,
+        query.echo(),
+        _page_parameters(request.GET, known),
+        content_type,
+        datetime_formatting,
+    )
+    closed = closed_range(
+        query.granularity,
+        stream.highest_granularity,
+        query.end,
+        query.end_exclusive,
+        getattr(stream, "downsampled_until", None),
+    )
+    control = cache_control(closed, max_age)
+    remember(request, etag, control)
+    return not_modified(request, etag, control)
+
+
+def list_validators(
+    request: HttpRequest, data: Any, content_type: str, datetime_formatting: str
+) -> HttpResponse | None:
+    """Remember the tag of a list answer made of ``data`` (its dehydrated page); the 304 (or
+    412) answer if the client's copy is current."""
+
+    def plain(value: Any) -> Any:
+        return getattr(value, "data", value)
+
+    page = {key: plain(value) for key, value in data.items()}
+    for key, value in page.items():
+        if isinstance(value, list):
+            page[key] = [plain(item) for item in value]
+    etag = make_etag(
+        "list", request.path, page, _page_parameters(request.GET, set()), content_type,
+        datetime_formatting,
+    )  # fmt: skip
+    remember(request, etag, NO_CACHE)
+    return not_modified(request, etag, NO_CACHE)

@@ -7,6 +7,7 @@ cursor reports ``offset`` and ``previous`` as ``null`` (there is no index to go 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,15 +18,20 @@ from .cursors import (
     InvalidCursor,
     ListPosition,
     Window,
+    continue_datapoints,
     decode_cursor,
     encode_cursor,
     position_after,
 )
-from .query import ALIASES, QueryError, get_parameter, quote
+from .paginator import StreamsPaginator
+from .query import ALIASES, QueryError, get_parameter, parse_tag_filters, quote
 
 __all__ = [
     "DATAPOINTS",
     "STREAMS",
+    "CursorStreamsPaginator",
+    "detail_meta",
+    "detail_window",
     "cursor_meta",
     "cursor_uri",
     "page_position",
@@ -139,3 +145,101 @@ def cursor_meta(
             else None
         )
     return meta
+
+
+# In the views ---------------------------------------------------------------------------------
+
+
+def detail_scope(stream_id: str, query: Any) -> dict[str, Any]:
+    """What a datapoint cursor is bound to: the stream and the parsed query."""
+    return {"stream": stream_id, "query": query.echo()}
+
+
+def detail_window(params: Any, datastream: Any, stream: Any, query: Any) -> Window:
+    """The window of datapoints a detail request reads: the query itself, or its
+    continuation after the request's cursor."""
+    arguments = query.get_data_arguments()
+    values = read_cursor(params, DATAPOINTS, detail_scope(stream.id, query))
+    if values is None:
+        return Window(arguments)
+    get_data = functools.partial(datastream.get_data, stream.id)
+    return continue_datapoints(
+        get_data, arguments, stream.highest_granularity, datapoint_position(values)
+    )
+
+
+def _narrow(page: dict[str, Any], key: str, length: int) -> None:
+    """Keep the page to the ``length`` items counted: datapoints (or streams) appended
+    between the count and the read must wait for the next page, after the cursor."""
+    page[key] = page[key][:length]
+
+
+def detail_meta(
+    params: Any,
+    datastream: Any,
+    stream: Any,
+    query: Any,
+    window: Window,
+    page: dict[str, Any],
+    resource_uri: str | None,
+) -> dict[str, Any]:
+    """``meta`` of a detail page read from ``window`` with its cursor fields; the page's
+    ``objects`` are kept to the datapoints it counted."""
+    meta = page["meta"]
+    offset = meta["offset"]
+    limit = meta["limit"]
+    length = max(0, min(limit, meta["total_count"] - offset)) if limit else 0
+    _narrow(page, "objects", length)
+    position = None
+    if length:
+        get_data = functools.partial(datastream.get_data, stream.id)
+        read = Window(window.arguments, offset, window.position)
+        position = page_position(get_data, read, stream.highest_granularity, length).to_list()
+    return cursor_meta(
+        meta,
+        kind=DATAPOINTS,
+        scope=detail_scope(stream.id, query),
+        position=position,
+        by_cursor=window.position is not None,
+        given=get_parameter(params, "cursor", _token),
+        resource_uri=resource_uri,
+        params=params,
+        skipped=window.offset,
+    )
+
+
+def list_scope(params: Any) -> dict[str, Any]:
+    """What a stream-list cursor is bound to: the tag filters."""
+    return {"filters": parse_tag_filters(params)}
+
+
+class CursorStreamsPaginator(StreamsPaginator):
+    """The stream list's paginator with cursors: ``cursor`` (``cu``) continues after the
+    streams already returned, and ``meta.next_cursor`` continues after this page."""
+
+    def __init__(self, request_data: Any, objects: Any, *args: Any, **kwargs: Any) -> None:
+        values = read_cursor(request_data, STREAMS, list_scope(request_data))
+        self.by_cursor = values is not None
+        if values is not None:
+            kwargs["offset"] = list_position(values).count
+        super().__init__(request_data, objects, *args, **kwargs)
+
+    def page(self) -> dict[str, Any]:
+        page = super().page()
+        meta = page["meta"]
+        offset, limit, count = meta["offset"], meta["limit"], meta["total_count"]
+        remaining = max(0, count - offset)
+        length = remaining if limit == 0 and self.zero_means_max else min(limit, remaining)
+        _narrow(page, self.collection_name, length)
+        cursor_meta(
+            meta,
+            kind=STREAMS,
+            scope=list_scope(self.request_data),
+            position=[offset + length] if length else None,
+            by_cursor=self.by_cursor,
+            given=get_parameter(self.request_data, "cursor", _token),
+            resource_uri=self.resource_uri,
+            params=self.request_data,
+            skipped=offset,
+        )
+        return page
