@@ -52,7 +52,6 @@ __all__ = [
     "check_granularity",
     "check_integer",
     "check_json",
-    "check_nested",
     "check_tag_keys",
     "check_value_type",
     "describe",
@@ -148,14 +147,6 @@ def check_integer(value: int, what: str, error: type[Exception]) -> None:
         )
 
 
-def check_nested(value: Any, what: str, error: type[Exception]) -> None:
-    """Raise ``error`` unless ``value`` nests at most :data:`MAX_NESTING_DEPTH` levels deep and
-    holds no integer beyond :data:`MAX_INTEGER_DIGITS` digits."""
-    for _key, item in walk(value, what, error):
-        if isinstance(item, int) and not isinstance(item, bool):
-            check_integer(item, what, error)
-
-
 def check_json(value: Any, where: str, size_limit: int = MAX_ENCODED_SIZE) -> None:
     """Raise unless ``value`` is JSON data within the documented limits.
 
@@ -167,7 +158,7 @@ def check_json(value: Any, where: str, size_limit: int = MAX_ENCODED_SIZE) -> No
     :class:`InvalidValueType`.
     """
     if isinstance(value, str):
-        if len(value) <= size_limit // 4:  # at most 4 bytes per character, plus quotes
+        if len(value) * 6 + 2 <= size_limit:  # at most 6 bytes a character (\u0000), quotes
             return
     elif value is None or isinstance(value, bool | float | int):
         _check_scalar(value, where)
