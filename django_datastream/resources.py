@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
+from tastypie.cache import NoCache
 from tastypie.exceptions import Unauthorized
 from tastypie.resources import Resource
 
@@ -51,7 +52,7 @@ from .query import QueryError, combine_tag_queries, parse_detail_query, parse_ta
 from .responses import ApiError, check_read_method, render, respond
 from .serializers import DatastreamSerializer, determine_format
 
-__all__ = ["StreamObjects", "StreamResource"]
+__all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,15 @@ class StreamObjects:
         return self
 
 
+class NoCacheHeaders(NoCache):
+    """tastypie's default ``Meta.cache`` (nothing cached, ``Vary: Accept``) without its
+    ``Cache-Control: no-cache``: caching headers are left to the project, or to a subclass's
+    ``Meta.cache`` (``SimpleCache`` sets ``max-age``)."""
+
+    def cache_control(self) -> dict[str, Any]:
+        return {}
+
+
 class StreamResource(Resource):
     """Streams (``/stream/``, ``/stream/set/<id>;<id>/``) and one stream with its
     datapoints (``/stream/<id>/``). GET, HEAD and OPTIONS only."""
@@ -128,6 +138,7 @@ class StreamResource(Resource):
         serializer = DatastreamSerializer()
         collection_name = "objects"
         default_format = "application/json"
+        cache = NoCacheHeaders()
         paginator_class = StreamsPaginator
         #: ``None``: the ``API_LIMIT_PER_PAGE`` / ``DATASTREAM_API_LIST_MAX_LIMIT`` settings.
         limit = None

@@ -272,3 +272,11 @@ def test_datetime_styles_apply_to_datapoints_too(api):
             for params in ({"g": "S", "t": "m", "v": "c", "l": 1}, {"g": "S", "t": "m", "l": 1}):
                 body = api.json(uri, params)
                 assert body["datapoints"][0]["t"] == {"m": text}, (style, params)
+
+
+def test_no_caching_headers_by_default(api):
+    for uri in uris(api):
+        response = api.client.get(uri)
+        assert response.status_code == 200, uri
+        assert "Cache-Control" not in response, uri
+        assert response["Vary"] == "Accept", uri
