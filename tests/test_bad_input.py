@@ -506,3 +506,14 @@ def test_tags_cannot_grow_beyond_the_size_limit_by_updates(ds, catalog):
     assert snapshot() == before
     ds.update_tags(ids["numeric"], {"a": "", "b": half})  # replacing keeps it within the limit
     assert ds.get_tags(ids["numeric"])["b"] == half
+
+
+@pytest.mark.parametrize(("tags", "error"), [
+    (None, exceptions.InvalidValueType), (5, exceptions.InvalidValueType),
+    ({"name": "x"}, exceptions.InvalidValue), ({"stream_id": 1}, exceptions.InvalidValue),
+])
+def test_stream_descriptor_of_bad_tags(tags, error):
+    from datastream import Stream
+
+    with pytest.raises(error, match="get_tags|Supplied tags are missing"):
+        Stream(tags)
