@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import exceptions
+
 __all__ = ["Stream"]
 
 _REQUIRED = (
@@ -29,9 +31,11 @@ class Stream:
     """
 
     def __init__(self, all_tags: Mapping[str, Any]) -> None:
+        if not isinstance(all_tags, Mapping):
+            raise exceptions.InvalidValueType("Stream() takes the dictionary get_tags() returns")
         missing = [key for key in _REQUIRED if key not in all_tags]
         if missing:
-            raise ValueError(f"Supplied tags are missing {missing}")
+            raise exceptions.InvalidValue(f"Supplied tags are missing {missing}")
         self.id = all_tags["stream_id"]
         self.value_downsamplers = all_tags["value_downsamplers"]
         self.time_downsamplers = all_tags["time_downsamplers"]

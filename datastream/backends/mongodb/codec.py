@@ -73,8 +73,9 @@ def is_plain_key(key: Any) -> bool:
 
 
 def dumps(value: Any) -> str:
-    """JSON text for any value the engine stores (integers of any size, lone surrogates)."""
-    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    """JSON text for any value the engine stores (integers of any size, lone surrogates, and
+    the infinite sums of squares of floats near the float limit, as ``Infinity``)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
 def loads(text: str) -> Any:
