@@ -17,6 +17,8 @@ Django setting                       attribute                 default
 ``API_DETAIL_LIMIT_PER_PAGE``        ``DETAIL_LIMIT``          100
 ``DATASTREAM_API_DETAIL_MAX_LIMIT``  ``DETAIL_MAX_LIMIT``      10000
 ``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
+``DATASTREAM_LIVE_POLL_INTERVAL``    ``LIVE_POLL_INTERVAL``    0.5 (seconds)
+``DATASTREAM_LIVE_KEEPALIVE``        ``LIVE_KEEPALIVE``        15.0 (seconds)
 ===================================  ========================  ===============================
 """
 
@@ -53,6 +55,8 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "DETAIL_LIMIT": ("API_DETAIL_LIMIT_PER_PAGE", 100),
     "DETAIL_MAX_LIMIT": ("DATASTREAM_API_DETAIL_MAX_LIMIT", 10000),
     "TEST_DATABASE_NAME": ("DATASTREAM_TEST_DATABASE_NAME", "django_datastream_testing"),
+    "LIVE_POLL_INTERVAL": ("DATASTREAM_LIVE_POLL_INTERVAL", 0.5),
+    "LIVE_KEEPALIVE": ("DATASTREAM_LIVE_KEEPALIVE", 15.0),
 }
 
 _BACKEND_SETTINGS = {"DATASTREAM_BACKEND", "DATASTREAM_BACKEND_SETTINGS"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
@@ -21,6 +20,7 @@ from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
 
 from .chartquery import ChartOptions
+from .conf import datastream_settings
 from .live import AFTER_ALL, Cursor, LiveSpec, hub, parse_event_id
 from .query import ALIASES, DEFAULT_START, DetailQuery, QueryError, quote
 
@@ -93,9 +93,9 @@ def live_response(
     check_live_parameters(request.GET)
     spec = live_spec(stream, query, chart)
     cursor = start_cursor(request, spec, query)
-    interval = float(getattr(settings, "DATASTREAM_LIVE_POLL_INTERVAL", 0.5))
-    keepalive = float(getattr(settings, "DATASTREAM_LIVE_KEEPALIVE", 15.0))
-    poller = hub(interval, keepalive)
+    poller = hub(
+        float(datastream_settings.LIVE_POLL_INTERVAL), float(datastream_settings.LIVE_KEEPALIVE)
+    )
     from_head = cursor is None
     if isinstance(request, ASGIRequest):
         content: Any = poller.aevents(datastream, spec, cursor, from_head)

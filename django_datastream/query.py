@@ -59,6 +59,12 @@ ALIASES: dict[str, str] = {
     "reverse": "r",
     "limit": "l",
     "offset": "o",
+    # The chart parameters (django_datastream.chartquery).
+    "max_points": "mp",
+    "thin": "th",
+    "shape": "sh",
+    "time_format": "tf",
+    "open_bucket": "ob",
 }
 
 #: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.

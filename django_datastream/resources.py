@@ -21,11 +21,13 @@ serializer (:mod:`.serializers`), which alone decides how it is written.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.urls import re_path
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
@@ -38,6 +40,8 @@ from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TY
 from datastream.granularity import Granularity
 from datastream.tagquery import matches, parse_query
 
+from .chartdetail import choose_query, finish_page, thinned_datapoints
+from .chartquery import parse_chart_options
 from .conf import datastream_settings, get_datastream
 from .fields import (
     DatapointsField,
@@ -47,10 +51,11 @@ from .fields import (
     ListField,
     StringField,
 )
+from .liveview import check_live_parameters, live_response
 from .paginator import DatapointsPaginator, StreamsPaginator
 from .query import QueryError, combine_tag_queries, parse_detail_query, parse_tag_filters, quote
 from .responses import ApiError, check_read_method, render, respond
-from .serializers import DatastreamSerializer, determine_format
+from .serializers import CONTENT_TYPES, DatastreamSerializer, determine_format
 
 __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
@@ -312,21 +317,71 @@ class StreamResource(Resource):
             bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
         )
         query = parse_detail_query(request.GET, stream.highest_granularity)
-        datapoints = self.datastream().get_data(stream.id, **query.get_data_arguments())
-        bundle = self.full_dehydrate(self.build_bundle(obj=stream, request=request))
         meta = self._meta
+        max_limit = meta.datapoints_max_limit
+        if max_limit is None:
+            max_limit = datastream_settings.DETAIL_MAX_LIMIT
+        # Chart parameters (django_datastream.chartdetail): max_points picks the granularity,
+        # thin picks raw datapoints; then time_format, open_bucket and shape on the page.
+        chart = parse_chart_options(request.GET, _names_granularity(request.GET), max_limit)
+        if chart.shape == "columns" and self.determine_format(request) == CONTENT_TYPES["csv"]:
+            raise QueryError("shape=columns is for JSON, JSONP and XML; CSV is always rows.")
+        datastream = self.datastream()
+        query = choose_query(datastream, stream, query, chart)
+        raw_count = None
+        if chart.thin is not None:
+            datapoints, raw_count = thinned_datapoints(datastream, stream, query, chart)
+        else:
+            datapoints = datastream.get_data(stream.id, **query.get_data_arguments())
+        bundle = self.full_dehydrate(self.build_bundle(obj=stream, request=request))
         page = meta.datapoints_paginator_class(
             request.GET,
             datapoints,
             resource_uri=self.dehydrate_resource_uri(bundle),
-            limit=meta.datapoints_limit,
+            limit=meta.datapoints_limit if chart.max_points is None else chart.max_points,
             max_limit=meta.datapoints_max_limit,
         ).page()
-        bundle.data["datapoints"] = page["objects"]
-        bundle.data["query_params"] = query.echo()
+        if raw_count is not None:
+            page["meta"]["raw_count"] = raw_count
+        objects, extra = finish_page(
+            datastream, stream, query, chart, page["objects"], page["meta"]
+        )
+        bundle.data["datapoints"] = objects
+        bundle.data["query_params"] = query.echo() | chart.echo()
         bundle.data["meta"] = page["meta"]
+        bundle.data.update(extra)
         bundle = self.alter_detail_data_to_serialize(request, bundle)
         return self.create_response(request, bundle)
+
+    def get_live(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """``<id>/live/``: the stream's new datapoints as Server-Sent Events (see
+        :mod:`django_datastream.liveview`), with the detail endpoint's authentication,
+        authorization and throttling."""
+        self.method_check(request, allowed=["get"])
+        self.is_authenticated(request)
+        self.throttle_check(request)
+        check_live_parameters(request.GET)
+        stream = self.obj_get(
+            bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
+        )
+        query = parse_detail_query(request.GET, stream.highest_granularity)
+        chart = parse_chart_options(request.GET, _names_granularity(request.GET))
+        self.log_throttled_access(request)
+        if (request.method or "").upper() == "HEAD":
+            return HttpResponse(content_type="text/event-stream")
+        return live_response(request, self.datastream(), stream, query, chart)
+
+    def prepend_urls(self) -> list[Any]:
+        """``<id>/live/`` before tastypie's detail URL (which would take ``live`` into the id)."""
+        name = re.escape(self._meta.resource_name)
+        return [
+            *super().prepend_urls(),
+            re_path(
+                rf"^(?P<resource_name>{name})/(?P<pk>[^/]+)/live/$",
+                self.wrap_view("get_live"),
+                name="api_dispatch_live",
+            ),
+        ]
 
     def get_multiple(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """``{"objects": [stream, …], "not_found": [id, …]}`` for ``set/<id>;<id>;…/``, in
@@ -377,3 +432,8 @@ class StreamResource(Resource):
             if choices is not None:
                 schema["fields"][name]["choices"] = choices
         return schema
+
+
+def _names_granularity(params: Any) -> bool:
+    """True when the request names a granularity (long or short)."""
+    return "granularity" in params or "g" in params

@@ -374,6 +374,7 @@ def test_detail_limit_zero_is_metadata_only(api):
         "total_count": 721,
         "next": None,
         "previous": None,
+        "downsampled_until": None,  # raw data
     }
 
 

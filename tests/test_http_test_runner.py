@@ -94,6 +94,7 @@ class ResourceTestCaseTest(ResourceTestCase):
                 "total_count": 3,
                 "previous": None,
                 "next": f"/api/v1/stream/{self.stream_id}/?offset=2&limit=2&format=json",
+                "downsampled_until": None,
             },
         )
         root = self.get_detail("stream", self.stream_id, format="xml")
