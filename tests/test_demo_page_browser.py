@@ -15,6 +15,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from datastream import Granularity
 
@@ -42,7 +43,11 @@ class PageWatch:
         found = []
         for url in self.requests[since:]:
             parsed = urllib.parse.urlsplit(url)
-            if parsed.path.startswith("/api/v1/stream/") and parsed.path != "/api/v1/stream/":
+            if (
+                parsed.path.startswith("/api/v1/stream/")
+                and parsed.path != "/api/v1/stream/"
+                and not parsed.path.endswith("/live/")
+            ):
                 found.append(urllib.parse.parse_qs(parsed.query))
         return found
 
@@ -102,35 +107,44 @@ def test_demo_page_draws_zooms_and_follows_live_data(
 ):
     watch = PageWatch(chromium)
     page = watch.page
-    page.goto(live_server.url + "/?poll=1")
-    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+    page.set_viewport_size({"width": 420, "height": 1400})  # charts about 270 px wide
+    with override_settings(DATASTREAM_LIVE_POLL_INTERVAL=0.1):
+        page.goto(live_server.url + "/?poll=1")
+        page.wait_for_selector("body[data-state=ready]", timeout=30000)
+        check_page(watch, tmp_path, demo_store, demo_streams)
 
+
+def check_page(watch, tmp_path, demo_store, demo_streams):
+    page = watch.page
     # The menu lists every stream with its tags.
     menu = page.locator("#ds-menu .ds-stream")
     assert menu.count() == 3
     assert "unit_description" in menu.first.inner_text()
     assert "random, domain: 0,10" in menu.first.inner_text()
 
-    # One chart per demo stream, each with a mean line inside a drawn min/max band.
+    # One chart per demo stream, each with a mean line inside a drawn min/max band, and the
+    # open bucket drawn apart.
     charts = watch.charts()
     assert [chart["title"] for chart in charts] == ["Stream 0", "Stream 1", "Stream 2"]
     for chart in charts:
         title = chart["title"]
         names = [trace["name"] for trace in chart["traces"]]
-        assert names == [
-            f"{title} min",
-            f"{title} max",
-            title,
-            f"{title} (newest bucket, incomplete)",
-        ]
-        assert all(trace["points"] >= 55 for trace in chart["traces"][:3])
-        assert chart["traces"][3]["points"] <= 1
+        assert names == [f"{title} min", f"{title} max", title, f"{title} (open bucket)"]
+        assert all(trace["points"] >= 20 for trace in chart["traces"][:3])
+        assert chart["traces"][3]["points"] == 1  # the minute of the newest datapoint
         assert chart["drawnPaths"] >= 2
-        # One hour on screen: minutes (60 buckets); 10seconds would be 360 > 300.
+        # An hour on ~270 pixels: the server picks minutes (61 buckets; 10seconds: 361).
         assert chart["granularity"] == "minutes"
+    # One request per chart (the stream list, then one each: the view is the whole history),
+    # chart-native, and no request twice.
     initial = watch.api_queries()
-    assert {q["granularity"][0] for q in initial} >= {"minutes"}
-    assert all("limit" in q for q in initial)
+    assert len(initial) == 3
+    for query in initial:
+        assert "granularity" not in query and "limit" not in query
+        assert 200 <= int(query["max_points"][0]) <= 350
+        assert query["shape"] == ["columns"] and query["time_format"] == ["epoch_ms"]
+        assert query["open_bucket"] == ["1"]
+    assert_no_duplicates(watch)
 
     # Range selector buttons.
     buttons = page.eval_on_selector_all(
@@ -138,25 +152,22 @@ def test_demo_page_draws_zooms_and_follows_live_data(
     )
     assert buttons == ["hour", "day", "week", "all"]
 
-    # Zooming in asks for finer data, for every (synchronised) chart.
+    # Zooming in: one request per (synchronised) chart, raw datapoints thinned on the server.
     before = len(watch.requests)
     watch.zoom(0, 10)
-    watch.wait_for_granularity("10seconds")
-    zoomed = watch.api_queries(before)
-    assert len(zoomed) >= 3
-    assert {q["granularity"][0] for q in zoomed} >= {"10seconds"}
-    assert all("start" in q for q in zoomed)
-    before = len(watch.requests)
-    watch.zoom(1, 4)
     watch.wait_for_granularity("seconds")
-    assert "seconds" in {q["granularity"][0] for q in watch.api_queries(before)}
+    zoomed = watch.api_queries(before)
+    assert len(zoomed) == 3
+    assert all(q["thin"] == ["minmaxlttb"] and "start" in q for q in zoomed)
     status = watch.charts()[0]["status"]
     match = re.fullmatch(r"Stream 0: seconds, (\d+) points", status)
     assert match, status
-    assert 40 <= int(match.group(1)) <= 80  # four minutes every 5 s, plus a margin
+    assert 100 <= int(match.group(1)) <= 140  # eleven minutes every 5 s, none thinned away
     screenshot(page, tmp_path, "demo-page-zoomed.png")
+    assert_no_duplicates(watch)
 
     # The client follows meta.next: no datapoint is left out when a response has pages.
+    before = len(watch.requests)
     paging = page.evaluate(
         """async () => {
             const api = await import('/static/datastream/js/api.js');
@@ -168,12 +179,25 @@ def test_demo_page_draws_zooms_and_follows_live_data(
         }"""
     )
     assert paging == {"points": 721, "requests": 8}
+    del watch.requests[before:]  # the test's own requests, not the page's
 
-    # Live update: new datapoints show up without reloading the page.
+    # Live: new datapoints arrive over Server-Sent Events, no request is made for them.
     from django_datastream.demo.generator import DummyStreams
     from django_datastream.demo.streamtypes import parse_types
 
+    # One live connection per chart at the shown granularity: minutes, then seconds after the
+    # zoom (the minute feeds were closed).
+    live = [url for url in watch.requests if "/live/" in url]
+    assert len(live) == 6
+    assert all("granularity=minutes" in url and "open_bucket=1" in url for url in live[:3])
+    assert all("granularity=seconds" in url for url in live[3:])
+    feeds = page.evaluate(
+        "() => window.datastreamDemo.charts.map((chart) => [...chart.feeds.values()]"
+        ".map((feed) => feed.source.readyState))"
+    )
+    assert feeds == [[1], [1], [1]]  # EventSource.OPEN
     last_x = max(trace["lastX"] or 0 for trace in watch.charts()[0]["traces"])
+    before = len(watch.requests)
     time.sleep(1.1)
     dummy = DummyStreams(demo_store, parse_types("int(0,10),float(-2,2),float(0,100)"), 5)
     dummy.stream_ids = list(demo_streams)
@@ -186,16 +210,25 @@ def test_demo_page_draws_zooms_and_follows_live_data(
         timeout=20000,
     )
     assert newest.timestamp() * 1000 > last_x
+    assert watch.api_queries(before) == []
 
-    # Back to everything: the "all" button.
+    # Back to everything: the "all" button; the first view's data is reused, no request.
     page.locator("#ds-chart-0 .rangeselector .button").nth(3).click()
     watch.wait_for_granularity("minutes")
     assert watch.errors == []
     status = page.locator("#ds-page-status").inner_text()
-    assert "3 streams in 3 charts" in status
+    assert "3 streams in 3 charts" in status and "Server-Sent Events" in status
     assert not page.locator(".ds-error").count()
+    assert_no_duplicates(watch)
     screenshot(page, tmp_path, "demo-page.png")
     page.close()
+
+
+def assert_no_duplicates(watch: PageWatch) -> None:
+    """No API request for data was made twice (live connections are not such requests)."""
+    api = [url for url in watch.requests if "/api/" in url and "/live/" not in url]
+    repeated = {url for url in api if api.count(url) > 1}
+    assert not repeated, repeated
 
 
 def test_client_rules(chromium, live_server, demo_store):
@@ -209,6 +242,7 @@ def test_client_rules(chromium, live_server, demo_store):
             const g = await import('/static/datastream/js/granularity.js');
             const chart = await import('/static/datastream/js/chart.js');
             const streams = await import('/static/datastream/js/streams.js');
+            const data = await import('/static/datastream/js/chartdata.js');
             const pick = (seconds, highest = 'seconds') =>
               g.chooseGranularity(seconds, g.granularity(highest), 300).name;
             const line = (min, max, unit) => ({tags: {unit, visualization: {type: 'line',
@@ -240,11 +274,15 @@ def test_client_rules(chromium, live_server, demo_store):
                 const stream = {earliest_datapoint: '2020-01-01T00:00:00Z',
                   latest_datapoint: '2020-01-10T00:00:00Z', highest_granularity: 'seconds'};
                 const day = [Date.UTC(2020, 0, 3, 0, 7, 3), Date.UTC(2020, 0, 4, 0, 7, 3)];
-                const found = chart.StreamChart.prototype.windowFor.call(
-                  {options: {maxBuckets: 300}}, stream, day);
-                return {g: found.g.name, from: found.from, to: found.to,
-                  start: day[0] / 1000, end: day[1] / 1000};
+                const found = chart.StreamChart.prototype.windowFor.call({}, stream, day, 300);
+                const last = chart.StreamChart.prototype.windowFor.call({}, stream,
+                  [Date.UTC(2020, 0, 9, 12), Date.UTC(2020, 0, 10)], 300);
+                return {from: found.from, to: found.to, width: found.width,
+                  start: day[0] / 1000, end: day[1] / 1000, lastTo: last.to};
               })(),
+              rawRange: [data.isRawRange(600, g.granularity('seconds'), 300),
+                data.isRawRange(7200, g.granularity('seconds'), 300),
+                data.isRawRange(86400 * 365, g.granularity('days'), 300)],
               groups: streams.groupStreams([a, b]).length,
               withGroups: (() => {
                 const tagged = (title, visualization) => {
@@ -285,12 +323,14 @@ def test_client_rules(chromium, live_server, demo_store):
     assert result["unitTitle"] == "temperature [C]"
     assert result["unitTag"] == "K"
     assert result["plotlyTime"] == 1577836830500
-    # J2: a day is shown in 10-minute buckets, and the padded window is rounded to 10 minutes.
+    # J2: a view asks for 10 % more on each side, with as many datapoints as pixels over the
+    # view (the server picks the granularity); a view reaching the newest data has no end.
     window = result["window"]
-    assert window["g"] == "10minutes"
-    assert window["from"] % 600 == 0 and window["to"] % 600 == 0
-    assert window["from"] <= window["start"] - 8640 < window["from"] + 600
-    assert window["to"] - 600 < window["end"] + 8640 <= window["to"]
+    assert window["from"] == window["start"] - 8640 and window["to"] == window["end"] + 8640
+    assert window["width"] == 360
+    assert window["lastTo"] is None
+    # Raw ranges (thinned on the server): 10 minutes on 300 pixels, not two hours; days always.
+    assert result["rawRange"] == [True, False, True]
     assert result["groups"] == 2
     # visualization.with: x declares it belongs with y; the event follows x into its chart.
     assert result["withGroups"] == [["x", "y", "alarm"], ["z"]]
@@ -322,6 +362,7 @@ def test_nominal_graph_and_unchartable_streams_are_listed(
 
     watch = PageWatch(chromium)
     page = watch.page
+    page.set_viewport_size({"width": 420, "height": 2400})  # 30 minutes: buckets, not raw
     page.goto(live_server.url + "/?poll=0")
     page.wait_for_selector("body[data-state=ready]", timeout=30000)
     items = page.locator("#ds-menu .ds-stream")
@@ -370,17 +411,17 @@ def test_streams_without_data_are_drawn_once_data_arrives(chromium, live_server,
     statuses = [chart["status"] for chart in watch.charts()]
     assert statuses == ["No datapoints yet; waiting for data…"] * 2
     dummy.backfill(dummy.plan(parse_span("10m")))
-    watch.wait_for_granularity("10seconds")  # ten minutes: 60 buckets of 10 seconds
+    watch.wait_for_granularity("seconds")  # ten minutes: 121 raw datapoints fit the width
     assert all(chart["drawnPaths"] >= 2 for chart in watch.charts())
     assert watch.errors == []
     page.close()
 
 
-def test_toolbar_legend_markers_and_newest_bucket(
+def test_toolbar_legend_markers_and_open_bucket(
     chromium, live_server, demo_store, demo_streams, tmp_path
 ):
     """The toolbar never covers the legend, markers follow the points in the visible window,
-    the newest bucket's marker is not clipped, and the granularities come from the server."""
+    the open bucket's marker is not clipped, and the granularities come from the server."""
     watch = PageWatch(chromium)
     page = watch.page
     page.goto(live_server.url + "/?poll=0")
@@ -416,11 +457,20 @@ def test_toolbar_legend_markers_and_newest_bucket(
 
     # Four minutes on screen (~48 points at 5 s) out of a history of well over 60 points.
     watch.zoom(0, 4)
-    watch.wait_for_granularity("seconds")
+    page.wait_for_function(
+        """() => {
+            const gd = document.querySelector('#ds-chart-0 .ds-plot');
+            const [from, to] = window.datastreamDemo.view;
+            const mean = gd.data.find((t) => t.name === 'Stream 0');
+            return mean.mode === 'lines+markers'
+                && mean.x.filter((x) => x >= from && x <= to).length <= 60;
+        }""",
+        timeout=20000,
+    )
     zoomed = mean_trace()
     assert zoomed["visible"] <= 60 < zoomed["total"]
     assert zoomed["mode"] == "lines+markers"
-    # Fifty minutes at 10 seconds: about 300 points on screen, lines only.
+    # Fifty minutes: the whole history loaded first serves it (no request), lines only.
     page.evaluate(
         """() => {
             const g = window.datastreamDemo;
@@ -428,11 +478,15 @@ def test_toolbar_legend_markers_and_newest_bucket(
             return g.setView([end - 50 * 60 * 1000, end]);
         }"""
     )
-    watch.wait_for_granularity("10seconds")
     wide = mean_trace()
     assert wide["visible"] > 60 and wide["mode"] == "lines"
 
-    # The newest (open) bucket's marker is drawn unclipped at the right edge; lines are clipped.
+    # The open bucket's marker is drawn unclipped at the right edge; lines are clipped. On a
+    # narrow page the hour is shown in minutes, the newest of them open.
+    page.set_viewport_size({"width": 420, "height": 1400})
+    page.wait_for_function("() => document.querySelector('.ds-plot').clientWidth < 400")
+    page.evaluate("() => window.datastreamDemo.setView(window.datastreamDemo.extent())")
+    watch.wait_for_granularity("minutes")
     clips = page.evaluate(
         """() => {
             const gd = document.querySelector('#ds-chart-0 .ds-plot');
@@ -442,7 +496,7 @@ def test_toolbar_legend_markers_and_newest_bucket(
                 && groups[i].querySelector('.points').getAttribute('clip-path'))}));
         }"""
     )
-    newest = [c for c in clips if "newest bucket" in c["name"]]
+    newest = [c for c in clips if "open bucket" in c["name"]]
     assert newest and all(c["cliponaxis"] is False and not c["clipped"] for c in newest)
     assert any(c["name"] == "Stream 0" and c["clipped"] for c in clips)
 

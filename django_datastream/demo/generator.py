@@ -91,14 +91,21 @@ class DummyStreams:
 
         self.stream_ids = []
         for number, stream_type in enumerate(self.types):
+            # Realistic signals (django_datastream.demo.signals) bring a title and a unit.
+            title = getattr(stream_type, "title", None) or f"Stream {number}"
+            unit = getattr(stream_type, "unit", None)
+            visualization = stream_type.visualization()
+            if unit:
+                visualization["unit"] = unit
             tags = {
-                "description": lorem_ipsum.paragraphs(1, common=False)[0],
-                "unit_description": f"random, domain: {stream_type.domain}",
+                "description": getattr(stream_type, "description", None)
+                or lorem_ipsum.paragraphs(1, common=False)[0],
+                "unit_description": title if unit else f"random, domain: {stream_type.domain}",
                 "stream_number": number,
-                "visualization": stream_type.visualization(),
+                "visualization": visualization,
             }
             stream_id = self.datastream.ensure_stream(
-                {"title": f"Stream {number}"},
+                {"title": title},
                 tags,
                 stream_type.value_downsamplers,
                 Granularity.Seconds,
@@ -106,6 +113,14 @@ class DummyStreams:
             )
             self.stream_ids.append(stream_id)
         return list(self.stream_ids)
+
+    def value(self, stream_type: Any, timestamp: datetime.datetime) -> Any:
+        """The value of a stream at ``timestamp``: a realistic signal's value there (``None``
+        inside one of its gaps: nothing is appended), else a random value of the type."""
+        value_at = getattr(stream_type, "value_at", None)
+        if value_at is not None:
+            return value_at(timestamp, self.rng)
+        return stream_type.random_value(self.rng)
 
     def latest_datapoint(self) -> datetime.datetime | None:
         """The newest ``latest_datapoint`` of the streams, or ``None`` if they have no data."""
@@ -163,13 +178,10 @@ class DummyStreams:
         done = since_downsample = 0
         for timestamp in plan.iter_timestamps():
             for stream_id, stream_type in zip(self.stream_ids, self.types):
-                batch.append(
-                    {
-                        "stream_id": stream_id,
-                        "value": stream_type.random_value(self.rng),
-                        "timestamp": timestamp,
-                    }
-                )
+                value = self.value(stream_type, timestamp)
+                if value is None:
+                    continue  # a gap in a realistic signal
+                batch.append({"stream_id": stream_id, "value": value, "timestamp": timestamp})
             if len(batch) >= batch_size:
                 self.datastream.append_multiple(batch)
                 done += len(batch)
@@ -202,10 +214,13 @@ class DummyStreams:
         appended = []
         batch = []
         for stream_id, stream_type in zip(self.stream_ids, self.types):
-            value = stream_type.random_value(self.rng)
+            value = self.value(stream_type, timestamp)
+            if value is None:
+                continue  # a gap in a realistic signal
             batch.append({"stream_id": stream_id, "value": value, "timestamp": timestamp})
             appended.append((stream_id, value))
-        self.datastream.append_multiple(batch)
+        if batch:
+            self.datastream.append_multiple(batch)
         self.appended += len(batch)
         self.datastream.downsample_streams()
         return appended

@@ -1,6 +1,7 @@
 """``manage.py datastream_demo``: the whole demo in one command.
 
-Creates the three demo streams, back-fills their history with a progress bar, serves the demo
+Creates the three demo streams (realistic signals; ``--random``: uniform random values),
+back-fills their history with a progress bar, serves the demo
 page and the API, and appends new datapoints in real time until Ctrl-C (or ``--stop-after``).
 """
 
@@ -15,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_datastream.demo import runner
 from django_datastream.demo.generator import DummyStreams
 from django_datastream.demo.server import DemoServer
+from django_datastream.demo.signals import DEMO_SIGNALS
 from django_datastream.demo.streamtypes import parse_types
 from django_datastream.demo.timespan import SpanError, parse_span
 from django_datastream.management.support import counted
@@ -77,6 +79,12 @@ class Command(BaseCommand):
             default=5000,
             help="Datapoints written per append_multiple() call while back-filling.",
         )
+        parser.add_argument(
+            "--random",
+            action="store_true",
+            help="Fill the streams Stream 0-2 with uniform random values (those of dummystream "
+            "--demo) instead of realistic signals (daily cycles, trends, noise, gaps, spikes).",
+        )
         parser.add_argument("--seed", type=int, default=None, help="Seed of the random values.")
         parser.add_argument(
             "--access-log", action="store_true", help="Log every HTTP request to stderr."
@@ -98,7 +106,7 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         dummy = DummyStreams(
             runner.configured_datastream(),
-            parse_types(DEMO_TYPES),
+            parse_types(DEMO_TYPES) if options["random"] else list(DEMO_SIGNALS),
             options["interval"],
             rng=random.Random(options["seed"]),
         )

@@ -1,7 +1,9 @@
 // One plotly chart per group of streams: mean lines in min/max bands, counts as bars.
 
-import { ceilTo, chooseGranularity, floorTo, granularity } from './granularity.js';
-import { Series, countsPerBucket, mergeSeries, parseTime } from './series.js';
+import { ViewSeries } from './chartdata.js';
+import { granularity } from './granularity.js';
+import { LiveFeed } from './live.js';
+import { countsPerBucket, mergeSeries, parseTime } from './series.js';
 import { axisTitle, streamTitle } from './streams.js';
 
 const COLORS = [
@@ -22,6 +24,9 @@ const TOP_MARGIN = 64;
 
 /** A line gets markers when the window shows at most this many of its points. */
 export const MARKERS_UP_TO = 60;
+
+/** The most datapoints the API serves in one response. */
+const MAX_POINTS = 10000;
 
 function rgba(hex, alpha) {
   const value = parseInt(hex.slice(1), 16);
@@ -57,6 +62,8 @@ export class StreamChart {
     this.index = index;
     this.overview = new Map();
     this.detail = new Map();
+    this.feeds = new Map();
+    this.renderTimer = null;
     this.view = null;
     this.loadSeq = 0;
     this.loading = 0;
@@ -101,48 +108,42 @@ export class StreamChart {
     this.status.classList.toggle('ds-error', isError);
   }
 
-  /** The window to request for a stream when the chart shows `view` (ms). */
-  windowFor(stream, view) {
+  /** Pixels of the plot area: the datapoints a view needs (at least 100). */
+  pixelWidth() {
+    return Math.max(100, Math.round((this.plot.clientWidth || 900) - 80));
+  }
+
+  /**
+   * The window to request for a stream when the chart shows `view` (ms): 10 % more on each
+   * side (for panning), as many datapoints as pixels; `to` null when it reaches the newest.
+   */
+  windowFor(stream, view, pixels = this.pixelWidth()) {
     const [earliest, latest] = extremes(stream);
     if (earliest === null || latest === null) return null;
     const start = view[0] / 1000;
     const end = view[1] / 1000;
-    const g = chooseGranularity(
-      Math.max(end - start, 1),
-      granularity(stream.highest_granularity),
-      this.options.maxBuckets,
-    );
-    const pad = (end - start) * 0.1;
-    const from = floorTo(Math.max(start - pad, earliest), g);
-    const to = end + pad >= latest ? null : ceilTo(Math.min(end + pad, latest), g);
-    return {
-      g,
-      from,
-      to,
-      needFrom: floorTo(Math.max(start, earliest), g),
-      needTo: end >= latest ? null : ceilTo(end, g),
-    };
+    const span = Math.max(end - start, 1);
+    const pad = span * 0.1;
+    const from = Math.floor(Math.max(start - pad, earliest));
+    const to = end + pad >= latest ? null : Math.ceil(end + pad);
+    const width = Math.min(MAX_POINTS, Math.round((pixels * ((to ?? latest) - from)) / span));
+    return { from, to, width: Math.max(4, width) };
   }
 
-  /** Load the whole history of every stream coarsely (range slider) and the initial view. */
+  /** Load the whole history of every stream once (range slider), then the initial view. */
   async init(view) {
     const jobs = this.streams.map(async (stream) => {
-      const [earliest, latest] = extremes(stream);
+      const [earliest] = extremes(stream);
       if (earliest === null) return;
-      const g = chooseGranularity(
-        Math.max(latest - earliest, 1),
-        granularity(stream.highest_granularity),
-        this.options.maxBuckets,
-      );
-      const series = new Series(
+      const series = new ViewSeries(
         stream,
-        g,
-        floorTo(earliest, g),
+        earliest,
         null,
+        this.pixelWidth(),
         stream.view.valueDownsamplers,
       );
       this.overview.set(stream.id, series);
-      await series.load(this.page.client, latest);
+      await series.load(this.page.client);
     });
     await this.track(Promise.all(jobs));
     await this.setView(view);
@@ -159,7 +160,10 @@ export class StreamChart {
     }
   }
 
-  /** Show `view` ([ms, ms]); reload streams whose loaded data does not cover it finely enough. */
+  /**
+   * Show `view` ([ms, ms]): one request per stream whose loaded data does not cover it at
+   * the chart's resolution (none when it does); then follow the newest data live.
+   */
   async setView(view) {
     this.view = view;
     const seq = ++this.loadSeq;
@@ -167,17 +171,23 @@ export class StreamChart {
     for (const stream of this.streams) {
       const window = this.windowFor(stream, view);
       if (!window) continue;
+      const latest = extremes(stream)[1];
       const loaded = this.detail.get(stream.id);
-      if (loaded && loaded.covers(window.g, window.needFrom, window.needTo)) continue;
-      const series = new Series(
+      if (loaded && loaded.covers(window, latest)) continue;
+      const overview = this.overview.get(stream.id);
+      if (overview && overview.covers(window, latest)) {
+        this.detail.set(stream.id, overview);
+        continue;
+      }
+      const series = new ViewSeries(
         stream,
-        window.g,
         window.from,
         window.to,
+        window.width,
         stream.view.valueDownsamplers,
       );
       jobs.push(
-        series.load(this.page.client, extremes(stream)[1]).then(() => {
+        series.load(this.page.client).then(() => {
           if (seq === this.loadSeq || !this.detail.has(stream.id))
             this.detail.set(stream.id, series);
         }),
@@ -190,37 +200,73 @@ export class StreamChart {
       console.error(error);
       return;
     }
-    if (seq === this.loadSeq) this.render();
+    if (seq === this.loadSeq) {
+      this.follow();
+      this.render();
+    }
   }
 
-  /** Live update: fetch what is newer than the last closed bucket of each open series. */
-  async poll(changed) {
-    const jobs = [];
-    let firstData = false;
+  /**
+   * One live feed per stream whose shown series reaches the newest data, at that series'
+   * granularity; closed when the view leaves the newest data or the page turns live off.
+   */
+  follow() {
     for (const stream of this.streams) {
-      if (!changed.has(stream.id)) continue;
-      const latest = extremes(stream)[1];
-      if (!this.overview.has(stream.id)) firstData = true;
-      for (const series of [this.overview.get(stream.id), this.detail.get(stream.id)]) {
-        if (series && series.to === null) jobs.push(series.refreshTail(this.page.client, latest));
+      const series = this.detail.get(stream.id);
+      const feed = this.feeds.get(stream.id);
+      const wanted = this.page.live && series && series.to === null && series.g;
+      if (feed && (!wanted || feed.g !== series.g)) {
+        feed.close();
+        this.feeds.delete(stream.id);
       }
+      if (!wanted || this.feeds.has(stream.id)) continue;
+      const current = () => this.detail.get(stream.id);
+      this.feeds.set(
+        stream.id,
+        new LiveFeed(stream, series.g, series.raw, stream.view.valueDownsamplers,
+          series.lastClosed(), {
+            onPoints: (points) => {
+              const target = current();
+              if (!target || target.g !== series.g) return;
+              target.addClosed(points);
+              this.page.noteLatest(stream, points[points.length - 1].t);
+              this.scheduleRender();
+            },
+            onOpen: (points) => {
+              const target = current();
+              if (!target || target.g !== series.g) return;
+              target.setOpen(points);
+              if (points.length) this.page.noteLatest(stream, points[points.length - 1].t);
+              this.scheduleRender();
+            },
+            onError: (message) => this.setStatus(`Live updates stopped: ${message}`, true),
+          }),
+      );
     }
-    if (firstData) {
-      await this.init(this.view);
-      return;
-    }
-    if (!jobs.length) return;
-    await this.track(Promise.all(jobs));
-    // A window followed live for long gathers many points: reload it at its proper size.
-    let oversized = false;
-    for (const [id, series] of this.detail) {
-      if (series.points.length > 3 * this.options.maxBuckets) {
-        this.detail.delete(id);
-        oversized = true;
+  }
+
+  /** Stop every live feed of the chart. */
+  stop() {
+    for (const feed of this.feeds.values()) feed.close();
+    this.feeds.clear();
+  }
+
+  /** Draw soon, once for a burst of live events. */
+  scheduleRender() {
+    if (this.renderTimer) return;
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = null;
+      // A window followed live for long gathers many points: reload it at its proper size.
+      const oversized = [...this.detail.values()].some(
+        (series) => series.points.length > 3 * series.width + 50,
+      );
+      if (oversized) {
+        this.detail.clear();
+        this.setView(this.view);
+      } else {
+        this.render();
       }
-    }
-    if (oversized) await this.setView(this.view);
-    else this.render();
+    }, 100);
   }
 
   traces() {
@@ -229,7 +275,7 @@ export class StreamChart {
       const axis = this.axisOf.get(stream.id);
       const color = COLORS[this.page.colorIndex(stream) % COLORS.length];
       const merged = mergeSeries(this.overview.get(stream.id), this.detail.get(stream.id));
-      // The newest bucket is still filling up: drawn apart, as a hollow marker.
+      // Open buckets (not closed by the server yet) are still filling up: hollow markers.
       const points = merged.filter((point) => !point.provisional);
       const newest = merged.filter((point) => point.provisional);
       const x = points.map((point) => point.t);
@@ -290,7 +336,7 @@ export class StreamChart {
           });
           traces.push({
             ...common,
-            name: `${title} (newest bucket, incomplete)`,
+            name: `${title} (open bucket)`,
             x: newest.map((p) => p.t),
             y: newest.map((p) => p.m),
             type: 'scatter',
@@ -318,7 +364,8 @@ export class StreamChart {
         });
       } else {
         const detail = this.detail.get(stream.id) || this.overview.get(stream.id);
-        const buckets = countsPerBucket(merged, detail ? detail.g : granularity('seconds')).filter(
+        const bucketSize = detail && detail.g ? detail.g : granularity('seconds');
+        const buckets = countsPerBucket(merged, bucketSize).filter(
           (bucket) => bucket.c > 0,
         );
         traces.push({
@@ -345,7 +392,7 @@ export class StreamChart {
 
   showsRawStates(stream) {
     const detail = this.detail.get(stream.id);
-    return Boolean(detail && detail.g === detail.highest);
+    return Boolean(detail && detail.raw);
   }
 
   layout() {

@@ -3,6 +3,8 @@
 
 import { DatastreamClient } from './api.js';
 import { StreamChart, extremes, toMs } from './chart.js';
+import { LiveFeed } from './live.js';
+import { granularity } from './granularity.js';
 import { describe, groupStreams, streamTitle } from './streams.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -30,6 +32,13 @@ export class DemoPage {
     this.latestMs = null;
     this.colors = new Map();
     this.relayoutTimer = null;
+    this.followTimer = null;
+    this.waiting = new Map();
+  }
+
+  /** Live updates (Server-Sent Events) are on unless the page was opened with ?poll=0. */
+  get live() {
+    return this.options.pollSeconds > 0;
   }
 
   colorIndex(stream) {
@@ -78,23 +87,68 @@ export class DemoPage {
     await Promise.all(this.charts.map((chart) => this.initChart(chart)));
     this.setStatus(this.summary());
     document.body.dataset.state = 'ready';
-    if (this.options.pollSeconds > 0) {
-      this.pollTimer = setInterval(() => this.poll(), this.options.pollSeconds * 1000);
-    }
   }
 
-  /** Draw a chart, or say that there is nothing to draw yet. */
+  /** Draw a chart, or say that there is nothing to draw yet (and wait for its first data). */
   initChart(chart) {
     if (this.view) return chart.init(this.view);
     chart.setStatus('No datapoints yet; waiting for data…');
+    if (this.live) {
+      for (const stream of chart.streams) this.waitForData(stream);
+    }
     return null;
   }
 
+  /** Follow a stream without data until its first datapoint, then draw every chart. */
+  waitForData(stream) {
+    if (this.waiting.has(stream.id)) return;
+    const g = granularity(stream.highest_granularity);
+    const feed = new LiveFeed(stream, g, true, null, null, {
+      onPoints: (points) => {
+        if (!stream.earliest_datapoint) stream.earliest_datapoint = points[0].t;
+        stream.latest_datapoint = points[points.length - 1].t;
+        if (this.view || this.starting) return;
+        // The first data: wait a moment for the rest of the burst, then draw.
+        this.starting = setTimeout(() => this.firstData(), 500);
+      },
+      onOpen: () => {},
+    });
+    this.waiting.set(stream.id, feed);
+  }
+
+  async firstData() {
+    for (const feed of this.waiting.values()) feed.close();
+    this.waiting.clear();
+    this.starting = null;
+    this.updateLatest();
+    this.view = this.initialView();
+    await Promise.all(this.charts.map((chart) => this.initChart(chart)));
+    this.setStatus(this.summary());
+  }
+
+  /**
+   * A live feed brought data up to `ms`: remember it, and while the right edge of the window
+   * is at the newest data, move the window along (every chart, at most twice a second).
+   */
+  noteLatest(stream, ms) {
+    const [, latest] = extremes(stream);
+    if (latest === null || ms > latest * 1000) stream.latest_datapoint = ms;
+    const previous = this.latestMs;
+    this.updateLatest();
+    if (!this.view || previous === null || this.latestMs <= previous) return;
+    const width = this.view[1] - this.view[0];
+    if (this.view[1] < previous - width * 0.02) return;
+    const shift = this.latestMs - previous;
+    this.view = [this.view[0] + shift, this.view[1] + shift];
+    if (this.followTimer) return;
+    this.followTimer = setTimeout(() => {
+      this.followTimer = null;
+      this.setView(this.view);
+    }, 500);
+  }
+
   summary() {
-    const live =
-      this.options.pollSeconds > 0
-        ? `live updates every ${this.options.pollSeconds} s`
-        : 'live updates off';
+    const live = this.live ? 'live updates over Server-Sent Events' : 'live updates off';
     const counts = `${this.streams.length} streams in ${this.charts.length} charts`;
     return `${counts} · ${live} · times in UTC`;
   }
@@ -181,60 +235,6 @@ export class DemoPage {
     return Promise.all(this.charts.map((chart) => chart.setView(range)));
   }
 
-  /** Live update: re-read the stream list; extend the charts where streams got new data. */
-  async poll() {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const fresh = await this.client.listStreams();
-      const changed = new Set();
-      const byId = new Map(this.streams.map((stream) => [stream.id, stream]));
-      let added = 0;
-      for (const item of fresh) {
-        const known = byId.get(item.id);
-        if (!known) {
-          added += 1;
-        } else if (known.latest_datapoint !== item.latest_datapoint) {
-          known.latest_datapoint = item.latest_datapoint;
-          known.earliest_datapoint = item.earliest_datapoint;
-          changed.add(item.id);
-        }
-      }
-      const previousLatest = this.latestMs;
-      this.updateLatest();
-      if (!this.view && changed.size) {
-        // The first datapoints arrived: draw everything now.
-        this.view = this.initialView();
-        await Promise.all(this.charts.map((chart) => this.initChart(chart)));
-        this.setStatus(this.summary());
-        return;
-      }
-      if (changed.size && this.view && previousLatest !== null && this.latestMs > previousLatest) {
-        const width = this.view[1] - this.view[0];
-        if (this.view[1] >= previousLatest - width * 0.02) {
-          // Following the newest data: move the window along.
-          const shift = this.latestMs - previousLatest;
-          this.view = [this.view[0] + shift, this.view[1] + shift];
-        }
-      }
-      await Promise.all(
-        this.charts.map(async (chart) => {
-          await chart.poll(changed);
-          if (this.view && (chart.view[0] !== this.view[0] || chart.view[1] !== this.view[1])) {
-            await chart.setView(this.view);
-          }
-        }),
-      );
-      this.setStatus(
-        this.summary() + (added ? ` · ${added} new streams: reload the page to see them` : ''),
-      );
-    } catch (error) {
-      this.setStatus(`Live update failed: ${error.message}`, true);
-      console.error(error);
-    } finally {
-      this.polling = false;
-    }
-  }
 }
 
 function boot() {
