@@ -124,6 +124,11 @@ class ResultsBase:
 
     def json_array(self) -> bytes:
         """The results as one JSON array (see :meth:`json_lines`)."""
+        fetch_json_array = getattr(self._source, "fetch_json_array", None)
+        if fetch_json_array is not None:
+            if self._limit == 0:
+                return b"[]"
+            return fetch_json_array(self._offset, self._limit, self._batch_size)
         return b"[" + b",".join(self.json_lines()) + b"]"
 
     def __repr__(self) -> str:
