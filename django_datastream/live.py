@@ -202,9 +202,17 @@ def open_buckets(
 class Channel:
     """The events of one :class:`LiveSpec`, polled once per interval for all subscribers."""
 
-    def __init__(self, datastream: Datastream, spec: LiveSpec) -> None:
+    def __init__(
+        self,
+        datastream: Datastream,
+        spec: LiveSpec,
+        current: Callable[[], Datastream | None] | None = None,
+    ) -> None:
         self.datastream = datastream
         self.spec = spec
+        # The configured datastream now: when it is another one (settings changed), the
+        # channel ends its connections instead of reading a closed storage.
+        self.current = current
         self.lock = threading.Lock()
         self.subscribers: set[Subscriber] = set()
         self.head: Cursor | None = None
@@ -316,6 +324,9 @@ class Channel:
     def poll(self) -> None:
         """Read what is new since the last poll and hand it to every subscriber."""
         spec = self.spec
+        if self.current is not None and self.current() is not self.datastream:
+            self.close("The server's datastream configuration changed; reconnect.")
+            return
         try:
             stream = None if spec.raw else self.stream()
             events: list[tuple[Cursor, bytes]] = []
@@ -441,6 +452,7 @@ class Hub:
         subscriber_factory: Callable[[Channel], Subscriber],
         datastream: Datastream,
         spec: LiveSpec,
+        current: Callable[[], Datastream | None] | None = None,
     ) -> tuple[Subscriber, Cursor | None]:
         """Register a subscriber on the channel of ``spec``; returns it and the channel's head
         at registration: the subscriber must read everything up to there itself (events after
@@ -450,7 +462,7 @@ class Hub:
             with self.lock:
                 channel = self.channels.get(key)
                 if channel is None or channel.datastream is not datastream:
-                    channel = self.channels[key] = Channel(datastream, spec)
+                    channel = self.channels[key] = Channel(datastream, spec, current)
                 self._ensure_thread()
             with channel.lock:
                 if channel.removed:  # the poller dropped it meanwhile: take a new one
@@ -527,7 +539,12 @@ class Hub:
         return text, b""
 
     def events(
-        self, datastream: Datastream, spec: LiveSpec, cursor: Cursor | None, from_head: bool
+        self,
+        datastream: Datastream,
+        spec: LiveSpec,
+        cursor: Cursor | None,
+        from_head: bool,
+        current: Callable[[], Datastream | None] | None = None,
     ) -> Iterator[bytes]:
         """The event stream of one WSGI connection (a blocking iterator).
 
@@ -535,7 +552,7 @@ class Hub:
         with what arrives after the connection opened.
         """
         subscriber, head = self.subscribe(
-            lambda channel: ThreadSubscriber(channel, cursor), datastream, spec
+            lambda channel: ThreadSubscriber(channel, cursor), datastream, spec, current
         )
         assert isinstance(subscriber, ThreadSubscriber)
         try:
@@ -561,7 +578,12 @@ class Hub:
             self.unsubscribe(subscriber)
 
     async def aevents(
-        self, datastream: Datastream, spec: LiveSpec, cursor: Cursor | None, from_head: bool
+        self,
+        datastream: Datastream,
+        spec: LiveSpec,
+        cursor: Cursor | None,
+        from_head: bool,
+        current: Callable[[], Datastream | None] | None = None,
     ) -> AsyncIterator[bytes]:
         """The event stream of one ASGI connection (storage reads run in a worker thread)."""
         loop = asyncio.get_running_loop()
@@ -570,6 +592,7 @@ class Hub:
             lambda channel: AsyncSubscriber(channel, cursor, loop),
             datastream,
             spec,
+            current,
         )
         assert isinstance(subscriber, AsyncSubscriber)
         try:

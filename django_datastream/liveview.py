@@ -20,7 +20,7 @@ from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
 
 from .chartquery import ChartOptions
-from .conf import datastream_settings
+from .conf import datastream_settings, get_datastream
 from .live import AFTER_ALL, Cursor, LiveSpec, hub, parse_event_id
 from .query import ALIASES, DEFAULT_START, DetailQuery, QueryError, quote
 
@@ -98,9 +98,9 @@ def live_response(
     )
     from_head = cursor is None
     if isinstance(request, ASGIRequest):
-        content: Any = poller.aevents(datastream, spec, cursor, from_head)
+        content: Any = poller.aevents(datastream, spec, cursor, from_head, get_datastream)
     else:
-        content = poller.events(datastream, spec, cursor, from_head)
+        content = poller.events(datastream, spec, cursor, from_head, get_datastream)
     response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events on at once

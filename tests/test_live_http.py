@@ -123,6 +123,26 @@ def test_live_endpoint_under_the_threaded_wsgi_server(live_server, store):
         reader.close()
 
 
+def test_live_endpoint_on_mongodb_under_the_threaded_wsgi_server(live_server, mongodb_server):
+    from datastream.backends.mongodb import Backend as MongoBackend
+
+    name = f"live_http_{os.getpid()}"
+    core = Datastream(MongoBackend(name, host=mongodb_server.uri))
+    core.delete_streams()
+    stream_id = core.ensure_stream({"name": "live"}, {}, ["mean"], Granularity.Seconds)
+    settings = {
+        "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
+        "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": mongodb_server.uri},
+        "DATASTREAM_LIVE_POLL_INTERVAL": 0.05,
+    }
+    try:
+        with override_settings(**settings):
+            check_follow_and_resume(live_server.url, core, stream_id)
+    finally:
+        core.delete_streams()
+        core.backend.close()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

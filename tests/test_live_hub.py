@@ -251,3 +251,17 @@ def test_the_asgi_iterator_delivers_the_same_events(ds, raw_stream, hub):
     assert f'id: {S0 + 1}-0\ndata: {{"t":{(S0 + 1) * 1000},"v":1}}' in text
     assert f'id: {S0 + 2}-0\ndata: {{"t":{(S0 + 2) * 1000},"v":2}}' in text
     assert hub.connections() == 0
+
+
+def test_a_changed_configuration_ends_the_connections(ds, raw_stream, hub):
+    configured = [ds]
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    reader = Reader(hub.events(ds, spec, None, True, lambda: configured[0]))
+    reader.wait_for(lambda events: "connected" in reader.text)
+    configured[0] = None  # e.g. override_settings ended: the storage may be closed
+    events = reader.wait_for(lambda e: len(e) == 1)
+    assert events == [
+        (None, "error", {"error": "The server's datastream configuration changed; reconnect."})
+    ]
+    reader.thread.join(5)
+    assert not reader.thread.is_alive() and hub.connections() == 0
