@@ -116,6 +116,14 @@ class Datastream:
         """All tags of a stream: user tags plus the reserved metadata keys."""
         return self._engine.get_tags(stream_id)
 
+    def get_data_version(self, stream_id: str) -> int:
+        """A number that grows whenever datapoints of the stream are stored: appended (in or
+        out of order) or derived. Together with :meth:`get_tags` (whose
+        ``downsampled_until`` moves with downsampling) it tells whether any answer about the
+        stream may have changed, e.g. for HTTP entity tags. Read it *before* the data it
+        vouches for."""
+        return self._engine.get_data_version(stream_id)
+
     def update_tags(self, stream_id: str, tags: Mapping[str, Any]) -> None:
         """Set the given user tags (leaf by leaf for nested dictionaries)."""
         check_tag_keys(tags, "tags", reserved=True)

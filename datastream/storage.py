@@ -76,6 +76,7 @@ RECORD_FIELDS = (
     "pending_backprocess",
     "version",
     "last_downsampling_error",
+    "data_version",
 )
 
 
@@ -103,6 +104,8 @@ class StreamRecord(dict):
         pending_backprocess  bool
         version              int, bumped whenever downsampled data must be (re)computed
         last_downsampling_error  None | {'at': int, 'error': str}
+        data_version         int, bumped by every unit of work that stores datapoints of the
+                             stream (None in records written before it existed: 0)
     """
 
     __slots__ = ("private",)

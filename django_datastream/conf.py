@@ -11,12 +11,14 @@ Django setting                       attribute                 default
 ``DATASTREAM_BACKEND``               ``BACKEND``               ``None`` (no datastream)
 ``DATASTREAM_BACKEND_SETTINGS``      ``BACKEND_SETTINGS``      ``{}``
 ``DATASTREAM_CORS_ALLOWED_ORIGINS``  ``CORS_ALLOWED_ORIGINS``  ``'*'``
-``DATASTREAM_API_FORMATS``           ``API_FORMATS``           json, jsonp, xml, csv
+``DATASTREAM_API_FORMATS``           ``API_FORMATS``           json, jsonp, xml, csv, ndjson
 ``API_LIMIT_PER_PAGE``               ``LIST_LIMIT``            20
 ``DATASTREAM_API_LIST_MAX_LIMIT``    ``LIST_MAX_LIMIT``        1000
 ``API_DETAIL_LIMIT_PER_PAGE``        ``DETAIL_LIMIT``          100
 ``DATASTREAM_API_DETAIL_MAX_LIMIT``  ``DETAIL_MAX_LIMIT``      10000
 ``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
+``DATASTREAM_CLOSED_MAX_AGE``        ``CLOSED_MAX_AGE``        3600 (seconds)
+``DATASTREAM_EXPORT_MAX_POINTS``     ``EXPORT_MAX_POINTS``     50,000,000
 ``DATASTREAM_LIVE_POLL_INTERVAL``    ``LIVE_POLL_INTERVAL``    0.5 (seconds)
 ``DATASTREAM_LIVE_KEEPALIVE``        ``LIVE_KEEPALIVE``        15.0 (seconds)
 ===================================  ========================  ===============================
@@ -49,12 +51,14 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "BACKEND": ("DATASTREAM_BACKEND", None),
     "BACKEND_SETTINGS": ("DATASTREAM_BACKEND_SETTINGS", {}),
     "CORS_ALLOWED_ORIGINS": ("DATASTREAM_CORS_ALLOWED_ORIGINS", "*"),
-    "API_FORMATS": ("DATASTREAM_API_FORMATS", ("json", "jsonp", "xml", "csv")),
+    "API_FORMATS": ("DATASTREAM_API_FORMATS", ("json", "jsonp", "xml", "csv", "ndjson")),
     "LIST_LIMIT": ("API_LIMIT_PER_PAGE", 20),
     "LIST_MAX_LIMIT": ("DATASTREAM_API_LIST_MAX_LIMIT", 1000),
     "DETAIL_LIMIT": ("API_DETAIL_LIMIT_PER_PAGE", 100),
     "DETAIL_MAX_LIMIT": ("DATASTREAM_API_DETAIL_MAX_LIMIT", 10000),
     "TEST_DATABASE_NAME": ("DATASTREAM_TEST_DATABASE_NAME", "django_datastream_testing"),
+    "CLOSED_MAX_AGE": ("DATASTREAM_CLOSED_MAX_AGE", 3600),
+    "EXPORT_MAX_POINTS": ("DATASTREAM_EXPORT_MAX_POINTS", 50_000_000),
     "LIVE_POLL_INTERVAL": ("DATASTREAM_LIVE_POLL_INTERVAL", 0.5),
     "LIVE_KEEPALIVE": ("DATASTREAM_LIVE_KEEPALIVE", 15.0),
 }

@@ -203,8 +203,7 @@ def detail_parameters() -> list[Parameter]:
         Parameter(
             "open_bucket",
             {"type": "string", "enum": ["1", "0", "true", "false", "yes", "no"]},
-            "Add the still-open last bucket of a downsampled granularity, computed from raw "
-            "data.",
+            "Add the still-open last bucket of a downsampled granularity, computed from raw data.",
         ),
         _limit(
             datastream_settings.DETAIL_LIMIT,
@@ -292,7 +291,7 @@ def _components() -> dict[str, Any]:
         "required": ["limit", "next", "previous", "total_count", "next_cursor"],
         "properties": {
             "limit": {"type": "integer", "minimum": 0},
-            "offset": {"type": "integer", "minimum": 0},
+            "offset": _nullable({"type": "integer", "minimum": 0}),
             "total_count": {"type": "integer", "minimum": 0},
             "next": _nullable(uri),
             "previous": _nullable(uri),
@@ -498,8 +497,49 @@ def _operation(
     }
 
 
-def build_document(prefix: str = "/api/v1/") -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the API included at ``prefix`` (e.g. ``/api/v1/``)."""
+_LIVE_PARAMETERS = (
+    "granularity", "start", "start_exclusive", "value_downsamplers", "time_downsamplers",
+    "time_format", "open_bucket",
+)  # fmt: skip
+
+
+def _live_operation(stream_id: dict[str, Any]) -> dict[str, Any]:
+    parameters = [p for p in detail_parameters() if p.name in _LIVE_PARAMETERS]
+    return _operation(
+        "followStream",
+        "Server-Sent Events: every new datapoint (or closed bucket) of the stream as it arrives.",
+        [
+            stream_id,
+            *[item for parameter in parameters for item in parameter.objects()],
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "Resume after this event id (sent by browsers on reconnection).",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "last_event_id",
+                "in": "query",
+                "required": False,
+                "description": "As the `Last-Event-ID` header.",
+                "schema": {"type": "string"},
+            },
+        ],
+        {
+            "200": {
+                "description": "An endless `text/event-stream`.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            "400": _error_response(_ERRORS["400"]),
+            "404": _error_response(_ERRORS["404"]),
+        },
+    )
+
+
+def build_document(prefix: str = "/api/v1/", live: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API included at ``prefix`` (e.g. ``/api/v1/``);
+    ``live``: the live endpoint ``stream/<id>/live/`` is there too."""
     if not prefix.endswith("/"):
         prefix += "/"
     formats = [name for name in datastream_settings.API_FORMATS if name in _CONTENT_TYPES]
@@ -574,6 +614,8 @@ def build_document(prefix: str = "/api/v1/") -> dict[str, Any]:
             }
         },
     }
+    if live:
+        paths[f"{prefix}stream/{{id}}/live/"] = _live_operation(stream_id)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

@@ -28,6 +28,8 @@ from datastream.limits import (
 )
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 
+from .timeparse import InvalidTime, parse_time, rounding_for
+
 __all__ = [
     "ALIASES",
     "DetailQuery",
@@ -59,6 +61,7 @@ ALIASES: dict[str, str] = {
     "reverse": "r",
     "limit": "l",
     "offset": "o",
+    "cursor": "cu",
     # The chart parameters (django_datastream.chartquery).
     "max_points": "mp",
     "thin": "th",
@@ -185,22 +188,26 @@ _parse_value_downsampler = _downsampler_parser(VALUE_DOWNSAMPLERS, "value")
 _parse_time_downsampler = _downsampler_parser(TIME_DOWNSAMPLERS, "time")
 
 
-def _timestamp_parser(which: str) -> Callable[[str, str], datetime.datetime]:
+def _timestamp_parser(parameter: str) -> Callable[[str, str], datetime.datetime]:
+    """A parser of the bound ``parameter`` (long name): integer UNIX seconds or an ISO 8601 /
+    RFC 3339 timestamp (:mod:`django_datastream.timeparse`), rounded to whole seconds so that
+    it selects the datapoints the exact moment would."""
+    which = "start" if parameter.startswith("start") else "end"
+    rounding = rounding_for(parameter)
+
     def parse(value: str, key: str) -> datetime.datetime:
-        seconds = parse_integer(value)
-        if seconds is None or not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
-            raise QueryError(
-                f"Invalid time range {which} value: {quote(value)} in parameter '{key}'. "
-                f"Use an integer number of UNIX seconds (UTC) from {MIN_TIMESTAMP} "
-                f"(0001-01-01) to {MAX_TIMESTAMP} (9999-12-31)."
-            )
-        return _EPOCH + datetime.timedelta(seconds=seconds)
+        try:
+            return parse_time(value, key, which, rounding)
+        except InvalidTime as error:
+            raise QueryError(str(error)) from None
 
     return parse
 
 
 _parse_start = _timestamp_parser("start")
+_parse_start_exclusive = _timestamp_parser("start_exclusive")
 _parse_end = _timestamp_parser("end")
+_parse_end_exclusive = _timestamp_parser("end_exclusive")
 
 
 def _parse_reverse(value: str, key: str) -> bool:
@@ -237,9 +244,9 @@ def parse_detail_query(params: Any, default_granularity: Any) -> DetailQuery:
     """Parse the datapoint parameters of a detail request (``params`` is a ``QueryDict``)."""
     granularity = get_parameter(params, "granularity", _parse_granularity, default_granularity)
     start = get_parameter(params, "start", _parse_start)
-    start_exclusive = get_parameter(params, "start_exclusive", _parse_start)
+    start_exclusive = get_parameter(params, "start_exclusive", _parse_start_exclusive)
     end = get_parameter(params, "end", _parse_end)
-    end_exclusive = get_parameter(params, "end_exclusive", _parse_end)
+    end_exclusive = get_parameter(params, "end_exclusive", _parse_end_exclusive)
     if start is not None and start_exclusive is not None:
         raise QueryError(
             "Only one time range start can be specified: got both 'start' and 'start_exclusive'."

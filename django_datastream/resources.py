@@ -32,7 +32,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
 from tastypie.cache import NoCache
-from tastypie.exceptions import Unauthorized
+from tastypie.exceptions import ImmediateHttpResponse, Unauthorized
 from tastypie.resources import Resource
 
 from datastream import Datastream, Stream, Streams, exceptions
@@ -40,9 +40,12 @@ from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TY
 from datastream.granularity import Granularity
 from datastream.tagquery import matches, parse_query
 
+from . import caching
 from .chartdetail import choose_query, finish_page, thinned_datapoints
+from .chartformat import convert_datapoint, time_converter
 from .chartquery import parse_chart_options
 from .conf import datastream_settings, get_datastream
+from .export import export_response
 from .fields import (
     DatapointsField,
     DateTimeField,
@@ -52,16 +55,33 @@ from .fields import (
     StringField,
 )
 from .liveview import check_live_parameters, live_response
-from .paginator import DatapointsPaginator, StreamsPaginator
-from .query import QueryError, combine_tag_queries, parse_detail_query, parse_tag_filters, quote
+from .paginator import DatapointsPaginator
+from .paging import CursorStreamsPaginator, detail_meta, detail_window
+from .query import (
+    ALIASES,
+    QueryError,
+    combine_tag_queries,
+    parse_detail_query,
+    parse_tag_filters,
+    quote,
+)
 from .responses import ApiError, check_read_method, render, respond
-from .serializers import CONTENT_TYPES, DatastreamSerializer, determine_format
+from .serializers import CONTENT_TYPES, STREAMED_FORMATS, DatastreamSerializer, determine_format
 
 __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
 logger = logging.getLogger(__name__)
 
 _LIST_URI_ATTRIBUTE = "_datastream_list_uri"
+#: Content type -> format name of the formats whose detail answers are streamed.
+_STREAMED = {CONTENT_TYPES[name]: name for name in STREAMED_FORMATS}
+#: Parameters the parsed ``DetailQuery`` holds (the others go into an ETag as they are).
+_QUERY_PARAMETERS = frozenset(
+    name
+    for long in ("granularity", "start", "end", "start_exclusive", "end_exclusive",
+                 "value_downsamplers", "time_downsamplers", "reverse")
+    for name in (long, ALIASES[long])
+)  # fmt: skip
 
 
 class StreamObjects:
@@ -144,7 +164,7 @@ class StreamResource(Resource):
         collection_name = "objects"
         default_format = "application/json"
         cache = NoCacheHeaders()
-        paginator_class = StreamsPaginator
+        paginator_class = CursorStreamsPaginator
         #: ``None``: the ``API_LIMIT_PER_PAGE`` / ``DATASTREAM_API_LIST_MAX_LIMIT`` settings.
         limit = None
         max_limit = None
@@ -173,7 +193,58 @@ class StreamResource(Resource):
             patch_vary_headers(response, varies)
         if cache.cacheable(request, response) and cache.cache_control():
             patch_cache_control(response, **cache.cache_control())
+        # ETag and Cache-Control of list and detail answers (a Meta.cache of the project's
+        # own choosing keeps its Cache-Control).
+        caching.finish(request, response, replace_control=type(cache) in (NoCache, NoCacheHeaders))
         return response
+
+    def alter_list_data_to_serialize(self, request: HttpRequest, data: Any) -> Any:
+        """tastypie's hook; answers 304 when the client's copy of this page is current."""
+        data = super().alter_list_data_to_serialize(request, data)
+        unchanged = caching.list_validators(
+            request, data, self.determine_format(request),
+            self._meta.serializer.datetime_formatting,
+        )  # fmt: skip
+        if unchanged is not None:
+            raise ImmediateHttpResponse(unchanged)
+        return data
+
+    def _check_detail_cache(
+        self, request: HttpRequest, datastream: Datastream, stream: Stream, query: Any
+    ) -> HttpResponse | None:
+        """Remember the detail answer's ETag and Cache-Control; the 304 answer when the
+        client's copy is current (decided before any datapoint is read)."""
+        return caching.detail_validators(
+            request,
+            stream,
+            datastream.get_data_version(stream.id),
+            query,
+            self.determine_format(request),
+            self._meta.serializer.datetime_formatting,
+            {*_QUERY_PARAMETERS, "format"},
+            datastream_settings.CLOSED_MAX_AGE,
+        )
+
+    def _export(
+        self, request: HttpRequest, datastream: Datastream, stream: Stream, query: Any,
+        chart: Any, window: Any, format_name: str,
+    ) -> None:  # fmt: skip
+        """Raise the streamed CSV or NDJSON answer (tastypie's dispatch would turn a response
+        that is not an ``HttpResponse`` into a 204)."""
+        convert = None
+        if chart.time_format != "iso":
+            times = time_converter(chart.time_format)
+
+            def convert(point: dict[str, Any]) -> dict[str, Any]:
+                return convert_datapoint(point, times)
+
+        streamed = export_response(
+            request, self._meta.serializer, datastream, stream, query, window, format_name,
+            datastream_settings.EXPORT_MAX_POINTS,
+            self._meta.datapoints_limit or datastream_settings.DETAIL_LIMIT, convert,
+        )  # fmt: skip
+        caching.finish(request, streamed)
+        raise ImmediateHttpResponse(streamed)
 
     def method_check(self, request: HttpRequest, allowed: Any = None) -> str:
         """GET and HEAD (answered as GET) when ``allowed`` has ``'get'``; OPTIONS answers 200,
@@ -324,15 +395,26 @@ class StreamResource(Resource):
         # Chart parameters (django_datastream.chartdetail): max_points picks the granularity,
         # thin picks raw datapoints; then time_format, open_bucket and shape on the page.
         chart = parse_chart_options(request.GET, _names_granularity(request.GET), max_limit)
-        if chart.shape == "columns" and self.determine_format(request) == CONTENT_TYPES["csv"]:
-            raise QueryError("shape=columns is for JSON, JSONP and XML; CSV is always rows.")
+        if chart.shape == "columns" and self.determine_format(request) in _STREAMED:
+            raise QueryError(
+                "shape=columns is for JSON, JSONP and XML; CSV and NDJSON are always rows."
+            )
         datastream = self.datastream()
         query = choose_query(datastream, stream, query, chart)
+        unchanged = self._check_detail_cache(request, datastream, stream, query)
+        if unchanged is not None:
+            return unchanged
+        window = detail_window(request.GET, datastream, stream, query)
+        content_type = self.determine_format(request)
+        if content_type in _STREAMED and chart.thin is None:
+            self._export(request, datastream, stream, query, chart, window, _STREAMED[content_type])
         raw_count = None
         if chart.thin is not None:
+            if window.position is not None:
+                raise QueryError("'thin' answers one page of thinned datapoints: no cursor.")
             datapoints, raw_count = thinned_datapoints(datastream, stream, query, chart)
         else:
-            datapoints = datastream.get_data(stream.id, **query.get_data_arguments())
+            datapoints = datastream.get_data(stream.id, **window.arguments)
         bundle = self.full_dehydrate(self.build_bundle(obj=stream, request=request))
         page = meta.datapoints_paginator_class(
             request.GET,
@@ -340,9 +422,16 @@ class StreamResource(Resource):
             resource_uri=self.dehydrate_resource_uri(bundle),
             limit=meta.datapoints_limit if chart.max_points is None else chart.max_points,
             max_limit=meta.datapoints_max_limit,
+            offset=window.offset,
         ).page()
         if raw_count is not None:
             page["meta"]["raw_count"] = raw_count
+            page["meta"]["next_cursor"] = None
+        else:
+            detail_meta(
+                request.GET, datastream, stream, query, window, page,
+                self.dehydrate_resource_uri(bundle),
+            )  # fmt: skip
         objects, extra = finish_page(
             datastream, stream, query, chart, page["objects"], page["meta"]
         )

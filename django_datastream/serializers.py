@@ -45,6 +45,8 @@ __all__ = [
     "CONTENT_TYPES",
     "DatastreamSerializer",
     "FormatNotAvailable",
+    "STREAMED_FORMATS",
+    "csv_columns",
     "determine_format",
     "is_valid_callback",
 ]
@@ -55,7 +57,11 @@ CONTENT_TYPES: dict[str, str] = {
     "jsonp": "text/javascript",
     "xml": "application/xml",
     "csv": "text/csv",
+    "ndjson": "application/x-ndjson",
 }
+
+#: Formats whose detail answers are streamed (see :mod:`django_datastream.export`).
+STREAMED_FORMATS = ("csv", "ndjson")
 
 _FORMAT_OF = {content_type: name for name, content_type in CONTENT_TYPES.items()}
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
@@ -280,16 +286,35 @@ class DatastreamSerializer(Serializer):
         if isinstance(data, Bundle) and "datapoints" in data.data:
             datapoints = data.data["datapoints"]
             rows = iter(datapoints) if datapoints is not None else ()
-            self._write_datapoints(writer, rows, *_csv_columns(data.data))
+            self._write_datapoints(writer, rows, *csv_columns(data.data))
         elif isinstance(data, dict) and isinstance(data.get("objects"), list):
             self._write_streams(writer, data["objects"])
         else:
-            others = ", ".join(name for name in self.formats if name != "csv")
+            others = ", ".join(name for name in self.formats if name not in STREAMED_FORMATS)
             raise FormatNotAvailable(
                 "The CSV format is not available for this URL: only the stream list and a "
                 f"stream's datapoints are written as CSV. Use one of {others} here."
             )
         return output.getvalue().encode()
+
+    def to_ndjson(self, data: Any, options: Any = None) -> bytes:
+        """One compact JSON value a line: the datapoints of a detail response (which the
+        resource streams instead), or the streams of a list."""
+        if isinstance(data, Bundle) and "datapoints" in data.data:
+            items: Any = data.data["datapoints"] or ()
+        elif isinstance(data, dict) and isinstance(data.get("objects"), list):
+            items = data["objects"]
+        else:
+            others = ", ".join(name for name in self.formats if name not in STREAMED_FORMATS)
+            raise FormatNotAvailable(
+                "NDJSON is available for the stream list and for a stream's datapoints only; "
+                f"ask for another format here: {others}."
+            )
+        return b"".join(self.to_json(item) + b"\n" for item in items)
+
+    def csv_cell_converter(self) -> Any:
+        """The function turning a value into a CSV cell, as :meth:`to_csv` writes them."""
+        return self._cell_converter()
 
     def _cell_converter(self) -> Any:
         """A function turning a value into a CSV cell (``None`` is written as empty)."""
@@ -354,7 +379,7 @@ class DatastreamSerializer(Serializer):
             )
 
 
-def _csv_columns(detail: dict[str, Any]) -> tuple[bool, list[str], list[str]]:
+def csv_columns(detail: dict[str, Any]) -> tuple[bool, list[str], list[str]]:
     """(raw?, time keys, value keys) of a detail response: raw datapoints at the stream's
     highest granularity (or a finer one), else a column per requested (by default every kept)
     downsampler, duplicates once, in request order or in the order of the constants."""

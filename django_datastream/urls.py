@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.api import Api
 
+from .openapi import build_document
 from .resources import StreamResource
 from .responses import check_read_method, not_found, render, respond
 from .serializers import DatastreamSerializer
@@ -39,7 +42,27 @@ class DatastreamApi(Api):
 
     @property
     def urls(self) -> list[Any]:
-        return [*super().urls, re_path(rf"^{re.escape(self.api_name)}/", not_found)]
+        openapi = re_path(
+            rf"^(?P<api_name>{re.escape(self.api_name)})/openapi\.json$",
+            self.wrap_view("openapi"),
+            name=f"api_{self.api_name}_openapi",
+        )
+        return [openapi, *super().urls, re_path(rf"^{re.escape(self.api_name)}/", not_found)]
+
+    def openapi(self, request: HttpRequest, api_name: str | None = None) -> HttpResponse:
+        """The OpenAPI 3.1 document of the API (:mod:`django_datastream.openapi`), always JSON;
+        its paths start where this API is included."""
+        check_read_method(request)
+        prefix = request.path[: -len("openapi.json")]
+        live = any(
+            "live" in (getattr(pattern, "name", None) or "")
+            for resource in self._registry.values()
+            for pattern in resource.urls
+        )
+        document = build_document(prefix, live=live)
+        response = HttpResponse(orjson.dumps(document), content_type="application/json")
+        patch_vary_headers(response, ("Accept",))
+        return response
 
     def top_level(self, request: HttpRequest, api_name: str | None = None) -> HttpResponse:
         """``{"<resource>": {"list_endpoint": …, "schema": …}}`` for every resource."""

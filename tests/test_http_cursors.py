@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import string
+import threading
+import uuid
 
+import orjson
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from helpers import G, at, new_stream, seconds
 
 from datastream.granularity import to_seconds
@@ -178,3 +182,162 @@ def test_raw_pages_of_a_coarse_stream_start_exactly_at_the_cursor(ds):
     assert got == expected
     reverse = page_through(ds, sid, {**query, "reverse": True}, G.Minutes, 3)
     assert reverse == expected[::-1]
+
+
+# Over HTTP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["api", "mongodb_api"])
+def any_api(request):
+    """The HTTP fixture on SQLite and on MongoDB."""
+    return request.getfixturevalue(request.param)
+
+
+def follow(client_get, uri, params, limit=None):
+    """Every page by ``meta.next_cursor`` until an empty one; the bodies."""
+    bodies = []
+    body = client_get(uri, params)
+    for _ in range(10_000):
+        bodies.append(body)
+        items = body.get("datapoints", body.get("objects"))
+        cursor = body["meta"]["next_cursor"]
+        if not items:
+            return bodies
+        assert cursor is not None
+        body = client_get(uri, {**params, "cu": cursor})
+    raise AssertionError("paging did not end")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"l": 50}, {"l": 50, "r": "1"}, {"g": "m", "l": 7}, {"g": "S", "l": 13, "r": "1"},
+     {"l": 100, "s": "2015-11-20T10:20:00Z", "e": "2015-11-20T10:40:00Z"}],
+)  # fmt: skip
+def test_following_cursors_returns_the_whole_query_once(any_api, params):
+    uri = any_api.detail_uri(any_api.ids[1])
+    bodies = follow(any_api.json, uri, params)
+    got = [d for body in bodies for d in body["datapoints"]]
+    everything = any_api.json(uri, {**params, "l": 10000})["datapoints"]
+    assert got == everything
+    assert all(body["meta"]["offset"] is None for body in bodies[1:])
+    assert bodies[-1]["meta"]["next_cursor"] == bodies[-2]["meta"]["next_cursor"]
+    cursor = bodies[0]["meta"]["next_cursor"]
+    assert set(cursor) <= set(string.ascii_letters + string.digits + "-_~")
+    # The formats agree on where a cursor leads.
+    csv_page = any_api.get(uri, {**params, "cu": cursor, "format": "csv"})
+    assert csv_page.status_code == 200
+    assert len(csv_page.content.splitlines()) == len(bodies[1]["datapoints"]) + 1
+
+
+def test_the_list_pages_by_cursor(any_api):
+    bodies = follow(any_api.json, "/api/v1/stream/", {"l": 2})
+    assert [s["id"] for body in bodies for s in body["objects"]] == any_api.ids
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"cu": "x", "o": "1"}, "'cu' cannot be combined with 'o' ('1')"),
+        ({"cursor": "x", "offset": "0"}, "'cursor' cannot be combined with 'offset'"),
+        ({"cu": "nonsense"}, "Invalid cursor 'nonsense' in parameter 'cu'"),
+        ({"cursor": "a" * 600}, "too long"),
+    ],
+)
+def test_bad_cursors_answer_400(api, params, message):
+    uri = api.detail_uri(api.ids[0])
+    assert message in api.error(uri, params)
+    assert message in api.error("/api/v1/stream/", params)
+
+
+def test_a_cursor_of_another_query_answers_400(api):
+    uri = api.detail_uri(api.ids[0])
+    cursor = api.json(uri, {"l": 5})["meta"]["next_cursor"]
+    for other_uri, params in [
+        (api.detail_uri(api.ids[1]), {}),
+        (uri, {"g": "S"}),
+        (uri, {"r": "1"}),
+        (uri, {"s": "1448013605"}),
+        ("/api/v1/stream/", {}),
+    ]:
+        message = api.error(other_uri, {**params, "cursor": cursor})
+        assert "another query" in message or "not made by this server" in message
+    # limit and format may change.
+    assert api.get(uri, {"cursor": cursor, "l": 3, "format": "xml"}).status_code == 200
+    list_cursor = api.json("/api/v1/stream/", {"l": 1})["meta"]["next_cursor"]
+    assert "another query" in api.error(
+        "/api/v1/stream/", {"cu": list_cursor, "tags__title": "Stream 1"}
+    )
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def fresh(request, tmp_path):
+    """A datastream of its own for a test that writes, and the settings serving it."""
+    from datastream import Datastream
+
+    if request.param == "sqlite":
+        from datastream.backends.sqlite import Backend
+
+        path = str(tmp_path / "cursors.sqlite3")
+        core = Datastream(Backend(path))
+        settings = {
+            "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
+            "DATASTREAM_BACKEND_SETTINGS": {"database_name": path},
+        }
+    else:
+        server = request.getfixturevalue("mongodb_server")
+        from datastream.backends.mongodb import Backend
+
+        name = f"cursors_{uuid.uuid4().hex[:12]}"
+        core = Datastream(Backend(name, host=server.uri))
+        settings = {
+            "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
+            "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": server.uri},
+        }
+    with override_settings(**settings):
+        yield core
+    core.delete_streams()
+    core.backend.close()
+
+
+def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh):
+    core = fresh
+    sid = core.ensure_stream({"n": "live"}, {}, ["mean"], G.Seconds)
+    core.append_multiple(
+        [{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i // 2)} for i in range(400)]
+    )
+    stop = threading.Event()
+    appended = [400]
+    errors = []
+
+    def append():
+        try:
+            while not stop.is_set() and appended[0] < 1400:
+                value = appended[0]
+                core.append(sid, value, T0 + seconds(value // 2))  # often the latest second
+                appended[0] += 1
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    client = Client()
+    uri = f"/api/v1/stream/{sid}/"
+
+    def get(uri, params):
+        response = client.get(uri, params)
+        assert response.status_code == 200, response.content
+        return orjson.loads(response.content)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        values = []
+        body = get(uri, {"l": 37})
+        for _ in range(1000):
+            values.extend(d["v"] for d in body["datapoints"])
+            if not body["datapoints"] and not writer.is_alive():
+                break
+            body = get(uri, {"l": 37, "cu": body["meta"]["next_cursor"]})
+    finally:
+        stop.set()
+        writer.join()
+    assert not errors
+    assert values == list(range(1400))

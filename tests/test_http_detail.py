@@ -372,6 +372,7 @@ def test_detail_limit_zero_is_metadata_only(api):
         "limit": 0,
         "offset": 5,
         "total_count": 721,
+        "next_cursor": None,
         "next": None,
         "previous": None,
         "downsampled_until": None,  # raw data

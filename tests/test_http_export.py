@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import gzip
 import io
 import tracemalloc
 
 import orjson
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from helpers import G, at, new_stream, seconds
 
 from datastream.granularity import to_seconds
@@ -125,3 +128,85 @@ def test_csv_rows_parse_back(ds):
     assert rows[0] == ["t", "v"] and len(rows) == 51
     assert [int(r[1]) for r in rows[1:]] == list(range(50))
     assert to_seconds(at(2021, 1, 1)) == to_seconds(T0)
+
+
+# Over HTTP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["api", "mongodb_api"])
+def any_api(request):
+    """The HTTP fixture on SQLite and on MongoDB."""
+    return request.getfixturevalue(request.param)
+
+
+def streamed(response):
+    assert response.status_code == 200, response
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def test_ndjson_is_one_json_datapoint_a_line(any_api):
+    uri = any_api.detail_uri(any_api.ids[0])
+    json_page = any_api.json(uri, {"l": 300, "o": 10})["datapoints"]
+    response = any_api.get(uri, {"format": "ndjson", "l": 300, "o": 10})
+    assert response["Content-Type"] == "application/x-ndjson; charset=utf-8"
+    lines = streamed(response).split(b"\n")
+    assert lines[-1] == b""
+    assert [orjson.loads(line) for line in lines[:-1]] == json_page
+    buckets = any_api.json(uri, {"g": "m", "v": "m,l", "l": 10000})["datapoints"]
+    text = streamed(any_api.get(uri, {"g": "m", "v": "m,l", "l": 10000, "format": "ndjson"}))
+    assert [orjson.loads(line) for line in text.splitlines()] == buckets
+
+
+def test_csv_is_streamed_with_a_column_per_key(any_api):
+    uri = any_api.detail_uri(any_api.ids[0])
+    response = any_api.get(uri, {"format": "csv", "g": "m", "v": "m,l,u", "t": "a,z"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(streamed(response).decode())))
+    assert rows[0] == ["t.a", "t.z", "v.m", "v.l", "v.u"]
+    buckets = any_api.json(uri, {"g": "m", "v": "m,l,u", "t": "a,z"})["datapoints"]
+    assert len(rows) == len(buckets) + 1
+    assert rows[1][:2] == [buckets[0]["t"]["a"], buckets[0]["t"]["z"]]
+    assert float(rows[1][2]) == buckets[0]["v"]["m"]
+
+
+def test_the_limit_of_exports_is_lifted_up_to_the_setting(api):
+    uri = api.detail_uri(api.ids[0])
+    with override_settings(DATASTREAM_API_DETAIL_MAX_LIMIT=10):
+        assert len(api.json(uri, {"l": 500})["datapoints"]) == 10
+        assert streamed(api.get(uri, {"l": 500, "format": "ndjson"})).count(b"\n") == 500
+        assert streamed(api.get(uri, {"l": 0, "format": "csv"})).count(b"\n") == 1  # header
+        with override_settings(DATASTREAM_EXPORT_MAX_POINTS=200):
+            assert streamed(api.get(uri, {"l": 500, "format": "ndjson"})).count(b"\n") == 200
+            text = streamed(api.get(uri, {"l": 500, "format": "csv"}))
+            assert text.count(b"\n") == 201
+
+
+def test_an_export_continues_a_cursor(api):
+    uri = api.detail_uri(api.ids[0])
+    first = api.json(uri, {"l": 100})
+    rest = streamed(api.get(uri, {"cu": first["meta"]["next_cursor"], "format": "ndjson",
+                                  "l": 10000}))  # fmt: skip
+    assert [orjson.loads(line) for line in rest.splitlines()] == api.json(
+        uri, {"o": 100, "l": 10000}
+    )["datapoints"]
+
+
+def test_gzip_middleware_compresses_the_streamed_formats(api):
+    uri = api.detail_uri(api.ids[0])
+    middleware = ["django.middleware.gzip.GZipMiddleware", *settings.MIDDLEWARE]
+    with override_settings(MIDDLEWARE=middleware):
+        for name in ("ndjson", "csv", "json"):
+            plain = api.get(uri, {"format": name, "l": 721})
+            body = streamed(plain) if plain.streaming else plain.content
+            response = api.get(uri, {"format": name, "l": 721}, HTTP_ACCEPT_ENCODING="gzip")
+            assert response["Content-Encoding"] == "gzip"
+            assert "Accept-Encoding" in response["Vary"]
+            compressed = streamed(response) if response.streaming else response.content
+            assert gzip.decompress(compressed) == body
+            assert len(compressed) < len(body) / 3, name
+            etag = response["ETag"]
+            assert etag.startswith('W/"')  # GZipMiddleware weakens the tag; it still matches
+            again = api.get(uri, {"format": name, "l": 721}, HTTP_ACCEPT_ENCODING="gzip",
+                            HTTP_IF_NONE_MATCH=etag)  # fmt: skip
+            assert again.status_code == 304

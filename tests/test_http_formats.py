@@ -64,7 +64,7 @@ def test_format_negotiation(api, params, accept, content_type):
 def test_unknown_format_is_400(api, uri, name):
     message = api.error(uri, {"format": name})
     assert message.startswith(f"Invalid format: {name[:100]!r}"[:30])
-    assert "json, jsonp, xml, csv" in message
+    assert "json, jsonp, xml, csv, ndjson" in message
 
 
 def test_disabled_format_is_400(api):

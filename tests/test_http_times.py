@@ -131,3 +131,51 @@ def test_any_text_is_a_time_or_a_clear_error(text):
         assert "in parameter 'start'" in str(error)
     else:
         assert parsed.tzinfo is UTC
+
+
+# Over HTTP ------------------------------------------------------------------------------------
+
+BACKEND_APIS = ["api", "mongodb_api"]
+
+
+@pytest.fixture(params=BACKEND_APIS)
+def any_api(request):
+    """The HTTP fixture on SQLite and on MongoDB."""
+    return request.getfixturevalue(request.param)
+
+
+def test_iso_times_select_what_integer_seconds_select(any_api):
+    uri = any_api.detail_uri(any_api.ids[0])
+    by_seconds = any_api.json(uri, {"s": "1448013600", "e": "1448013660", "l": 1000})
+    for start, end in [
+        ("2015-11-20T10:00:00Z", "2015-11-20T10:01:00Z"),
+        ("2015-11-20T11:00:00+01:00", "2015-11-20T05:01:00-05:00"),
+        ("2015-11-20 10:00:00", "2015-11-20T10:01:00.000Z"),
+        ("2015-11-20T09:59:59.5Z", "2015-11-20T10:01:00.999Z"),  # rounded to whole seconds
+    ]:
+        body = any_api.json(uri, {"start": start, "end": end, "l": 1000})
+        assert body["datapoints"] == by_seconds["datapoints"], (start, end)
+        assert body["query_params"]["start"] == "2015-11-20T10:00:00Z"
+        assert body["query_params"]["end"] == "2015-11-20T10:01:00Z"
+    exclusive = any_api.json(
+        uri, {"sx": "2015-11-20T10:00:00Z", "ex": "2015-11-20T10:00:10.5Z", "l": 1000}
+    )
+    assert [d["t"] for d in exclusive["datapoints"]] == [
+        "2015-11-20T10:00:05Z", "2015-11-20T10:00:10Z"
+    ]  # fmt: skip
+
+
+def test_a_bad_time_answers_400_naming_parameter_and_value(api):
+    uri = api.detail_uri(api.ids[0])
+    message = api.error(uri, {"ex": "2015-11-32T00:00:00Z"})
+    assert message.startswith(
+        "Invalid time range end value: '2015-11-32T00:00:00Z' in parameter 'ex' "
+    )
+    assert "day is out of range for month" in message
+    message = api.error(uri, {"start": "0001-01-01T00:00:00+01:00"})
+    assert "in parameter 'start' (out of range)" in message
+    assert "Conflicting values for 'start' and 's'" in api.error(
+        uri, {"start": "2015-11-20T10:00:00Z", "s": "1448013601"}
+    )
+    # The same moment written twice is no conflict.
+    api.json(uri, {"start": "2015-11-20T10:00:00Z", "s": "1448013600"})

@@ -69,6 +69,9 @@ class Engine:
     def get_tags(self, stream_id: str) -> dict[str, Any]:
         return self.catalog.get_tags(stream_id)
 
+    def get_data_version(self, stream_id: str) -> int:
+        return self.catalog.record(stream_id).get("data_version") or 0
+
     def update_tags(self, stream_id: str, tags: dict[str, Any]) -> None:
         self.catalog.update_tags(stream_id, tags)
 

@@ -68,6 +68,7 @@ def new_record(
         pending_backprocess=False,
         version=0,
         last_downsampling_error=None,
+        data_version=0,
     )
 
 

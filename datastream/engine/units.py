@@ -72,6 +72,10 @@ class Unit:
     def flush(self) -> None:
         """Hand the buffered datapoints and record changes to the storage."""
         if self.datapoints:
+            for record in {id(row[0]): row[0] for row in self.datapoints}.values():
+                # Any stored datapoint may change an answer about the stream (HTTP ETags).
+                record["data_version"] = (record.get("data_version") or 0) + 1
+                self.touch(record, "data_version")
             self.storage.insert_datapoints(self.datapoints)
             self.datapoints = []
         for stream_id, fields in self.changed.items():

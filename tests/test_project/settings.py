@@ -74,4 +74,4 @@ else:
 
 # The API formats (tastypie's own TASTYPIE_DEFAULT_FORMATS must not list "csv": tastypie's
 # serializer would refuse to load).
-DATASTREAM_API_FORMATS = ["json", "jsonp", "xml", "csv"]
+DATASTREAM_API_FORMATS = ["json", "jsonp", "xml", "csv", "ndjson"]
