@@ -278,15 +278,22 @@ def plan(conditions: list[Condition], opaque: Callable[[str], bool]) -> Plan:
 
     ``opaque(path)`` tells whether integers beyond 64 bits (indexed without their value) are
     stored at a path. Predicates are ordered from the most selective kind (equality) to the
-    least (negations), and SQLite drives the lookup from the first.
+    least (negations); SQLite drives the lookup from the first, and tests each of its streams
+    against the others through the by-stream index.
     """
     predicates, exact = _predicates(conditions, opaque)
     if not predicates:
         return Plan("", [], exact)
     predicates.sort(key=lambda p: p.rank)
     clauses, params = [], []
-    for predicate in predicates:
-        inner = f"SELECT stream FROM tag_index WHERE {predicate.where}"
-        clauses.append(f"seq {'NOT IN' if predicate.negated else 'IN'} ({inner})")
+    for number, predicate in enumerate(predicates):
+        if number == 0 and not predicate.negated:
+            # The driving set: streams are read from this one's rows.
+            clauses.append(f"seq IN (SELECT stream FROM tag_index WHERE {predicate.where})")
+        else:
+            # Checked per candidate through the by-stream index, so that a condition many
+            # streams meet costs nothing until a candidate of the driving set is tested.
+            inner = f"SELECT 1 FROM tag_index WHERE stream = seq AND {predicate.where}"
+            clauses.append(f"{'NOT EXISTS' if predicate.negated else 'EXISTS'} ({inner})")
         params += predicate.params
     return Plan(" AND ".join(clauses), params, exact)
