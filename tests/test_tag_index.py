@@ -87,3 +87,11 @@ def test_huge_integers_make_numeric_plans_rechecked():
     opaque = sqlite_tagindex.has_opaque
     gt_one = [Condition(("a",), "gt", 1)]
     assert not sqlite_tagindex.plan(gt_one, lambda p: opaque(connection, p)).exact
+
+
+def test_an_empty_suffix_selects_every_string():
+    catalog = [{"c": "x"}, {"c": ""}, {"c": 1}, {"c": ["y", 2]}]
+    query = [Condition(("c",), "endswith", "")]
+    expected = [seq for seq, tags in enumerate(catalog, start=1) if matches(query, tags)]
+    assert _indexed(catalog, query) == expected
+    assert 1 in expected

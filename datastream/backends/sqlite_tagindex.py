@@ -238,10 +238,12 @@ def _predicate(condition: Condition, opaque: Callable[[str], bool]) -> _Predicat
         if operator == "startswith":
             sql = "path = ? AND kind = ? AND substr(value, 1, ?) = ?"
             return _Predicate(sql, [path, STRING, len(value), value], exact=True, rank=2)
+        if operator == "endswith" and not value:
+            # substr(value, -0) is the whole text, not an empty suffix: every string matches.
+            return _Predicate("path = ? AND kind = ?", [path, STRING], exact=False, rank=6)
         if operator == "endswith":
             sql = "path = ? AND kind = ? AND substr(value, -?) = ?"
-            exact = bool(value)
-            return _Predicate(sql, [path, STRING, len(value), value], exact=exact, rank=5)
+            return _Predicate(sql, [path, STRING, len(value), value], exact=True, rank=5)
     # Case-insensitive text matches: strings at the path are candidates.
     return _Predicate("path = ? AND kind = ?", [path, STRING], exact=False, rank=6)
 

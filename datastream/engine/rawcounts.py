@@ -58,8 +58,9 @@ def _plan(record: StreamRecord, lo: int, hi: int) -> list[Piece] | None:
     earliest, latest = record["earliest_datapoint"], record["latest_datapoint"]
     if earliest is None:
         return None
-    lo, hi = max(lo, earliest), min(hi, latest + 1)
-    if hi - lo <= DIRECT_SPAN:
+    # The span decides; the pieces keep the full range, so that datapoints appended since
+    # ``record`` was read still count in the raw tail.
+    if min(hi, latest + 1) - max(lo, earliest) <= DIRECT_SPAN:
         return None
     levels = _levels(record)
     return _pieces(lo, hi, levels) if levels else None
