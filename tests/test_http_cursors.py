@@ -7,6 +7,7 @@ import functools
 import itertools
 import string
 import threading
+import time
 import uuid
 
 import orjson
@@ -330,11 +331,16 @@ def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh)
     writer.start()
     try:
         values = []
+        writer_done_before_request = False  # the writer's state when `body` was asked for
         body = get(uri, {"l": 37})
-        for _ in range(1000):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             values.extend(d["v"] for d in body["datapoints"])
-            if not body["datapoints"] and not writer.is_alive():
-                break
+            if not body["datapoints"]:
+                if writer_done_before_request:
+                    break
+                time.sleep(0.002)  # caught up with the writer: let it append
+            writer_done_before_request = not writer.is_alive()
             body = get(uri, {"l": 37, "cu": body["meta"]["next_cursor"]})
     finally:
         stop.set()
