@@ -13,10 +13,11 @@ Method list::
 
     unit_of_work()                         context manager: one atomic, consistent unit
     load_stream(stream_id)                 one record or None
+    load_streams(stream_ids)               the records of those that exist (a batch's streams)
     list_streams(conditions, offset, limit)   records matching, in creation order
     count_streams(conditions)              how many match
     insert_stream(record)
-    update_stream(record, fields)          set top-level fields
+    update_streams(changes)                set top-level fields of several records at once
     delete_streams(stream_ids)             streams and all their data; None: everything
     insert_datapoints(rows)                raw (record, seconds, stored value), in order
     delete_datapoints(record)              every datapoint of one stream, raw and downsampled
@@ -79,6 +80,8 @@ RECORD_FIELDS = (
     "data_version",
 )
 
+_STORED_KEYS = frozenset({"stream_id", *RECORD_FIELDS})
+
 
 class StreamRecord(dict):
     """A stream's stored state: ``stream_id`` plus :data:`RECORD_FIELDS`.
@@ -116,6 +119,10 @@ class StreamRecord(dict):
 
     def fields(self) -> dict[str, Any]:
         """The stored fields (without ``stream_id``), for a storage to serialise."""
+        if self.keys() == _STORED_KEYS:  # the usual case: one copy, no lookups
+            fields = dict(self)
+            del fields["stream_id"]
+            return fields
         return {field: self.get(field) for field in RECORD_FIELDS}
 
 
@@ -149,6 +156,11 @@ class Storage(Protocol):
         """The record of one stream, or ``None``."""
         ...
 
+    def load_streams(self, stream_ids: list[str]) -> list[StreamRecord]:
+        """The records of those of ``stream_ids`` that exist, in any order, as
+        :meth:`load_stream` reads them (a batch of appends loads its streams at once)."""
+        ...
+
     def list_streams(
         self, conditions: list[Condition], offset: int = 0, limit: int | None = None
     ) -> list[StreamRecord]:
@@ -163,8 +175,9 @@ class Storage(Protocol):
         """Store a new stream record (the storage may fill ``record.private``)."""
         ...
 
-    def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
-        """Set top-level ``fields`` of a stored record (``record`` holds the new values)."""
+    def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
+        """For each ``(record, fields)``, set top-level ``fields`` of the stored record
+        (``record`` holds the new values, ``fields`` only names what changed)."""
         ...
 
     def delete_streams(self, stream_ids: list[str] | None) -> None:

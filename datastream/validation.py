@@ -11,6 +11,7 @@ import datetime
 import decimal
 import json
 import math
+import re
 import reprlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -66,6 +67,8 @@ __all__ = [
 _BOUNDS = frozenset({"start", "end", "start_exclusive", "end_exclusive", "until"})
 _INTEGER_BOUND = 10**MAX_INTEGER_DIGITS
 _QUERY_DATA = (str, int, float, type(None), Mapping, list, tuple, set, frozenset)
+#: A stream id already in canonical form (what ``str(uuid.UUID(...))`` gives).
+_CANONICAL_STREAM_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
 _RANGE_TEXT = " .. ".join(
     moment.isoformat().replace("+00:00", "Z") for moment in (MIN_TIMESTAMP, MAX_TIMESTAMP)
@@ -455,6 +458,8 @@ def check_downsampler_names(names: Any, kind: str) -> list[str] | None:
 
 def parse_stream_id(stream_id: Any) -> str:
     """The canonical (lowercase, hyphenated) form of a stream id; malformed ids are not found."""
+    if type(stream_id) is str and _CANONICAL_STREAM_ID.fullmatch(stream_id):
+        return stream_id  # already canonical: skip building a UUID (batches of appends)
     if isinstance(stream_id, uuid.UUID):
         return str(stream_id)
     if isinstance(stream_id, str):

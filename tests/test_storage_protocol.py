@@ -14,6 +14,7 @@ from datastream import exceptions
 from datastream.backends import sqlite
 from datastream.engine.records import new_record
 from datastream.storage import RECORD_FIELDS, Storage, StorageCapabilities, missing_methods
+from datastream.tagquery import parse_query
 
 PROTOCOL_METHODS = sorted(
     name for name, member in vars(Storage).items()
@@ -77,10 +78,36 @@ def test_records_round_trip_with_every_field(make_backend):
     with storage.unit_of_work():
         again = storage.load_stream(record["stream_id"])
         again["last_downsampling_error"] = None
-        storage.update_stream(again, {"last_downsampling_error": None})
+        storage.update_streams([(again, {"last_downsampling_error": None})])
     assert storage.load_stream(record["stream_id"])["last_downsampling_error"] is None
     assert [r["stream_id"] for r in storage.list_streams([])] == [record["stream_id"]]
     assert storage.count_streams([]) == 1
+
+
+def test_a_batch_of_records_loads_and_updates_at_once(make_backend):
+    storage = make_backend()
+    records = [_record() for _ in range(3)]
+    with storage.unit_of_work():
+        for record in records:
+            storage.insert_stream(record)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    wanted = [records[2]["stream_id"], unknown, records[0]["stream_id"]]
+    with storage.unit_of_work():
+        loaded = {r["stream_id"]: r for r in storage.load_streams(wanted)}
+        assert set(loaded) == {records[2]["stream_id"], records[0]["stream_id"]}
+        for number, record in enumerate(loaded.values()):
+            record["latest_datapoint"] = 100 + number
+            record["tags"] = {"renamed": number}
+        storage.update_streams(
+            [(r, {"latest_datapoint": r["latest_datapoint"], "tags": r["tags"]})
+             for r in loaded.values()]
+        )
+    for number, stream_id in enumerate(loaded):
+        again = storage.load_stream(stream_id)
+        assert (again["latest_datapoint"], again["tags"]) == (100 + number, {"renamed": number})
+        assert [r["stream_id"] for r in storage.list_streams(parse_query({"renamed": number}))] \
+            == [stream_id]
+    assert storage.load_stream(records[1]["stream_id"])["tags"] == records[1]["tags"]
 
 
 def test_a_unit_of_work_that_raises_leaves_nothing(make_backend):

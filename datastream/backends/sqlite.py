@@ -77,6 +77,8 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
 SCHEMA_VERSION = 2
 
 _BATCH = 10000
+#: Stream ids bound in one ``IN (...)`` (well under SQLite's variable limit).
+_IDS_PER_QUERY = 500
 
 
 def _real_clock() -> datetime.datetime:
@@ -263,6 +265,20 @@ class Backend:
         )
         return self._decode_record(*rows[0]) if rows else None
 
+    def load_streams(self, stream_ids: list[str]) -> list[StreamRecord]:
+        records = []
+        with self._lock:
+            connection = self._conn()
+            for start in range(0, len(stream_ids), _IDS_PER_QUERY):
+                chunk = stream_ids[start : start + _IDS_PER_QUERY]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT seq, stream_id, record FROM streams WHERE stream_id IN ({marks})",  # noqa: S608 - only marks
+                    chunk,
+                ).fetchall()
+                records.extend(self._decode_record(*row) for row in rows)
+        return records
+
     def _cached_record(self, seq: int, stream_id: str, text: str) -> StreamRecord:
         """A decoded record for reading only, decoded again only when its text changed."""
         cached = self._record_cache.get(seq)
@@ -315,15 +331,17 @@ class Backend:
             record.private = cursor.lastrowid
             tagindex.replace(self._conn(), record.private, record["tags"])
 
-    def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
-        # The record was loaded in this unit of work and holds every field's new value.
+    def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
+        # Each record was loaded in this unit of work and holds every field's new value.
         with self._lock:
-            self._conn().execute(
+            connection = self._conn()
+            connection.executemany(
                 "UPDATE streams SET record = ? WHERE seq = ?",
-                (_dumps(record.fields()), record.private),
+                [(_dumps(record.fields()), record.private) for record, _fields in changes],
             )
-            if "tags" in fields:
-                tagindex.replace(self._conn(), record.private, record["tags"])
+            for record, fields in changes:
+                if "tags" in fields:
+                    tagindex.replace(connection, record.private, record["tags"])
 
     def delete_streams(self, stream_ids: list[str] | None) -> None:
         with self._lock:

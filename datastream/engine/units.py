@@ -47,6 +47,13 @@ class Unit:
             self.records[stream_id] = record
         return record
 
+    def preload(self, stream_ids: list[str]) -> None:
+        """Load the records of canonical ``stream_ids`` not yet loaded, in one storage call."""
+        wanted = [stream_id for stream_id in stream_ids if stream_id not in self.records]
+        if len(wanted) > 1:
+            for record in self.storage.load_streams(wanted):
+                self.records[record["stream_id"]] = record
+
     def add(self, record: StreamRecord) -> None:
         """Make a newly inserted record known to this unit."""
         self.records[record["stream_id"]] = record
@@ -76,11 +83,19 @@ class Unit:
                 # Any stored datapoint may change an answer about the stream (HTTP ETags).
                 record["data_version"] = (record.get("data_version") or 0) + 1
                 self.touch(record, "data_version")
+                self.touch(record, "latest_datapoint")
             self.storage.insert_datapoints(self.datapoints)
             self.datapoints = []
-        for stream_id, fields in self.changed.items():
-            record = self.records[stream_id]
-            self.storage.update_stream(record, {field: record[field] for field in fields})
+        if self.changed:
+            self.storage.update_streams(
+                [
+                    (record, {field: record[field] for field in fields})
+                    for record, fields in (
+                        (self.records[stream_id], fields)
+                        for stream_id, fields in self.changed.items()
+                    )
+                ]
+            )
         self.changed = {}
 
 

@@ -11,7 +11,7 @@ from .. import exceptions
 from ..granularity import UTC, Granularity, from_seconds, to_seconds
 from ..limits import INT64_MAX, INT64_MIN, MAX_SECONDS, MIN_SECONDS
 from ..storage import StreamRecord
-from ..validation import check_datapoint, timestamp_seconds
+from ..validation import check_datapoint, parse_stream_id, timestamp_seconds
 from ..values import decode_value, encode_number, normalise_value
 from .records import granularity_of, high_accuracy, value_keys
 from .units import Unit, Units
@@ -47,11 +47,15 @@ class Writer:
         }
 
     def append_multiple(self, datapoints: Iterable[Mapping[str, Any]]) -> None:
+        if not isinstance(datapoints, list):
+            datapoints = list(datapoints)
         with self.units.open() as unit:
+            unit.preload(_stream_ids(datapoints))
+            append_one = self._append_one
             for index, datapoint in enumerate(datapoints):
                 try:
                     check_datapoint(datapoint)
-                    self._append_one(
+                    append_one(
                         unit,
                         datapoint["stream_id"],
                         datapoint["value"],
@@ -113,11 +117,9 @@ class Writer:
         latest = record["latest_datapoint"]
         if latest is not None and seconds >= latest and record["earliest_datapoint"] is not None:
             if seconds > latest:
-                # Later than everything: nothing downsampled can be affected.
+                # Later than everything: nothing downsampled can be affected. (The unit
+                # writes latest_datapoint of every stream it stores datapoints of.)
                 record["latest_datapoint"] = seconds
-                fields = unit.changed.get(record["stream_id"])
-                if fields is None or "latest_datapoint" not in fields:
-                    unit.touch(record, "latest_datapoint")
         else:
             if check and latest is not None and seconds < latest:
                 raise exceptions.InvalidTimestamp(
@@ -158,3 +160,20 @@ class Writer:
             changes["version"] = record["version"] + 1
         if changes:
             unit.change(record, **changes)
+
+
+def _stream_ids(datapoints: list[Any]) -> list[str]:
+    """The well-formed stream ids of a batch, canonical, in order of first appearance (the
+    rest are reported, in order, when their datapoint is appended)."""
+    given = dict.fromkeys(
+        datapoint["stream_id"]
+        for datapoint in datapoints
+        if type(datapoint) is dict and type(datapoint.get("stream_id")) is str
+    )
+    canonical = []
+    for stream_id in given:
+        try:
+            canonical.append(parse_stream_id(stream_id))
+        except exceptions.StreamNotFound:
+            continue
+    return list(dict.fromkeys(canonical))

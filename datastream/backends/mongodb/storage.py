@@ -222,6 +222,12 @@ class Backend:
         document = self._unit().load_stream(stream_id)
         return None if document is None else self._decode(document)
 
+    def load_streams(self, stream_ids: list[str]) -> list[StreamRecord]:
+        """The records of those of ``stream_ids`` that exist, each read as :meth:`load_stream`
+        reads one (the unit of work tracks every stream it reads for writing)."""
+        records = (self.load_stream(stream_id) for stream_id in stream_ids)
+        return [record for record in records if record is not None]
+
     def list_streams(
         self, conditions: list[Condition], offset: int = 0, limit: int | None = None
     ) -> list[StreamRecord]:
@@ -273,12 +279,12 @@ class Backend:
         record.private = _Private(number, 0)
         self._unit().write(writes.insert_stream(document))
 
-    def update_stream(self, record: StreamRecord, fields: dict[str, Any]) -> None:
-        """Set top-level ``fields`` of a stored record."""
-        set_fields, unset_fields = encode_fields(fields)
-        self._unit().write(
-            writes.update_stream(_private(record).number, set_fields, unset_fields)
-        )
+    def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
+        """Set top-level ``fields`` of stored records."""
+        unit = self._unit()
+        for record, fields in changes:
+            set_fields, unset_fields = encode_fields(fields)
+            unit.write(writes.update_stream(_private(record).number, set_fields, unset_fields))
 
     def delete_streams(self, stream_ids: list[str] | None) -> None:
         """Remove streams with all their datapoints; ``None`` removes everything."""
