@@ -261,11 +261,21 @@ class BucketQuery:
     ) -> Iterator[bytes | str]:
         """Datapoints as JSON text, produced by the storage where it can."""
         lo, hi = self._window(offset, limit)
-        storage = self.storage
-        if hi <= lo or high_accuracy(self.record) or not storage.capabilities.bucket_json:
+        if not self._json_in_storage(lo, hi):
             yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
             return
-        rows = storage.fetch_bucket_json(  # type: ignore[attr-defined]
+        rows = self._stored_json(lo, hi)
+        size = self.granularity.seconds
+        for bucket, text in with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
+            yield text if text is not None else dumps(self._empty(bucket))
+
+    def _json_in_storage(self, lo: int, hi: int) -> bool:
+        """Whether the storage writes the JSON of the window's buckets itself."""
+        return hi > lo and not high_accuracy(self.record) and self.storage.capabilities.bucket_json
+
+    def _stored_json(self, lo: int, hi: int) -> Iterator[tuple[int, bytes | None]]:
+        """``(bucket start, datapoint JSON)`` of the stored buckets in ``[lo, hi)``."""
+        return self.storage.fetch_bucket_json(  # type: ignore[attr-defined]
             self.record,
             self.granularity,
             lo,
@@ -274,28 +284,13 @@ class BucketQuery:
             None if self.no_value else self.value_keys,
             None if self.no_time else self.time_keys,
         )
-        size = self.granularity.seconds
-        for bucket, text in with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
-            yield text if text is not None else dumps(self._empty(bucket))
 
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
         """The window as one JSON array; when no bucket in it is empty (the usual case), the
         storage's texts are joined as they come, without a step per bucket in Python."""
         lo, hi = self._window(offset, limit)
-        storage = self.storage
-        if hi > lo and not high_accuracy(self.record) and storage.capabilities.bucket_json:
-            rows = list(
-                storage.fetch_bucket_json(  # type: ignore[attr-defined]
-                    self.record,
-                    self.granularity,
-                    lo,
-                    hi,
-                    self.reverse,
-                    None if self.no_value else self.value_keys,
-                    None if self.no_time else self.time_keys,
-                )
-            )
-            texts = list(map(_TEXT, rows))
+        if self._json_in_storage(lo, hi):
+            texts = list(map(_TEXT, self._stored_json(lo, hi)))
             if len(texts) == (hi - lo) // self.granularity.seconds and None not in texts:
                 return b"[" + b",".join(texts) + b"]"
         return b"[" + b",".join(self.fetch_json(offset, limit, batch_size)) + b"]"
