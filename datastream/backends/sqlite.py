@@ -444,14 +444,30 @@ class Backend:
     def scan_datapoints(
         self, record: StreamRecord, lo: int, hi: int
     ) -> tuple[list[int], list[Any]]:
-        rows = self._query(
-            "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
-            "ORDER BY ts, seq",
+        # Without a REAL value in the range (whose JSON text SQLite may round), the range comes
+        # as two JSON arrays built by SQLite, in one statement: no Python tuple per datapoint,
+        # which is both faster and spares the garbage collector 2 objects per datapoint.
+        # The subquery in FROM keeps its ORDER BY (the outer query is an aggregate, so it is
+        # not flattened) and walks the primary key in (ts, seq) order.
+        (text,) = self._query(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM datapoints WHERE stream = ?1 AND ts >= ?2 "
+            "AND ts < ?3 AND typeof(value) = 'real') THEN NULL ELSE (SELECT '[' || "
+            "json_group_array(ts) || ',' || json_group_array(value) || ']' FROM (SELECT ts, "
+            "value FROM datapoints WHERE stream = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq)"
+            ") END",
             (record.private, lo, hi),
-        )
-        if not rows:
-            return [], []
-        times, values = map(list, zip(*rows))
+        )[0]
+        if text is not None:
+            times, values = _loads(text)
+        else:
+            rows = self._query(
+                "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
+                "ORDER BY ts, seq",
+                (record.private, lo, hi),
+            )
+            # Two list comprehensions: much faster than transposing with zip(*rows).
+            times = [row[0] for row in rows]
+            values = [row[1] for row in rows]
         if record["value_type"] != "numeric" or str in set(map(type, values)):
             values = [_loads(v) if type(v) is str else v for v in values]
         return times, values

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterator
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
@@ -75,6 +77,14 @@ def _split_array(values: list[Any]) -> list[str]:
     return text[1:-1].split(",") if values else []
 
 
+def _columns(summaries: list[dict], keys: list[str]) -> list[list[Any]]:
+    """``[[summary.get(key) for summary in summaries] for key in keys]``, without a Python
+    call per summary when every summary holds every key."""
+    try:
+        return [list(map(itemgetter(key), summaries)) for key in keys]
+    except KeyError:
+        return [[summary.get(key) for summary in summaries] for key in keys]
+
 
 class BucketTable:
     """Reads and writes the ``buckets`` table through the storage's connection."""
@@ -113,8 +123,9 @@ class BucketTable:
         )
         numeric = record["value_type"] == "numeric"
         plain = numeric and not record["value_type_options"].get("high_accuracy")
-        value_lists = [[v.get(key) for _b, v, _t in buckets] for key in keys]
-        time_lists = [[t[key] for _b, _v, t in buckets] for key in _TIME_COLUMNS]
+        count = len(buckets)
+        value_lists = _columns([v for _b, v, _t in buckets], keys)
+        time_lists = _columns([t for _b, _v, t in buckets], list(_TIME_COLUMNS))
         stored_values = [
             values if plain and key not in _TEXT_VALUE_KEYS else [encode(x) for x in values]
             for key, values in zip(keys, value_lists)
@@ -127,14 +138,17 @@ class BucketTable:
             _json_texts(_datetimes(values) if key in ("a", "z", "m") else values, True)
             for key, values in zip(_TIME_COLUMNS, time_lists)
         ]
-        head = (record.private, GRANULARITY_CODES[granularity])
-        rows = [
-            (*head, bucket, *row)
-            for bucket, row in zip(
+        rows = list(
+            zip(
+                repeat(record.private, count),
+                repeat(GRANULARITY_CODES[granularity], count),
                 [b for b, _v, _t in buckets],
-                zip(*stored_values, *time_lists, *value_texts, *time_texts),
+                *stored_values,
+                *time_lists,
+                *value_texts,
+                *time_texts,
             )
-        ]
+        )
         self._executemany(sql, rows)
 
     def fetch_json(

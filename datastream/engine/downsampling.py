@@ -12,7 +12,7 @@ from ..granularity import Granularity
 from ..storage import Storage, StreamRecord
 from ..stream import Stream
 from ..values import decode_value
-from .buckets import storable_value, summarise_range, time_out, with_gaps
+from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
 from .records import granularity_of, high_accuracy, tags_of, value_keys
 from .units import Units
 
@@ -104,15 +104,8 @@ class Downsampler:
         if accurate:
             values = [decode_value(v, True) for v in values]
         keys = value_keys(record)
-        # One pass over the scan, not one per granularity.
-        aggregated = record["value_type"] == "numeric" and dict in set(map(type, values))
-        computed = {
-            granularity: summarise_range(
-                times, values, granularity, lo, hi, keys, record["value_type"], accurate,
-                aggregated,
-            )
-            for granularity, lo, hi in targets
-        }
+        # One scan for every granularity.
+        computed = summarise_ranges(times, values, targets, keys, record["value_type"], accurate)
         new: list[dict[str, Any]] = []
         with self.units.open() as unit:
             current = unit.load(record["stream_id"])
@@ -123,7 +116,7 @@ class Downsampler:
                 self.storage.upsert_buckets(
                     current,
                     granularity,
-                    [(b, storable_value(v, accurate), t) for b, v, t in computed[granularity]],
+                    storable_buckets(computed[granularity], accurate),
                 )
                 until_map[granularity.name] = hi
             unit.change(current, downsampled_until=until_map, version=current["version"] + 1)
