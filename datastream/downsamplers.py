@@ -1,9 +1,11 @@
 """Value and time downsamplers: one bucket's datapoints in, one summary datapoint out.
 
-Every downsampled bucket is computed from the raw datapoints that fall into it, at every
+Every downsampled bucket holds the statistics of the raw datapoints that fall into it, at every
 granularity, so a day's ``median`` is the median of that day's raw values, not a median of
-medians. The functions here work on whole lists (one C-level pass per statistic) rather than
-one Python call per datapoint, which is what makes downsampling fast.
+medians. (For integer values, whose sums, minimums and maximums do not depend on grouping,
+:func:`datastream.engine.buckets.summarise_ranges` builds coarser buckets from finer ones with
+identical results.) The functions here work on whole lists (one C-level pass per statistic)
+rather than one Python call per datapoint, which is what makes downsampling fast.
 
 Formulas (``n`` = number of non-null values in the bucket):
 

@@ -169,6 +169,8 @@ def _summarise_nested(
     computed = {}
     level: tuple[list, ...] | None = None
     sub, mul = operator.sub, operator.mul
+    # Each granularity's length is a multiple of every finer one's (10 s, 1 min, 10 min, 1 h,
+    # 6 h, 1 day), so a bucket is exactly the finer buckets starting inside it.
     for granularity, lo, hi in sorted(targets, key=lambda t: t[0].seconds):
         size = granularity.seconds
         # The items of bucket k are [heads[k], tails[k]); lasts[k] = tails[k] - 1. (Zipped
