@@ -161,25 +161,29 @@ class BucketTable:
         value_keys: list[str] | None,
         time_keys: list[str] | None,
     ) -> Iterator[tuple[int, bytes]]:
-        # Assembled by SQLite from each stored value's JSON text: no parsing, no Python object.
+        # Assembled by SQLite from each stored value's JSON text: no parsing, no Python object;
+        # one printf per row (a chain of || copies the growing text at every step). A NULL
+        # text makes the row NULL, as || would.
         stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        parts = []
+        parts, columns = [], []
         if time_keys is not None:
             if list(time_keys) == list(_TIME_COLUMNS):
-                parts.append("'\"t\":' || jt")
+                parts.append('"t":%s')
+                columns.append("jt")
             else:
-                members = " || ',' || ".join(
-                    f"'\"{k}\":' || j{_TIME_COLUMNS[k]}" for k in time_keys
-                )
-                parts.append(f"'\"t\":{{' || {members or chr(39) * 2} || '}}'")
+                parts.append('"t":{' + ",".join(f'"{k}":%s' for k in time_keys) + "}")
+                columns += [f"j{_TIME_COLUMNS[k]}" for k in time_keys]
         if value_keys is not None:
             keys = [k for k in value_keys if k in stored]
-            members = " || ',' || ".join(f"'\"{k}\":' || j{_VALUE_COLUMNS[k]}" for k in keys)
-            parts.append(f"'\"v\":{{' || {members or chr(39) * 2} || '}}'")
-        body = " || ',' || ".join(parts) or "''"
+            parts.append('"v":{' + ",".join(f'"{k}":%s' for k in keys) + "}")
+            columns += [f"j{_VALUE_COLUMNS[k]}" for k in keys]
+        text = f"printf('{{{','.join(parts)}}}'{''.join(', ' + c for c in columns)})"
+        if columns:
+            missing = " OR ".join(f"{c} IS NULL" for c in columns)
+            text = f"CASE WHEN {missing} THEN NULL ELSE {text} END"
         order = "DESC" if reverse else "ASC"
         sql = (
-            f"SELECT bucket, CAST('{{' || {body} || '}}' AS BLOB) FROM buckets "
+            f"SELECT bucket, CAST({text} AS BLOB) FROM buckets "  # noqa: S608 - known names
             "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
             f"ORDER BY bucket {order} LIMIT ?"
         )
