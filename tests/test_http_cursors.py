@@ -312,7 +312,7 @@ def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh)
 
     def append():
         try:
-            while not stop.is_set() and appended[0] < 1400:
+            while not stop.is_set() and appended[0] < 1000:
                 value = appended[0]
                 core.append(sid, value, T0 + seconds(value // 2))  # often the latest second
                 appended[0] += 1
@@ -346,4 +346,4 @@ def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh)
         stop.set()
         writer.join()
     assert not errors
-    assert values == list(range(1400))
+    assert values == list(range(1000))
