@@ -9,6 +9,7 @@ storage once, at the end; the observer hears about appended datapoints only afte
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,8 @@ from ..granularity import GranularityType
 from ..storage import Storage, StreamRecord
 
 __all__ = ["Notification", "Observer", "Unit", "Units"]
+
+_RECORD = operator.itemgetter(0)
 
 #: ``(stream_id, granularity, datapoint)``: one datapoint stored at a granularity.
 Notification = tuple[str, GranularityType, dict[str, Any]]
@@ -79,7 +82,8 @@ class Unit:
     def flush(self) -> None:
         """Hand the buffered datapoints and record changes to the storage."""
         if self.datapoints:
-            for record in {id(row[0]): row[0] for row in self.datapoints}.values():
+            records = list(map(_RECORD, self.datapoints))
+            for record in dict(zip(map(id, records), records)).values():
                 # Any stored datapoint may change an answer about the stream (HTTP ETags).
                 record["data_version"] = (record.get("data_version") or 0) + 1
                 self.touch(record, "data_version")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .derived import DerivedStreams
 
 __all__ = ["Writer"]
+
+_STREAM_ID = operator.itemgetter("stream_id")
 
 class Writer:
     """Appends datapoints to streams (and, through :attr:`derived`, to derived streams)."""
@@ -165,11 +168,14 @@ class Writer:
 def _stream_ids(datapoints: list[Any]) -> list[str]:
     """The well-formed stream ids of a batch, canonical, in order of first appearance (the
     rest are reported, in order, when their datapoint is appended)."""
-    given = dict.fromkeys(
-        datapoint["stream_id"]
-        for datapoint in datapoints
-        if type(datapoint) is dict and type(datapoint.get("stream_id")) is str
-    )
+    try:  # the usual batch: dictionaries with hashable ids, gathered without a Python step each
+        given = dict.fromkeys(map(_STREAM_ID, datapoints))
+    except (TypeError, KeyError):
+        given = dict.fromkeys(
+            datapoint["stream_id"]
+            for datapoint in datapoints
+            if type(datapoint) is dict and type(datapoint.get("stream_id")) is str
+        )
     canonical = []
     for stream_id in given:
         try:
