@@ -172,7 +172,8 @@ def position_after(
         last = times[-1]
         if last is None:  # only interval time downsamplers were asked for: read its time
             index = window.offset + len(times) - 1
-            item = next(iter(get_data(**{**arguments, "time_downsamplers": ["first"]})[index:]))
+            first = get_data(**{**arguments, "time_downsamplers": ["first"]})
+            item = next(iter(first[index : index + 1]))  # one bucket read, not a batch
             last = to_seconds(item["t"][TIME_DOWNSAMPLERS["first"]])
         return DatapointPosition(granularity.round_seconds(last))
     seconds = times[-1]
