@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import inspect
 import json
 import math
 import re
@@ -360,12 +361,26 @@ def check_datapoint_list(datapoints: Any) -> None:
         )
 
 
-def check_callable(function: Any, what: str) -> None:
-    """Raise :class:`InvalidArgument` unless ``function`` is ``None`` or callable."""
-    if function is not None and not callable(function):
+def check_callable(function: Any, what: str, arguments: int = 1) -> None:
+    """Raise :class:`InvalidArgument` unless ``function`` is ``None`` or a callable that can
+    be called with ``arguments`` positional arguments (as far as its signature tells)."""
+    if function is None:
+        return
+    if not callable(function):
         raise exceptions.InvalidArgument(
             f"{what} must be a callable or None, not {describe(function)}"
         )
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # no signature to read (some builtins): trust the caller
+        return
+    try:
+        signature.bind(*([None] * arguments))
+    except TypeError:
+        raise exceptions.InvalidArgument(
+            f"{what} must take {arguments} positional argument{'s' * (arguments != 1)}, "
+            f"not {describe(function)} with signature {signature}"
+        ) from None
 
 
 def normalize_timestamp(timestamp: Any, what: str = "timestamp") -> datetime.datetime:
