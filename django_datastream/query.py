@@ -389,8 +389,15 @@ def _copy(query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    # True == 1 in Python, but not as tag values: only identical types count as equal.
-    return type(a) is type(b) and a == b
+    # True == 1 in Python, but not as tag values: only identical types count as equal, at
+    # every level of a dictionary or list.
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return a == b
 
 
 def _merge(
