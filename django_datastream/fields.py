@@ -7,6 +7,7 @@ are handed to the serializer untouched, so nothing is built per datapoint here.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "DatapointsField",
     "DateTimeField",
     "DictField",
+    "DownsamplingErrorField",
     "GranularityField",
     "ListField",
     "StringField",
@@ -59,6 +61,17 @@ class DictField(_PlainAttributeMixin, fields.DictField):
 
     def convert(self, value: Any) -> Any:
         return None if value is None else dict(value)
+
+
+class DownsamplingErrorField(DictField):
+    """The stream's last downsampling failure, ``{"at": ISO 8601 time, "error": message}``,
+    or ``None`` (it is cleared when the stream is downsampled again)."""
+
+    def convert(self, value: Any) -> Any:
+        if value is None:
+            return None
+        at = value["at"].astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+        return {"at": at, "error": value["error"]}
 
 
 class DateTimeField(_PlainAttributeMixin, fields.DateTimeField):

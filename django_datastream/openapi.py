@@ -285,6 +285,15 @@ def _components() -> dict[str, Any]:
         "earliest_datapoint": _nullable(time),
         "latest_datapoint": _nullable(time),
         "value_type": {"type": "string", "enum": list(VALUE_TYPES)},
+        "last_downsampling_error": _nullable(
+            {
+                "type": "object",
+                "description": "The stream's last downsampling failure; cleared when the "
+                "stream is downsampled again.",
+                "required": ["at", "error"],
+                "properties": {"at": time, "error": {"type": "string"}},
+            }
+        ),
     }
     meta = {
         "type": "object",

@@ -50,6 +50,7 @@ from .fields import (
     DatapointsField,
     DateTimeField,
     DictField,
+    DownsamplingErrorField,
     GranularityField,
     ListField,
     StringField,
@@ -154,6 +155,12 @@ class StreamResource(Resource):
         unique=True,
         default="numeric",
         choices=list(VALUE_TYPES),
+    )
+    last_downsampling_error = DownsamplingErrorField(
+        attribute="last_downsampling_error",
+        null=True,
+        readonly=True,
+        help_text="The stream's last downsampling failure ({at, error}), null when none.",
     )
     datapoints = DatapointsField(null=True, readonly=True, use_in="detail")
 

@@ -368,6 +368,7 @@ class DatastreamSerializer(Serializer):
         columns = (
             "id", "resource_uri", "value_type", "highest_granularity", "earliest_datapoint",
             "latest_datapoint", "value_downsamplers", "time_downsamplers", "tags",
+            "last_downsampling_error",
         )  # fmt: skip
         joined = {"value_downsamplers", "time_downsamplers"}
         cell = self._cell_converter()

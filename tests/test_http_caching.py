@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.test import Client, RequestFactory, override_settings
 from helpers import G, at, seconds
@@ -157,34 +155,10 @@ def test_every_part_of_the_query_and_the_format_is_in_the_etag(api):
     assert json_by_accept == api.get(uri, {"format": "xml"})["ETag"]
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def fresh_api(request, tmp_path, clock):
+@pytest.fixture
+def fresh_api(served_datastream):
     """An API over an empty datastream of its own (its data is changed by the test)."""
-    from datastream import Datastream
-
-    if request.param == "sqlite":
-        from datastream.backends.sqlite import Backend
-
-        path = str(tmp_path / "caching.sqlite3")
-        core = Datastream(Backend(path, clock=clock))
-        settings = {
-            "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
-            "DATASTREAM_BACKEND_SETTINGS": {"database_name": path},
-        }
-    else:
-        server = request.getfixturevalue("mongodb_server")
-        from datastream.backends.mongodb import Backend
-
-        name = f"caching_{uuid.uuid4().hex[:12]}"
-        core = Datastream(Backend(name, host=server.uri, clock=clock))
-        settings = {
-            "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
-            "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": server.uri},
-        }
-    with override_settings(**settings):
-        yield Client(), core
-    core.delete_streams()
-    core.backend.close()
+    return Client(), served_datastream
 
 
 def test_every_change_of_the_answer_changes_the_etag(fresh_api):

@@ -8,7 +8,6 @@ import itertools
 import string
 import threading
 import time
-import uuid
 
 import orjson
 import pytest
@@ -270,34 +269,10 @@ def test_a_cursor_of_another_query_answers_400(api):
     )
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def fresh(request, tmp_path):
+@pytest.fixture
+def fresh(served_datastream):
     """A datastream of its own for a test that writes, and the settings serving it."""
-    from datastream import Datastream
-
-    if request.param == "sqlite":
-        from datastream.backends.sqlite import Backend
-
-        path = str(tmp_path / "cursors.sqlite3")
-        core = Datastream(Backend(path))
-        settings = {
-            "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
-            "DATASTREAM_BACKEND_SETTINGS": {"database_name": path},
-        }
-    else:
-        server = request.getfixturevalue("mongodb_server")
-        from datastream.backends.mongodb import Backend
-
-        name = f"cursors_{uuid.uuid4().hex[:12]}"
-        core = Datastream(Backend(name, host=server.uri))
-        settings = {
-            "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
-            "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": server.uri},
-        }
-    with override_settings(**settings):
-        yield core
-    core.delete_streams()
-    core.backend.close()
+    return served_datastream
 
 
 def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh):

@@ -257,8 +257,10 @@ def test_csv_list_of_streams(api):
     assert rows[0] == [
         "id", "resource_uri", "value_type", "highest_granularity", "earliest_datapoint",
         "latest_datapoint", "value_downsamplers", "time_downsamplers", "tags",
+        "last_downsampling_error",
     ]  # fmt: skip
     assert [row[0] for row in rows[1:]] == api.ids
+    assert {row[9] for row in rows[1:]} == {""}
     assert rows[4][2] == "nominal" and rows[4][6] == "count"
     assert orjson.loads(rows[1][8])["title"] == "Stream 0"
     assert rows[1][4] == "2015-11-20T10:00:00Z"

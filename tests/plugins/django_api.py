@@ -315,6 +315,34 @@ def special_api(special_data: ApiData) -> Iterator[ApiClient]:
         yield ApiClient(special_data)
 
 
+@pytest.fixture(params=["sqlite", "mongodb"])
+def served_datastream(request: pytest.FixtureRequest, tmp_path: Path, clock: Any
+                      ) -> Iterator[Datastream]:
+    """An empty datastream of the test's own, on SQLite and on MongoDB, served by the API
+    (the settings point at it) and emptied afterwards: for tests that change data."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "served.sqlite3")
+        core = Datastream(Backend(path, clock=clock))
+        settings = {
+            "DATASTREAM_BACKEND": "datastream.backends.sqlite.Backend",
+            "DATASTREAM_BACKEND_SETTINGS": {"database_name": path},
+        }
+    else:
+        from datastream.backends.mongodb import Backend as MongoBackend
+
+        server = request.getfixturevalue("mongodb_server")
+        name = f"served_{os.urandom(6).hex()}"
+        core = Datastream(MongoBackend(name, host=server.uri, clock=clock))
+        settings = {
+            "DATASTREAM_BACKEND": "datastream.backends.mongodb.Backend",
+            "DATASTREAM_BACKEND_SETTINGS": {"database_name": name, "host": server.uri},
+        }
+    with override_settings(**settings):
+        yield core
+    core.delete_streams()
+    core.backend.close()
+
+
 def jsonable(value: Any) -> Any:
     """What the API's JSON makes of a core value (written independently of the serializer):
     ISO 8601 UTC datetimes with ``Z``, decimals as strings, non-finite floats as ``None``."""
@@ -343,6 +371,7 @@ def parse_uri(uri: str | None) -> tuple[str, dict[str, list[str]]] | None:
 
 STREAM_KEYS = {
     "id",
+    "last_downsampling_error",
     "resource_uri",
     "tags",
     "value_downsamplers",
@@ -367,12 +396,13 @@ def check_stream(api: ApiClient, body: dict[str, Any], stream_id: str) -> None:
     assert body["earliest_datapoint"] == "2015-11-20T10:00:00Z"
     assert body["latest_datapoint"] == "2015-11-20T11:00:00Z"
     assert body["value_type"] == stream.value_type
+    assert body["last_downsampling_error"] is None
 
 
 DETAIL_KEYS = {
     "id", "resource_uri", "tags", "value_downsamplers", "time_downsamplers",
     "highest_granularity", "earliest_datapoint", "latest_datapoint", "value_type",
-    "datapoints", "query_params", "meta",
+    "last_downsampling_error", "datapoints", "query_params", "meta",
 }  # fmt: skip
 
 
