@@ -5,6 +5,7 @@ on the embedded SQLite backend (a temporary file): ``append_multiple`` on one st
 of 1,000 and of 10,000 (the batch size of the InfluxDB comparison), then with batches that
 spread over 1,000 streams. Batches are built before timing starts. Other backends can reuse
 :func:`measure` and :func:`measure_spread`.
+The bulk stream holds integers; a second stream of floats is downsampled too.
 Targets: ``append_multiple`` >= 500k points/s on one stream and >= 300k points/s spread over
 1,000 streams, downsampling >= 300k points/s. Figures are printed, never asserted.
 """
@@ -54,6 +55,19 @@ def measure(ds: Datastream, points: int, single: int = 5000) -> dict[str, tuple[
         {"bench": "bulk"}, until=START + datetime.timedelta(seconds=points + 86400)
     )
     results["downsample_streams (all granularities)"] = (points, time.perf_counter() - begin)
+
+    # Float values: every granularity is summarised from the raw values (integer streams
+    # build coarser buckets from finer ones).
+    floats = ds.ensure_stream({"bench": "floats"}, {}, ALL, Granularity.Seconds)
+    for batch in _batches(points, 10000, lambda i: (floats, i)):
+        for datapoint in batch:
+            datapoint["value"] /= 7
+        ds.append_multiple(batch)
+    begin = time.perf_counter()
+    ds.downsample_streams(
+        {"bench": "floats"}, until=START + datetime.timedelta(seconds=points + 86400)
+    )
+    results["downsample_streams, float values"] = (points, time.perf_counter() - begin)
 
     begin = time.perf_counter()
     count = sum(1 for _ in ds.get_data(sid, Granularity.Seconds, start=START))
