@@ -36,6 +36,7 @@ from tastypie.serializers import Serializer
 
 from datastream import Datapoints, Streams
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.engine.rawjson import iso_seconds
 from datastream.granularity import Granularity
 
 from .conf import datastream_settings
@@ -332,6 +333,8 @@ class DatastreamSerializer(Serializer):
                 return value if value - value == 0 else None  # NaN and ±inf: empty
             if kind is datetime.datetime:
                 if iso and value.tzinfo is utc:
+                    if not value.microsecond:  # whole seconds: from a table, not formatted
+                        return iso_seconds(int(value.timestamp()))
                     return value.isoformat()[:-6] + "Z"  # drop "+00:00"
                 return format_datetime(value)
             if kind is bool:
