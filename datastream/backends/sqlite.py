@@ -36,6 +36,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from .. import exceptions
@@ -79,6 +80,7 @@ SCHEMA_VERSION = 2
 _BATCH = 10000
 #: Stream ids bound in one ``IN (...)`` (well under SQLite's variable limit).
 _IDS_PER_QUERY = 500
+_SECOND = itemgetter(1)
 
 
 def _real_clock() -> datetime.datetime:
@@ -409,6 +411,18 @@ class Backend:
         batch = max(1, min(batch_size or _BATCH, _BATCH))
         remaining = limit
         size = batch if remaining is None else min(batch, remaining)
+        if remaining is not None and remaining <= size:
+            # One query answers the whole window: no key to continue from is needed.
+            rows = self._query(
+                f"SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
+                f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
+                (stream, lo, hi, size, offset),
+            )
+            if str in set(map(type, map(_SECOND, rows))):
+                yield from [(t, _loads(v) if type(v) is str else v) for t, v in rows]
+            else:
+                yield from rows
+            return
         rows = self._query(
             f"SELECT ts, seq, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
             f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
