@@ -229,12 +229,19 @@ class DetailQuery:
 
     def get_data_arguments(self) -> dict[str, Any]:
         """Keyword arguments for ``Datastream.get_data`` (besides the stream id)."""
-        return dataclasses.asdict(self) | {"granularity": self.granularity}
+        # Not dataclasses.asdict: it deep-copies every value, the granularity class included.
+        arguments = {field.name: getattr(self, field.name) for field in _DETAIL_QUERY_FIELDS}
+        for name in ("value_downsamplers", "time_downsamplers"):
+            if arguments[name] is not None:
+                arguments[name] = list(arguments[name])
+        return arguments
 
     def echo(self) -> dict[str, Any]:
         """The ``query_params`` of the response: long names, granularity by name."""
         return self.get_data_arguments() | {"granularity": self.granularity.name}
 
+
+_DETAIL_QUERY_FIELDS = dataclasses.fields(DetailQuery)
 
 #: The start used when the request gives none: the whole stream.
 DEFAULT_START = datetime.datetime.min.replace(tzinfo=datetime.UTC)
