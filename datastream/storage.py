@@ -31,7 +31,9 @@ Method list::
 
 Optional capabilities are declared in :attr:`Storage.capabilities`, never probed:
 ``bucket_json`` (then ``fetch_bucket_json(record, granularity, lo, hi, reverse, value_keys,
-time_keys)`` yields ``(bucket start, datapoint JSON text)``), ``projected_buckets``
+time_keys)`` yields ``(bucket start, datapoint JSON text)``, and ``fetch_bucket_json_array``
+with the same arguments returns ``(stored buckets in the range, their texts as one JSON array
+in order, or None if one has no text)``), ``projected_buckets``
 (``fetch_buckets`` returns exactly the requested keys) and ``switch_database`` (then
 ``switch_database(database_name)`` moves the storage to another database).
 
@@ -130,7 +132,8 @@ class StreamRecord(dict):
 class StorageCapabilities:
     """What a storage can do beyond the required protocol."""
 
-    #: ``fetch_bucket_json`` produces datapoint JSON texts in the storage.
+    #: ``fetch_bucket_json`` and ``fetch_bucket_json_array`` produce datapoint JSON texts in
+    #: the storage.
     bucket_json: bool = False
     #: ``fetch_buckets`` returns exactly the requested value and time keys.
     projected_buckets: bool = False
@@ -264,8 +267,10 @@ def missing_methods(storage: object) -> list[str]:
     missing = [name for name in members if not callable(getattr(storage, name, None))]
     missing += [name for name in ("capabilities", "clock") if not hasattr(storage, name)]
     capabilities = getattr(storage, "capabilities", StorageCapabilities())
-    if capabilities.bucket_json and not callable(getattr(storage, "fetch_bucket_json", None)):
-        missing.append("fetch_bucket_json")
+    if capabilities.bucket_json:
+        for name in ("fetch_bucket_json", "fetch_bucket_json_array"):
+            if not callable(getattr(storage, name, None)):
+                missing.append(name)
     if capabilities.switch_database and not callable(getattr(storage, "switch_database", None)):
         missing.append("switch_database")
     return sorted(missing)

@@ -45,6 +45,7 @@ def test_declared_capabilities_have_their_methods(make_backend):
     storage = make_backend()
     if storage.capabilities.bucket_json:
         assert callable(storage.fetch_bucket_json)
+        assert callable(storage.fetch_bucket_json_array)
     if storage.capabilities.switch_database:
         assert callable(storage.switch_database)
 
@@ -58,6 +59,7 @@ def test_missing_methods_names_what_a_storage_lacks():
 
     missing = missing_methods(Half())
     assert "unit_of_work" in missing and "fetch_bucket_json" in missing
+    assert "fetch_bucket_json_array" in missing
     assert "close" not in missing and "clock" not in missing
 
 

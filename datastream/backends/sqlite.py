@@ -520,3 +520,18 @@ class Backend:
     ) -> Iterator[tuple[int, bytes]]:
         """Buckets as ``(start, datapoint JSON text)``, assembled by SQLite."""
         return self._buckets.fetch_json(record, granularity, lo, hi, reverse, value_keys, time_keys)
+
+    def fetch_bucket_json_array(
+        self,
+        record: StreamRecord,
+        granularity: GranularityType,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None,
+        time_keys: list[str] | None,
+    ) -> tuple[int, bytes | None]:
+        """The stored buckets of ``[lo, hi)`` as one JSON array, assembled by SQLite."""
+        return self._buckets.fetch_json_array(
+            record, granularity, lo, hi, reverse, value_keys, time_keys
+        )

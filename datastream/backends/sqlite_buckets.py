@@ -86,6 +86,32 @@ def _columns(summaries: list[dict], keys: list[str]) -> list[list[Any]]:
         return [[summary.get(key) for summary in summaries] for key in keys]
 
 
+def _datapoint_json(
+    record: StreamRecord, value_keys: list[str] | None, time_keys: list[str] | None
+) -> str:
+    """The SQL expression of a bucket's datapoint JSON text, assembled by SQLite from each
+    stored value's JSON text (no parsing, no Python object) with one printf (a chain of ||
+    copies the growing text at every step). A NULL text makes the expression NULL."""
+    stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+    parts, columns = [], []
+    if time_keys is not None:
+        if list(time_keys) == list(_TIME_COLUMNS):
+            parts.append('"t":%s')
+            columns.append("jt")
+        else:
+            parts.append('"t":{' + ",".join(f'"{k}":%s' for k in time_keys) + "}")
+            columns += [f"j{_TIME_COLUMNS[k]}" for k in time_keys]
+    if value_keys is not None:
+        keys = [k for k in value_keys if k in stored]
+        parts.append('"v":{' + ",".join(f'"{k}":%s' for k in keys) + "}")
+        columns += [f"j{_VALUE_COLUMNS[k]}" for k in keys]
+    text = f"printf('{{{','.join(parts)}}}'{''.join(', ' + c for c in columns)})"
+    if columns:
+        missing = " OR ".join(f"{c} IS NULL" for c in columns)
+        text = f"CASE WHEN {missing} THEN NULL ELSE {text} END"
+    return text
+
+
 class BucketTable:
     """Reads and writes the ``buckets`` table through the storage's connection."""
 
@@ -161,26 +187,7 @@ class BucketTable:
         value_keys: list[str] | None,
         time_keys: list[str] | None,
     ) -> Iterator[tuple[int, bytes]]:
-        # Assembled by SQLite from each stored value's JSON text: no parsing, no Python object;
-        # one printf per row (a chain of || copies the growing text at every step). A NULL
-        # text makes the row NULL, as || would.
-        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        parts, columns = [], []
-        if time_keys is not None:
-            if list(time_keys) == list(_TIME_COLUMNS):
-                parts.append('"t":%s')
-                columns.append("jt")
-            else:
-                parts.append('"t":{' + ",".join(f'"{k}":%s' for k in time_keys) + "}")
-                columns += [f"j{_TIME_COLUMNS[k]}" for k in time_keys]
-        if value_keys is not None:
-            keys = [k for k in value_keys if k in stored]
-            parts.append('"v":{' + ",".join(f'"{k}":%s' for k in keys) + "}")
-            columns += [f"j{_VALUE_COLUMNS[k]}" for k in keys]
-        text = f"printf('{{{','.join(parts)}}}'{''.join(', ' + c for c in columns)})"
-        if columns:
-            missing = " OR ".join(f"{c} IS NULL" for c in columns)
-            text = f"CASE WHEN {missing} THEN NULL ELSE {text} END"
+        text = _datapoint_json(record, value_keys, time_keys)
         order = "DESC" if reverse else "ASC"
         sql = (
             f"SELECT bucket, CAST({text} AS BLOB) FROM buckets "  # noqa: S608 - known names
@@ -189,6 +196,31 @@ class BucketTable:
         )
         for rows in self._pages(sql, record, granularity, lo, hi, reverse):
             yield from rows
+
+    def fetch_json_array(
+        self,
+        record: StreamRecord,
+        granularity: GranularityType,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        value_keys: list[str] | None,
+        time_keys: list[str] | None,
+    ) -> tuple[int, bytes | None]:
+        # One statement and one Python object for the whole window. The subquery's ORDER BY
+        # cannot be dropped (it has a LIMIT), and group_concat takes its rows in that order.
+        text = _datapoint_json(record, value_keys, time_keys)
+        order = "DESC" if reverse else "ASC"
+        size = granularity.seconds
+        sql = (
+            "SELECT count(*), count(x), CAST('[' || coalesce(group_concat(x, ','), '') || ']' "
+            f"AS BLOB) FROM (SELECT {text} AS x FROM buckets "  # noqa: S608 - known names
+            "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
+            f"ORDER BY bucket {order} LIMIT ?)"
+        )
+        params = (record.private, GRANULARITY_CODES[granularity], lo, hi, (hi - lo) // size)
+        ((rows, texts, array),) = self._query(sql, params)
+        return rows, (array if texts == rows else None)
 
     def _pages(
         self,

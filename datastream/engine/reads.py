@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import itertools
-import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,8 +23,6 @@ from .rawcounts import count_raw, seek_raw
 from .records import granularity_of, high_accuracy, value_keys
 
 __all__ = ["BucketQuery", "DataQuery", "RawQuery", "time_range"]
-
-_TEXT = operator.itemgetter(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +261,9 @@ class BucketQuery:
         if not self._json_in_storage(lo, hi):
             yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
             return
-        rows = self._stored_json(lo, hi)
+        rows = self.storage.fetch_bucket_json(  # type: ignore[attr-defined]
+            *self._json_arguments(lo, hi)
+        )
         size = self.granularity.seconds
         for bucket, text in with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
             yield text if text is not None else dumps(self._empty(bucket))
@@ -273,9 +272,9 @@ class BucketQuery:
         """Whether the storage writes the JSON of the window's buckets itself."""
         return hi > lo and not high_accuracy(self.record) and self.storage.capabilities.bucket_json
 
-    def _stored_json(self, lo: int, hi: int) -> Iterator[tuple[int, bytes | None]]:
-        """``(bucket start, datapoint JSON)`` of the stored buckets in ``[lo, hi)``."""
-        return self.storage.fetch_bucket_json(  # type: ignore[attr-defined]
+    def _json_arguments(self, lo: int, hi: int) -> tuple[Any, ...]:
+        """The arguments of the storage's bucket JSON methods for ``[lo, hi)``."""
+        return (
             self.record,
             self.granularity,
             lo,
@@ -287,12 +286,14 @@ class BucketQuery:
 
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
         """The window as one JSON array; when no bucket in it is empty (the usual case), the
-        storage's texts are joined as they come, without a step per bucket in Python."""
+        storage writes the whole array, without a step per bucket in Python."""
         lo, hi = self._window(offset, limit)
         if self._json_in_storage(lo, hi):
-            texts = list(map(_TEXT, self._stored_json(lo, hi)))
-            if len(texts) == (hi - lo) // self.granularity.seconds and None not in texts:
-                return b"[" + b",".join(texts) + b"]"
+            stored, array = self.storage.fetch_bucket_json_array(  # type: ignore[attr-defined]
+                *self._json_arguments(lo, hi)
+            )
+            if stored == (hi - lo) // self.granularity.seconds and array is not None:
+                return array
         return b"[" + b",".join(self.fetch_json(offset, limit, batch_size)) + b"]"
 
     def count(self, offset: int, limit: int | None) -> int:
