@@ -156,86 +156,79 @@ def _summarise_nested(
     keys: list[str],
 ) -> dict[GranularityType, list[tuple[int, dict, dict]]]:
     """See :func:`summarise_ranges`: integer values only, keys among ``c s m l u q d``."""
-    inf = math.inf
     lo_all = min(lo for _g, lo, _hi in targets)
     hi_all = max(hi for _g, _lo, hi in targets)
     first, end = bisect_left(times, lo_all), bisect_left(times, hi_all)
     if first or end < len(times):
         times, values = times[first:end], values[first:end]
-    squares = list(map(operator.mul, values, values))
-    # intervals[p] is the interval between datapoints p and p + 1.
-    intervals = list(map(operator.sub, times[1:], times[:-1]))
-    interval_squares = list(map(operator.mul, intervals, intervals))
+    inf = math.inf
+    count = len(times)
+    # The raw datapoints as the finest level: one bucket each (count 1, no interval inside).
+    level: tuple[list, ...] = (
+        times,
+        [1] * count,
+        values,
+        list(map(operator.mul, values, values)),
+        values,
+        values,
+        times,
+        times,
+        times,
+        [inf] * count,
+        [-inf] * count,
+        [0] * count,
+    )
     computed = {}
-    level: tuple[list, ...] | None = None
-    sub, mul = operator.sub, operator.mul
     # Each granularity's length is a multiple of every finer one's (10 s, 1 min, 10 min, 1 h,
     # 6 h, 1 day), so a bucket is exactly the finer buckets starting inside it.
     for granularity, lo, hi in sorted(targets, key=lambda t: t[0].seconds):
-        size = granularity.seconds
-        # The items of bucket k are [heads[k], tails[k]); lasts[k] = tails[k] - 1. (Zipped
-        # anew in each comprehension: zip reuses its pair, no tuple per bucket.)
-        if level is None:
-            # Per bucket: start, count, sum, sum of squares, min, max, first and last
-            # timestamp, sum of timestamps, min, max and sum of squares of the intervals
-            # inside (inf, -inf and 0 without any).
-            buckets, bounds = _bounds(times, 0, len(times), size)
-            heads, tails = bounds[:-1], bounds[1:]
-            lasts = [j - 1 for j in tails]
-            level = (
-                buckets,
-                list(map(sub, tails, heads)),
-                [sum(values[i:j]) for i, j in zip(heads, tails)],
-                [sum(squares[i:j]) for i, j in zip(heads, tails)],
-                [min(values[i:j]) for i, j in zip(heads, tails)],
-                [max(values[i:j]) for i, j in zip(heads, tails)],
-                list(map(times.__getitem__, heads)),
-                list(map(times.__getitem__, lasts)),
-                [sum(times[i:j]) for i, j in zip(heads, tails)],
-                [min(intervals[i:j]) if j > i else inf for i, j in zip(heads, lasts)],
-                [max(intervals[i:j]) if j > i else -inf for i, j in zip(heads, lasts)],
-                [sum(interval_squares[i:j]) for i, j in zip(heads, lasts)],
-            )
-        else:
-            f_n, f_s, f_q, f_l, f_u, f_a, f_z, f_t, f_il, f_iu, f_iq = level[1:]
-            buckets, bounds = _bounds(level[0], 0, len(level[0]), size)
-            heads, tails = bounds[:-1], bounds[1:]
-            lasts = [j - 1 for j in tails]
-            # gaps[k]: the interval between the last datapoint of fine bucket k and the first
-            # of fine bucket k + 1; inside a coarse bucket [i, j) they are gaps[i:j - 1].
-            gaps = list(map(sub, f_a[1:], f_z[:-1]))
-            gap_squares = list(map(mul, gaps, gaps))
-            level = (
-                buckets,
-                [sum(f_n[i:j]) for i, j in zip(heads, tails)],
-                [sum(f_s[i:j]) for i, j in zip(heads, tails)],
-                [sum(f_q[i:j]) for i, j in zip(heads, tails)],
-                [min(f_l[i:j]) for i, j in zip(heads, tails)],
-                [max(f_u[i:j]) for i, j in zip(heads, tails)],
-                list(map(f_a.__getitem__, heads)),
-                list(map(f_z.__getitem__, lasts)),
-                [sum(f_t[i:j]) for i, j in zip(heads, tails)],
-                [
-                    min(min(f_il[i:j + 1]), min(gaps[i:j])) if j > i else f_il[i]
-                    for i, j in zip(heads, lasts)
-                ],
-                [
-                    max(max(f_iu[i:j + 1]), max(gaps[i:j])) if j > i else f_iu[i]
-                    for i, j in zip(heads, lasts)
-                ],
-                [
-                    sum(f_iq[i:j + 1]) + sum(gap_squares[i:j])
-                    for i, j in zip(heads, lasts)
-                ],
-            )
+        level = _coarser(level, granularity.seconds)
         start, stop = bisect_left(level[0], lo), bisect_left(level[0], hi)
         computed[granularity] = _nested_buckets(
-            [column[start:stop] for column in level], keys, size
+            [column[start:stop] for column in level], keys
         )
     return computed
 
 
-def _nested_buckets(level: list[list], keys: list[str], size: int) -> list[tuple[int, dict, dict]]:
+def _coarser(level: tuple[list, ...], size: int) -> tuple[list, ...]:
+    """The buckets of ``size`` made of the finer buckets of ``level``. Per bucket, a level
+    holds: start, count, sum, sum of squares, min, max, first and last timestamp, sum of
+    timestamps, and min, max and sum of squares of the intervals between its datapoints
+    (inf, -inf and 0 without any)."""
+    sub, mul = operator.sub, operator.mul
+    starts, f_n, f_s, f_q, f_l, f_u, f_a, f_z, f_t, f_il, f_iu, f_iq = level
+    buckets, bounds = _bounds(starts, 0, len(starts), size)
+    # The finer buckets of bucket k are [heads[k], tails[k]); lasts[k] = tails[k] - 1. (Zipped
+    # anew in each comprehension: zip reuses its pair, no tuple per bucket.)
+    heads, tails = bounds[:-1], bounds[1:]
+    lasts = [j - 1 for j in tails]
+    # gaps[k]: the interval between the last datapoint of fine bucket k and the first of fine
+    # bucket k + 1; inside a coarse bucket [i, j) they are gaps[i:j - 1].
+    gaps = list(map(sub, f_a[1:], f_z[:-1]))
+    gap_squares = list(map(mul, gaps, gaps))
+    return (
+        buckets,
+        [sum(f_n[i:j]) for i, j in zip(heads, tails)],
+        [sum(f_s[i:j]) for i, j in zip(heads, tails)],
+        [sum(f_q[i:j]) for i, j in zip(heads, tails)],
+        [min(f_l[i:j]) for i, j in zip(heads, tails)],
+        [max(f_u[i:j]) for i, j in zip(heads, tails)],
+        list(map(f_a.__getitem__, heads)),
+        list(map(f_z.__getitem__, lasts)),
+        [sum(f_t[i:j]) for i, j in zip(heads, tails)],
+        [
+            min(min(f_il[i:j + 1]), min(gaps[i:j])) if j > i else f_il[i]
+            for i, j in zip(heads, lasts)
+        ],
+        [
+            max(max(f_iu[i:j + 1]), max(gaps[i:j])) if j > i else f_iu[i]
+            for i, j in zip(heads, lasts)
+        ],
+        [sum(f_iq[i:j + 1]) + sum(gap_squares[i:j]) for i, j in zip(heads, lasts)],
+    )  # fmt: skip
+
+
+def _nested_buckets(level: list[list], keys: list[str]) -> list[tuple[int, dict, dict]]:
     """The ``(start, value, time)`` buckets of :func:`_summarise_nested` from per-bucket
     totals, with the very expressions of :func:`~datastream.downsamplers.summarise_values` and
     :func:`~datastream.downsamplers.summarise_times`."""
