@@ -35,7 +35,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -80,7 +80,15 @@ SCHEMA_VERSION = 2
 _BATCH = 10000
 #: Stream ids bound in one ``IN (...)`` (well under SQLite's variable limit).
 _IDS_PER_QUERY = 500
-_SECOND = itemgetter(1)
+_VALUE = itemgetter(1)
+_TIME_AND_VALUE = itemgetter(0, 1)
+
+
+def _time_values(rows: list[tuple]) -> Iterable[tuple[int, Any]]:
+    """``(ts, value)`` of datapoint rows ``(ts, value[, seq])``, JSON-encoded values decoded."""
+    if str in set(map(type, map(_VALUE, rows))):
+        return [(row[0], _loads(row[1]) if type(row[1]) is str else row[1]) for row in rows]
+    return rows if len(rows[0]) == 2 else map(_TIME_AND_VALUE, rows)
 
 
 def _real_clock() -> datetime.datetime:
@@ -411,40 +419,27 @@ class Backend:
         batch = max(1, min(batch_size or _BATCH, _BATCH))
         remaining = limit
         size = batch if remaining is None else min(batch, remaining)
-        if remaining is not None and remaining <= size:
-            # One query answers the whole window: no key to continue from is needed.
-            rows = self._query(
-                f"SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
-                f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
-                (stream, lo, hi, size, offset),
-            )
-            if str in set(map(type, map(_SECOND, rows))):
-                yield from [(t, _loads(v) if type(v) is str else v) for t, v in rows]
-            else:
-                yield from rows
-            return
+        # When one query answers the whole window, no key to continue from (seq) is selected.
+        columns = "ts, value" if remaining is not None and remaining <= size else "ts, value, seq"
         rows = self._query(
-            f"SELECT ts, seq, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
+            f"SELECT {columns} FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
             f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
             (stream, lo, hi, size, offset),
         )
         after = "(ts, seq) < (?, ?) AND ts >= ?" if reverse else "(ts, seq) > (?, ?) AND ts < ?"
         bound = lo if reverse else hi
         while rows:
-            if str in {type(row[2]) for row in rows}:
-                yield from [(t, _loads(v) if type(v) is str else v) for t, _s, v in rows]
-            else:
-                yield from [(t, v) for t, _s, v in rows]
+            yield from _time_values(rows)
             if remaining is not None:
                 remaining -= len(rows)
                 if remaining <= 0:
                     return
             if len(rows) < size:
                 return
-            last_ts, last_seq = rows[-1][0], rows[-1][1]
+            last_ts, last_seq = rows[-1][0], rows[-1][2]
             size = batch if remaining is None else min(batch, remaining)
             rows = self._query(
-                f"SELECT ts, seq, value FROM datapoints WHERE stream = ? AND {after} "
+                f"SELECT ts, value, seq FROM datapoints WHERE stream = ? AND {after} "
                 f"ORDER BY ts {order}, seq {order} LIMIT ?",
                 (stream, last_ts, last_seq, bound, size),
             )
