@@ -361,9 +361,9 @@ def check_datapoint_list(datapoints: Any) -> None:
         )
 
 
-def check_callable(function: Any, what: str, arguments: int = 1) -> None:
+def check_callable(function: Any, what: str) -> None:
     """Raise :class:`InvalidArgument` unless ``function`` is ``None`` or a callable that can
-    be called with ``arguments`` positional arguments (as far as its signature tells)."""
+    take one positional argument (as far as its signature tells)."""
     if function is None:
         return
     if not callable(function):
@@ -375,11 +375,11 @@ def check_callable(function: Any, what: str, arguments: int = 1) -> None:
     except (TypeError, ValueError):  # no signature to read (some builtins): trust the caller
         return
     try:
-        signature.bind(*([None] * arguments))
+        signature.bind(None)
     except TypeError:
         raise exceptions.InvalidArgument(
-            f"{what} must take {arguments} positional argument{'s' * (arguments != 1)}, "
-            f"not {describe(function)} with signature {signature}"
+            f"{what} must take 1 positional argument, not {describe(function)} with "
+            f"signature {signature}"
         ) from None
 
 

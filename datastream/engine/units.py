@@ -90,16 +90,12 @@ class Unit:
                 self.touch(record, "latest_datapoint")
             self.storage.insert_datapoints(self.datapoints)
             self.datapoints = []
-        if self.changed:
-            self.storage.update_streams(
-                [
-                    (record, {field: record[field] for field in fields})
-                    for record, fields in (
-                        (self.records[stream_id], fields)
-                        for stream_id, fields in self.changed.items()
-                    )
-                ]
-            )
+        changes = []
+        for stream_id, fields in self.changed.items():
+            record = self.records[stream_id]
+            changes.append((record, {field: record[field] for field in fields}))
+        if changes:
+            self.storage.update_streams(changes)
         self.changed = {}
 
 

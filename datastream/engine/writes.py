@@ -54,11 +54,10 @@ class Writer:
             datapoints = list(datapoints)
         with self.units.open() as unit:
             unit.preload(_stream_ids(datapoints))
-            append_one = self._append_one
             for index, datapoint in enumerate(datapoints):
                 try:
                     check_datapoint(datapoint)
-                    append_one(
+                    self._append_one(
                         unit,
                         datapoint["stream_id"],
                         datapoint["value"],
@@ -167,15 +166,11 @@ class Writer:
 
 def _stream_ids(datapoints: list[Any]) -> list[str]:
     """The well-formed stream ids of a batch, canonical, in order of first appearance (the
-    rest are reported, in order, when their datapoint is appended)."""
-    try:  # the usual batch: dictionaries with hashable ids, gathered without a Python step each
+    others are reported when their datapoint is appended)."""
+    try:  # gathered without a Python step per datapoint
         given = dict.fromkeys(map(_STREAM_ID, datapoints))
     except (TypeError, KeyError):
-        given = dict.fromkeys(
-            datapoint["stream_id"]
-            for datapoint in datapoints
-            if type(datapoint) is dict and type(datapoint.get("stream_id")) is str
-        )
+        return []  # a malformed batch: nothing to preload, its datapoint errors are reported
     canonical = []
     for stream_id in given:
         try:
