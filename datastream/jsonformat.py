@@ -11,13 +11,32 @@ import datetime
 import decimal
 import json
 import math
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps"]
+__all__ = ["ISO_SECOND_SUFFIXES", "dumps", "iso_hour_prefix", "iso_seconds"]
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+#: ``MM:SSZ`` of each second of an hour: with :func:`iso_hour_prefix`, whole-second UTC times
+#: as text without a ``datetime`` or a format call per time.
+ISO_SECOND_SUFFIXES = [f"{m:02d}:{s:02d}Z" for m in range(60) for s in range(60)]
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+@lru_cache(maxsize=4096)
+def iso_hour_prefix(hour: int) -> str:
+    """``YYYY-MM-DDTHH:`` of the ``hour``-th hour since the POSIX epoch."""
+    moment = _EPOCH + datetime.timedelta(hours=hour)
+    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+
+
+def iso_seconds(seconds: int) -> str:
+    """POSIX ``seconds`` as ISO 8601 UTC text with a ``Z`` (``2023-01-01T00:00:00Z``)."""
+    hour, rest = divmod(seconds, 3600)
+    return iso_hour_prefix(hour) + ISO_SECOND_SUFFIXES[rest]
 
 
 def _default(value: Any) -> Any:

@@ -36,8 +36,8 @@ from tastypie.serializers import Serializer
 
 from datastream import Datapoints, Streams
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from datastream.engine.rawjson import iso_seconds
 from datastream.granularity import Granularity
+from datastream.jsonformat import iso_seconds
 
 from .conf import datastream_settings
 from .query import QueryError, quote
