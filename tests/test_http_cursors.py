@@ -269,14 +269,8 @@ def test_a_cursor_of_another_query_answers_400(api):
     )
 
 
-@pytest.fixture
-def fresh(served_datastream):
-    """A datastream of its own for a test that writes, and the settings serving it."""
-    return served_datastream
-
-
-def test_paging_while_another_thread_appends_returns_every_datapoint_once(fresh):
-    core = fresh
+def test_paging_while_another_thread_appends_returns_every_datapoint_once(served_datastream):
+    core = served_datastream
     sid = core.ensure_stream({"n": "live"}, {}, ["mean"], G.Seconds)
     core.append_multiple(
         [{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i // 2)} for i in range(400)]
