@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from helpers import G, MutableClock, SecantusServer, at, new_stream, seconds
+from plugins.mongo_server import require_secantus
 
 from datastream import Datastream, exceptions
 from datastream.backends.mongodb import journal
@@ -121,8 +122,8 @@ def test_a_large_batch_is_journaled_in_chunks(journaled, monkeypatch):
     assert _values(journaled, sid) == list(range(300))
 
 
-def test_a_standalone_server_is_detected_and_gets_the_journal(tmp_path):
-    pytest.importorskip("secantus", reason="secantusdb is needed for a standalone server")
+def test_a_standalone_server_is_detected_and_gets_the_journal(request, tmp_path):
+    require_secantus(request.config)
     from datastream.backends.mongodb import Backend
 
     server = SecantusServer(tmp_path / "standalone", standalone=True)

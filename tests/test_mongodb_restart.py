@@ -10,6 +10,7 @@ import time
 
 import pytest
 from helpers import G, SecantusServer, at, new_stream, seconds
+from plugins.mongo_server import require_secantus
 
 from datastream import Datastream, exceptions
 from datastream.backends.mongodb import Backend
@@ -18,8 +19,8 @@ T0 = at(2021, 6, 1)
 
 
 @pytest.fixture
-def own_server(tmp_path):
-    pytest.importorskip("secantus", reason="secantusdb is needed to restart a server")
+def own_server(request, tmp_path):
+    require_secantus(request.config)
     server = SecantusServer(tmp_path / "restartable")
     server.start()
     yield server
