@@ -143,7 +143,7 @@ def test_real_time_rounds(run_command, demo_store):
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary(run_command, demo_store, monkeypatch):
-    from django_datastream.demo.generator import DummyStreams
+    from django_datastream.management.generator import DummyStreams
 
     def interrupted(self, *args, **kwargs):
         self.append_now()
@@ -231,7 +231,7 @@ def test_conflicting_existing_streams(run_command, demo_store):
 
 
 def test_help_documents_every_option(capsys):
-    from django_datastream.demo.management.commands.dummystream import Command
+    from django_datastream.management.commands.dummystream import Command
 
     parser = Command().create_parser("manage.py", "dummystream")
     for action in parser._actions:

@@ -1,4 +1,5 @@
-"""The parts behind the demo commands: stream types, spans, the progress bar, the generator."""
+"""The parts behind dummystream and datastream_demo: stream types, spans, the progress bar,
+the generator."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import random
 
 import pytest
 
-from django_datastream.demo.generator import BackfillPlan, DummyStreams
-from django_datastream.demo.streamtypes import StreamTypeError, parse_types, random_graph
-from django_datastream.demo.timespan import SpanError, parse_span
+from django_datastream.management.generator import BackfillPlan, DummyStreams
+from django_datastream.management.streamtypes import StreamTypeError, parse_types, random_graph
 from django_datastream.management.support import (
     ProgressBar,
     TimeFormatError,
     counted,
     parse_timestamp,
 )
+from django_datastream.management.timespan import SpanError, parse_span
 
 UTC = datetime.UTC
 

@@ -4,8 +4,8 @@ from django.apps import AppConfig
 
 
 class DemoConfig(AppConfig):
-    """The demo page, its static files and the ``dummystream`` and ``datastream_demo``
-    commands; it needs ``django_datastream`` (the API) installed as well."""
+    """The demo page, its static files and the ``datastream_demo`` command; it needs
+    ``django_datastream`` (the API and ``dummystream``) installed as well."""
 
     name = "django_datastream.demo"
     label = "datastream_demo"

@@ -6,7 +6,7 @@ value is a function of the timestamp plus random noise; gaps and spikes are deci
 timestamp alone, so that a back-fill and the real-time appends that follow it look alike.
 
 Each :class:`Signal` offers what the demo generator needs from a stream type
-(:class:`~django_datastream.demo.streamtypes.StreamType`) plus :meth:`Signal.value_at`.
+(:class:`~django_datastream.management.streamtypes.StreamType`) plus :meth:`Signal.value_at`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .streamtypes import NUMERIC_VALUE_DOWNSAMPLERS
+from django_datastream.management.streamtypes import NUMERIC_VALUE_DOWNSAMPLERS
 
 __all__ = ["DEMO_SIGNALS", "Signal"]
 

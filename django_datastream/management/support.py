@@ -1,7 +1,7 @@
 """What the management commands share: the configured datastream, times, counts, progress.
 
-``downsample`` (production) and the demo's ``dummystream`` and ``datastream_demo`` all use
-this module; it imports nothing from the demo sub-app.
+``downsample``, ``dummystream`` and the demo's ``datastream_demo`` all use this module; it
+imports nothing from the demo sub-app.
 """
 
 from __future__ import annotations

@@ -13,15 +13,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_datastream.demo import runner
-from django_datastream.demo.generator import DummyStreams
 from django_datastream.demo.server import DemoServer
 from django_datastream.demo.signals import DEMO_SIGNALS
-from django_datastream.demo.streamtypes import parse_types
-from django_datastream.demo.timespan import SpanError, parse_span
+from django_datastream.management import runner
+from django_datastream.management.commands.dummystream import DEMO_SPAN, DEMO_TYPES
+from django_datastream.management.generator import DummyStreams
+from django_datastream.management.streamtypes import parse_types
 from django_datastream.management.support import counted
-
-from .dummystream import DEMO_SPAN, DEMO_TYPES
+from django_datastream.management.timespan import SpanError, parse_span
 
 
 class Command(BaseCommand):

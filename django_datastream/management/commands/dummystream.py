@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_datastream.demo import runner
-from django_datastream.demo.generator import DummyStreams
-from django_datastream.demo.streamtypes import StreamType, StreamTypeError, parse_types
-from django_datastream.demo.timespan import Span, SpanError, parse_span
+from django_datastream.management import runner
+from django_datastream.management.generator import DummyStreams
+from django_datastream.management.streamtypes import StreamType, StreamTypeError, parse_types
+from django_datastream.management.timespan import Span, SpanError, parse_span
 
 DEMO_TYPES = "int(0,10),float(-2,2),float(0,100)"
 DEMO_SPAN = "2d"
