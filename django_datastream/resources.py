@@ -74,6 +74,9 @@ __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 logger = logging.getLogger(__name__)
 
 _LIST_URI_ATTRIBUTE = "_datastream_list_uri"
+#: Request attributes: the request passed ``throttle_check`` / its access was recorded.
+_THROTTLE_CHECKED = "_datastream_throttle_checked"
+_THROTTLE_LOGGED = "_datastream_throttle_logged"
 #: Content type -> format name of the formats whose detail answers are streamed.
 _STREAMED = {CONTENT_TYPES[name]: name for name in STREAMED_FORMATS}
 #: Parameters the parsed ``DetailQuery`` holds (the others go into an ETag as they are).
@@ -184,13 +187,38 @@ class StreamResource(Resource):
 
     def wrap_view(self, view: str) -> Callable[..., HttpResponse]:
         """Every URL answers through :func:`django_datastream.responses.respond` (JSON errors,
-        CORS headers); ``Meta.cache`` sets the caching headers as in tastypie."""
+        CORS headers); ``Meta.cache`` sets the caching headers as in tastypie.
+
+        This is also where requests are counted toward ``Meta.throttle``, in one place for
+        every answer: a request that passed ``throttle_check`` is recorded once by
+        ``log_throttled_access`` when its answer is made, whatever the answer (a page, a
+        streamed export, a 304, a HEAD answer, a live connection or an error). tastypie's
+        ``dispatch`` records only the views that return normally. Requests answered before the
+        throttle is consulted (OPTIONS, a refused method, failed authentication) and the
+        throttle's own 429 answers are not counted, as in tastypie."""
 
         @csrf_exempt
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            return respond(request, self._cached_view, view, *args, **kwargs)
+            response = respond(request, self._cached_view, view, *args, **kwargs)
+            if getattr(request, _THROTTLE_CHECKED, False):
+                self.log_throttled_access(request)
+            return response
 
         return wrapper
+
+    def throttle_check(self, request: HttpRequest) -> None:
+        """tastypie's check (429 once ``Meta.throttle`` says so); a request let through is
+        recorded when its answer is made (see :meth:`wrap_view`)."""
+        super().throttle_check(request)
+        setattr(request, _THROTTLE_CHECKED, True)
+
+    def log_throttled_access(self, request: HttpRequest) -> None:
+        """Record the request's access in ``Meta.throttle`` (tastypie's hook), once per
+        request however many times it is called."""
+        if getattr(request, _THROTTLE_LOGGED, False):
+            return
+        setattr(request, _THROTTLE_LOGGED, True)
+        super().log_throttled_access(request)
 
     def _cached_view(self, request: HttpRequest, view: str, *args: Any, **kwargs: Any) -> Any:
         response = getattr(self, view)(request, *args, **kwargs)
@@ -462,7 +490,6 @@ class StreamResource(Resource):
         )
         query = parse_detail_query(request.GET, stream.highest_granularity)
         chart = parse_chart_options(request.GET, _names_granularity(request.GET))
-        self.log_throttled_access(request)
         if (request.method or "").upper() == "HEAD":
             return HttpResponse(content_type="text/event-stream")
         return live_response(request, self.datastream(), stream, query, chart)
@@ -515,7 +542,6 @@ class StreamResource(Resource):
             else:
                 not_found.append(stream_id)
         data = {self._meta.collection_name: objects, "not_found": not_found}
-        self.log_throttled_access(request)
         return self.create_response(request, self.alter_list_data_to_serialize(request, data))
 
     def build_schema(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ a Django-free query parser)."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -237,8 +238,15 @@ def test_schema_declares_value_type_unique_as_the_original(api):
 def test_the_resource_uses_tastypies_dispatch_list_and_schema_views():
     own = set(vars(StreamResource))
     for name in ("dispatch", "dispatch_list", "dispatch_detail", "get_list", "get_schema",
-                 "is_authenticated", "throttle_check", "base_urls", "serialize"):  # fmt: skip
+                 "is_authenticated", "base_urls", "serialize"):  # fmt: skip
         assert name not in own, name
+    # The throttle hooks are tastypie's, extended only to count every answer once (see
+    # tests/test_resource_safety_throttle.py): they call tastypie's own.
+    source = inspect.getsource(StreamResource.throttle_check)
+    assert "super().throttle_check(request)" in source
+    assert "super().log_throttled_access(request)" in inspect.getsource(
+        StreamResource.log_throttled_access
+    )
 
 
 def test_query_parsing_imports_no_django():
