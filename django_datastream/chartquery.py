@@ -9,7 +9,8 @@ Their rules (every violation is a :class:`~django_datastream.query.QueryError`, 
   :data:`datastream.thinning.MIN_POINTS`), never with ``granularity``; numeric streams only.
 * ``shape``: ``rows`` (default) or ``columns``; ``columns`` in JSON, JSONP and XML.
 * ``time_format``: ``iso`` (default), ``epoch`` or ``epoch_ms``.
-* ``open_bucket``: a boolean (``1``, ``true``, ``yes``…).
+* ``open_bucket``: a boolean (:func:`~django_datastream.query.parse_boolean`: ``1``,
+  ``true``, ``yes``… or ``0``, ``false``, ``no``…).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from datastream.thinning import ALGORITHMS, MIN_POINTS
 
 from .chartformat import SHAPES, TIME_FORMATS
-from .query import QueryError, get_parameter, parse_integer, quote
+from .query import QueryError, get_parameter, parse_boolean, parse_integer, quote
 
 __all__ = ["CHART_ALIASES", "ChartOptions", "parse_chart_options"]
 
@@ -32,9 +33,6 @@ CHART_ALIASES: dict[str, str] = {
     "time_format": "tf",
     "open_bucket": "ob",
 }
-
-_TRUE = frozenset({"yes", "true", "t", "1", "y", "on"})
-_FALSE = frozenset({"no", "false", "f", "0", "n", "off", ""})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,15 +84,6 @@ def _choice_parser(name: str, choices: tuple[str, ...]):
     return parse
 
 
-def _parse_boolean(value: str, key: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise QueryError(f"Invalid open_bucket: {quote(value)} in parameter '{key}'. Use 1 or 0.")
-
-
 def parse_chart_options(
     params: Any, granularity_given: bool, max_limit: int | None = None
 ) -> ChartOptions:
@@ -109,7 +98,7 @@ def parse_chart_options(
     time_format = get_parameter(
         params, "time_format", _choice_parser("time_format", TIME_FORMATS), "iso"
     )
-    open_bucket = get_parameter(params, "open_bucket", _parse_boolean, False)
+    open_bucket = get_parameter(params, "open_bucket", parse_boolean, False)
     if max_points is not None and granularity_given:
         raise QueryError(
             "Use either 'granularity' or 'max_points', not both: max_points chooses the "

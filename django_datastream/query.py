@@ -33,6 +33,7 @@ from .timeparse import InvalidTime, parse_time, rounding_for
 __all__ = [
     "ALIASES",
     "DetailQuery",
+    "FALSE_WORDS",
     "LIST_OPERATORS",
     "MAX_OFFSET",
     "MAX_TIMESTAMP",
@@ -40,9 +41,11 @@ __all__ = [
     "QueryError",
     "MAX_TAG_DEPTH",
     "TAG_OPERATORS",
+    "TRUE_WORDS",
     "coerce_filter_value",
     "combine_tag_queries",
     "get_parameter",
+    "parse_boolean",
     "parse_detail_query",
     "parse_integer",
     "parse_tag_filters",
@@ -85,7 +88,11 @@ TAG_OPERATORS = OPERATORS
 MAX_TAG_DEPTH = MAX_NESTING_DEPTH
 
 
-_TRUE = frozenset({"yes", "true", "t", "1", "y"})
+#: The words of a boolean parameter, in any case (ASCII): one rule for every boolean parameter
+#: (``reverse``, ``open_bucket``); any other value, the empty one included, is refused.
+TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")
+FALSE_WORDS = ("0", "false", "f", "no", "n", "off")
+_BOOLEANS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MAX_QUOTED = 100
@@ -210,8 +217,16 @@ _parse_end = _timestamp_parser("end")
 _parse_end_exclusive = _timestamp_parser("end_exclusive")
 
 
-def _parse_reverse(value: str, key: str) -> bool:
-    return value.lower() in _TRUE
+def parse_boolean(value: str, key: str) -> bool:
+    """A boolean parameter: one of :data:`TRUE_WORDS` or :data:`FALSE_WORDS` in any case
+    (ASCII letters only); anything else raises :class:`QueryError` naming ``key``."""
+    parsed = _BOOLEANS.get(value.lower()) if value.isascii() else None
+    if parsed is None:
+        raise QueryError(
+            f"Invalid boolean: {quote(value)} in parameter '{key}'. Use one of "
+            f"{', '.join(TRUE_WORDS)} for true, or {', '.join(FALSE_WORDS)} for false."
+        )
+    return parsed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,7 +285,7 @@ def parse_detail_query(params: Any, default_granularity: Any) -> DetailQuery:
         end=end,
         start_exclusive=start_exclusive,
         end_exclusive=end_exclusive,
-        reverse=bool(get_parameter(params, "reverse", _parse_reverse, False)),
+        reverse=bool(get_parameter(params, "reverse", parse_boolean, False)),
         value_downsamplers=get_list_parameter(
             params, "value_downsamplers", _parse_value_downsampler
         ),

@@ -418,8 +418,8 @@ def determine_format(request: Any, serializer: DatastreamSerializer) -> str:
     unknown ``format`` or an invalid JSONP ``callback``."""
     formats = serializer.formats
     name = request.GET.get("format")
-    if name:
-        if name not in formats:
+    if name is not None:
+        if name not in formats:  # the empty value included
             raise QueryError(
                 f"Invalid format: {quote(name)} in parameter 'format'. "
                 f"Use one of {', '.join(formats)}."

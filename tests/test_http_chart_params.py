@@ -72,9 +72,10 @@ def test_max_points_at_the_edges_of_an_explicit_range(client):
     assert detail(client, {"s": S0, "ex": S_END, "mp": 360})["query_params"]["granularity"] == (
         "10seconds"
     )
-    assert detail(client, {"sx": S0 + 9, "e": S_END, "mp": 360})["query_params"][
-        "granularity"
-    ] == "10seconds"
+    assert (
+        detail(client, {"sx": S0 + 9, "e": S_END, "mp": 360})["query_params"]["granularity"]
+        == "10seconds"
+    )
     # Raw datapoints are counted: 13 in [10:00:00, 10:01:00].
     assert detail(client, {"s": S0, "e": S0 + 60, "mp": 13})["query_params"]["granularity"] == (
         "seconds"
@@ -286,5 +287,6 @@ def test_the_open_bucket_respects_the_range_pages_and_order(client):
     raw = detail(client, {"ob": 1, "l": 1000})
     assert len(raw["datapoints"]) == POINTS and "open" not in raw["datapoints"][-1]
     assert error(client, {"ob": "maybe"}) == (
-        "Invalid open_bucket: 'maybe' in parameter 'ob'. Use 1 or 0."
+        "Invalid boolean: 'maybe' in parameter 'ob'. Use one of 1, true, t, yes, y, on for "
+        "true, or 0, false, f, no, n, off for false."
     )

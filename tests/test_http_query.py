@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import urllib.parse
 
 import pytest
 from django.http import QueryDict
@@ -12,12 +13,16 @@ from hypothesis import strategies as st
 
 from datastream import Granularity
 from datastream.tagquery import matches, parse_query
+from django_datastream.chartquery import parse_chart_options
 from django_datastream.query import (
     DEFAULT_START,
+    FALSE_WORDS,
     MAX_TAG_DEPTH,
+    TRUE_WORDS,
     QueryError,
     coerce_filter_value,
     combine_tag_queries,
+    parse_boolean,
     parse_detail_query,
     parse_tag_filters,
 )
@@ -89,6 +94,60 @@ def test_detail_everything():
     assert query.reverse is True
     assert query.value_downsamplers == ["mean", "count"]
     assert query.time_downsamplers == ["last"]
+
+
+# Booleans: one rule for every boolean parameter ---------------------------------------------
+
+
+def _booleans_of(text: str) -> dict[str, bool]:
+    """``reverse`` and ``open_bucket`` of the query ``text``, each parsed as the views do."""
+    params = q(text)
+    return {
+        "reverse": parse_detail_query(params, Granularity.Seconds).reverse,
+        "open_bucket": parse_chart_options(params, False).open_bucket,
+    }
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [*((word, True) for word in TRUE_WORDS), *((word, False) for word in FALSE_WORDS),
+     ("TRUE", True), ("Yes", True), ("oN", True), ("FALSE", False), ("No", False)],
+)  # fmt: skip
+def test_every_boolean_parameter_takes_the_same_words(word, value):
+    assert parse_boolean(word, "x") is value
+    for long, short in (("reverse", "r"), ("open_bucket", "ob")):
+        for name in (long, short):
+            assert _booleans_of(f"{name}={word}")[long] is value, (name, word)
+
+
+@pytest.mark.parametrize(
+    "word", ["maybe", "", " 1", "1 ", "2", "-1", "truE!", "yess", "ｔrue", "\u0131", "on\x00"]
+)
+def test_every_boolean_parameter_refuses_the_same_other_values_naming_itself(word):
+    for name in ("reverse", "r", "open_bucket", "ob"):
+        with pytest.raises(QueryError) as raised:
+            _booleans_of(f"{name}={urllib.parse.quote(word)}")
+        message = str(raised.value)
+        assert message.startswith(f"Invalid boolean: {word!r} in parameter '{name}'."), message
+        assert "Use one of 1, true, t, yes, y, on for true, or 0, false, f, no, n, off" in message
+
+
+def test_booleans_are_false_when_absent_and_long_and_short_forms_must_agree():
+    assert _booleans_of("") == {"reverse": False, "open_bucket": False}
+    assert _booleans_of("r=1&reverse=yes&ob=no&open_bucket=0") == {
+        "reverse": True, "open_bucket": False,
+    }  # fmt: skip
+    with pytest.raises(QueryError, match="Conflicting values for 'reverse' and 'r'"):
+        _booleans_of("reverse=1&r=0")
+
+
+@pytest.mark.parametrize("name", ["reverse", "r", "open_bucket", "ob"])
+def test_a_bad_boolean_answers_400_naming_the_parameter(api, name):
+    message = api.error(api.detail_uri(api.ids[0]), {name: "maybe"})
+    assert message.startswith(f"Invalid boolean: 'maybe' in parameter '{name}'.")
+    assert api.error(api.detail_uri(api.ids[0]), {name: ""}).startswith(
+        f"Invalid boolean: '' in parameter '{name}'."
+    )
 
 
 # Combining a request's filters with an authorization's query tags ------------------------------
