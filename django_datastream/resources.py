@@ -175,13 +175,15 @@ class StreamResource(Resource):
         default_format = "application/json"
         cache = NoCacheHeaders()
         paginator_class = CursorStreamsPaginator
-        #: ``None``: the ``API_LIMIT_PER_PAGE`` / ``DATASTREAM_API_LIST_MAX_LIMIT`` settings.
-        limit = None
-        max_limit = None
+        # Read from the settings at each use (tastypie copies these onto ``_meta``'s class,
+        # where a property stays one): ``API_LIMIT_PER_PAGE`` (20),
+        # ``DATASTREAM_API_LIST_MAX_LIMIT`` (1000), ``API_DETAIL_LIMIT_PER_PAGE`` (100) and
+        # ``DATASTREAM_API_DETAIL_MAX_LIMIT`` (10000). A subclass's ``Meta`` may fix numbers.
+        limit = property(lambda meta: datastream_settings.LIST_LIMIT)
+        max_limit = property(lambda meta: datastream_settings.LIST_MAX_LIMIT)
         datapoints_paginator_class = DatapointsPaginator
-        #: ``None``: ``API_DETAIL_LIMIT_PER_PAGE`` / ``DATASTREAM_API_DETAIL_MAX_LIMIT``.
-        datapoints_limit = None
-        datapoints_max_limit = None
+        datapoints_limit = property(lambda meta: datastream_settings.DETAIL_LIMIT)
+        datapoints_max_limit = property(lambda meta: datastream_settings.DETAIL_MAX_LIMIT)
 
     # Answer conventions ----------------------------------------------------------------------
 
