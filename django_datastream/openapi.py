@@ -285,16 +285,15 @@ def _components() -> dict[str, Any]:
         "earliest_datapoint": _nullable(time),
         "latest_datapoint": _nullable(time),
         "value_type": {"type": "string", "enum": list(VALUE_TYPES)},
-        "last_downsampling_error": _nullable(
-            {
-                "type": "object",
-                "description": "The stream's last downsampling failure; cleared when the "
-                "stream is downsampled again.",
-                "required": ["at", "error"],
-                "properties": {"at": time, "error": {"type": "string"}},
-            }
-        ),
+        "last_downsampling_error": {
+            "type": "object",
+            "description": "The stream's last downsampling failure, present only after one; "
+            "removed when the stream is downsampled again.",
+            "required": ["at", "error"],
+            "properties": {"at": time, "error": {"type": "string"}},
+        },
     }
+    stream_required = [name for name in stream_properties if name != "last_downsampling_error"]
     meta = {
         "type": "object",
         "required": ["limit", "next", "previous", "total_count", "next_cursor"],
@@ -364,7 +363,7 @@ def _components() -> dict[str, Any]:
         },
         "Stream": {
             "type": "object",
-            "required": list(stream_properties),
+            "required": stream_required,
             "properties": stream_properties,
             "additionalProperties": False,
         },
@@ -391,7 +390,7 @@ def _components() -> dict[str, Any]:
         },
         "StreamDetail": {
             "type": "object",
-            "required": [*stream_properties, "datapoints", "query_params", "meta"],
+            "required": [*stream_required, "datapoints", "query_params", "meta"],
             "properties": {
                 **stream_properties,
                 "datapoints": {

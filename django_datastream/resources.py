@@ -163,7 +163,9 @@ class StreamResource(Resource):
         attribute="last_downsampling_error",
         null=True,
         readonly=True,
-        help_text="The stream's last downsampling failure ({at, error}), null when none.",
+        use_in=lambda bundle: getattr(bundle.obj, "last_downsampling_error", None) is not None,
+        help_text="The stream's last downsampling failure ({at, error}); present only after "
+        "a failure, until the stream is downsampled again.",
     )
     datapoints = DatapointsField(null=True, readonly=True, use_in="detail")
 

@@ -97,13 +97,17 @@ class ResourceTestCase(ResourceTestCaseMixin, SimpleTestCase):
     def assertMetaEqual(self, meta1: dict[str, Any], meta2: dict[str, Any]) -> None:  # noqa: N802
         """Pagination metadata are equal; ``next``/``previous`` URIs are compared by path
         and parsed query (parameter order does not matter); ``next_cursor`` (an opaque token)
-        only when both have it."""
-        compare_cursors = "next_cursor" in meta1 and "next_cursor" in meta2
+        and ``downsampled_until`` (not in the original's ``meta``) only when both have them."""
+        optional = [
+            key
+            for key in ("next_cursor", "downsampled_until")
+            if key not in meta1 or key not in meta2
+        ]
 
         def normal(meta: dict[str, Any]) -> dict[str, Any]:
             result = dict(meta)
-            if not compare_cursors:
-                result.pop("next_cursor", None)
+            for key in optional:
+                result.pop(key, None)
             for key in ("next", "previous"):
                 uri = result.get(key)
                 if uri is not None:

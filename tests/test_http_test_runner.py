@@ -94,9 +94,9 @@ class ResourceTestCaseTest(ResourceTestCase):
                 "total_count": 3,
                 "previous": None,
                 "next": f"/api/v1/stream/{self.stream_id}/?offset=2&limit=2&format=json",
-                "downsampled_until": None,
             },
         )
+        self.assertIn("downsampled_until", detail["meta"])
         root = self.get_detail("stream", self.stream_id, format="xml")
         self.assertEqual(root.tag, "response")
 
@@ -104,3 +104,18 @@ class ResourceTestCaseTest(ResourceTestCase):
         self.assertMetaEqual({"next": "/a/?x=1&y=2"}, {"next": "/a/?y=2&x=1"})
         with self.assertRaises(AssertionError):
             self.assertMetaEqual({"next": "/a/?x=1"}, {"next": "/a/?x=2"})
+
+    def test_assert_meta_equal_compares_downsampled_until_only_when_both_have_it(self):
+        meta = {"limit": 2, "offset": 0, "total_count": 3, "next": None, "previous": None}
+        until = {"10seconds": "2022-01-01T00:00:10Z"}
+        self.assertMetaEqual({**meta, "downsampled_until": until}, meta)
+        self.assertMetaEqual(meta, {**meta, "downsampled_until": None})
+        self.assertMetaEqual(
+            {**meta, "downsampled_until": until}, {**meta, "downsampled_until": until}
+        )
+        with self.assertRaises(AssertionError):
+            self.assertMetaEqual(
+                {**meta, "downsampled_until": until}, {**meta, "downsampled_until": None}
+            )
+        with self.assertRaises(AssertionError):
+            self.assertMetaEqual({**meta, "downsampled_until": until}, {**meta, "limit": 3})
