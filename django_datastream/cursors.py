@@ -27,6 +27,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import json
+import re
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +38,7 @@ from django.core import signing
 from datastream import Datapoints
 from datastream.constants import TIME_DOWNSAMPLERS
 from datastream.granularity import from_seconds, to_seconds
+from datastream.limits import INT64_MAX, MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 
 __all__ = [
     "DatapointPosition",
@@ -56,6 +60,13 @@ _SALT = "django_datastream.cursor"
 _SEPARATOR = "~"
 _DIGEST_LENGTH = 12
 _TIMES_IN_BUCKET = ("first", "last", "mean")
+#: What a token is made of (``django.core.signing``): an optional ``.`` (compressed), the
+#: base64url value, the separator and the base64url signature. ASCII only: ``str.isalnum``,
+#: ``\d`` and ``int()`` would take other scripts' letters and digits.
+_TOKEN = re.compile(r"\.?[A-Za-z0-9_-]+~[A-Za-z0-9_-]+", re.ASCII)
+#: Time range of a position (POSIX seconds): every second a ``datetime`` holds, the bounds the
+#: API accepts for ``start`` and ``end``.
+_TIME_RANGE = (MIN_BOUND_SECONDS, MAX_BOUND_SECONDS)
 
 GetData = Callable[..., Datapoints]
 
@@ -87,20 +98,37 @@ def _signer(kind: str) -> signing.Signer:
     return signing.Signer(salt=f"{_SALT}.{kind}", sep=_SEPARATOR)
 
 
+class _AsciiJSONSerializer:
+    """``django.core.signing``'s JSON serializer, reading ASCII JSON only (a signed payload
+    is compact ASCII JSON of integers and a hex digest)."""
+
+    def dumps(self, obj: Any) -> bytes:
+        return signing.JSONSerializer().dumps(obj)
+
+    def loads(self, data: bytes) -> Any:
+        if not data.isascii():
+            raise ValueError("a cursor payload is ASCII")
+        return json.loads(data.decode("ascii"))
+
+
 def encode_cursor(kind: str, scope: Any, position: list[int]) -> str:
     """A signed token for ``position`` (integers) in the query described by ``scope``."""
     return _signer(kind).sign_object([query_digest(scope), *position])
 
 
 def decode_cursor(token: str, kind: str, scope: Any, parameter: str = "cursor") -> list[int]:
-    """The position in ``token``; raises :class:`InvalidCursor` unless this server made it
-    for ``kind`` and the same ``scope``."""
+    """The position in ``token``; raises :class:`InvalidCursor` (naming ``parameter``) unless
+    this server made it for ``kind`` and the same ``scope``, and the position is one a page
+    of ``kind`` can end at (``datapoints``: :class:`DatapointPosition`, ``streams``:
+    :class:`ListPosition`). The token is read with ASCII rules only."""
     shown = token if len(token) <= 40 else token[:40] + "…"
     if len(token) > MAX_CURSOR_LENGTH:
         raise InvalidCursor(f"Invalid cursor {shown!r} in parameter '{parameter}': too long.")
     try:
-        payload = _signer(kind).unsign_object(token)
-    except (signing.BadSignature, ValueError, UnicodeError):
+        if not _TOKEN.fullmatch(token):
+            raise ValueError("not a token")
+        payload = _signer(kind).unsign_object(token, serializer=_AsciiJSONSerializer)
+    except (signing.BadSignature, ValueError, UnicodeError, zlib.error):
         raise InvalidCursor(
             f"Invalid cursor {shown!r} in parameter '{parameter}': it was not made by this "
             "server for this kind of page, or it was altered. Use the meta.next_cursor of a "
@@ -118,7 +146,27 @@ def decode_cursor(token: str, kind: str, scope: Any, parameter: str = "cursor") 
             "parameter (stream, granularity, range, order, downsamplers, filters) as in the "
             "request that returned it; only limit and format may change."
         )
+    position = _POSITION_TYPES.get(kind)
+    problem = position.problem(payload[1:]) if position is not None else None
+    if problem is not None:
+        raise InvalidCursor(f"Invalid cursor {shown!r} in parameter '{parameter}': {problem}.")
     return payload[1:]
+
+
+def _time_problem(seconds: int) -> str | None:
+    low, high = _TIME_RANGE
+    if low <= seconds <= high:
+        return None
+    return (
+        f"its position ({seconds} s) is outside the supported time range "
+        "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"
+    )
+
+
+def _count_problem(count: int) -> str | None:
+    if 0 <= count <= INT64_MAX:
+        return None
+    return f"its position holds the count {count}, outside 0 to {INT64_MAX}"
 
 
 # Datapoints -----------------------------------------------------------------------------------
@@ -138,10 +186,19 @@ class DatapointPosition:
     def to_list(self) -> list[int]:
         return [self.time, self.skip, self.seen]
 
+    @staticmethod
+    def problem(values: list[int]) -> str | None:
+        """What is wrong with ``values`` as a position (``None``: nothing): three integers,
+        a time in the supported range, counts from 0 to 2**63 - 1."""
+        if len(values) != 3:
+            return "malformed position"
+        return _time_problem(values[0]) or _count_problem(values[1]) or _count_problem(values[2])
+
     @classmethod
     def from_list(cls, values: list[int]) -> DatapointPosition:
-        if len(values) != 3 or values[1] < 0 or values[2] < 0:
-            raise InvalidCursor("Invalid cursor: malformed position.")
+        problem = cls.problem(values)
+        if problem is not None:
+            raise InvalidCursor(f"Invalid cursor: {problem}.")
         return cls(*values)
 
 
@@ -261,8 +318,21 @@ class ListPosition:
     def to_list(self) -> list[int]:
         return [self.count]
 
+    @staticmethod
+    def problem(values: list[int]) -> str | None:
+        """What is wrong with ``values`` as a position (``None``: nothing): one count from 0
+        to 2**63 - 1."""
+        if len(values) != 1:
+            return "malformed position"
+        return _count_problem(values[0])
+
     @classmethod
     def from_list(cls, values: list[int]) -> ListPosition:
-        if len(values) != 1 or values[0] < 0:
-            raise InvalidCursor("Invalid cursor: malformed position.")
+        problem = cls.problem(values)
+        if problem is not None:
+            raise InvalidCursor(f"Invalid cursor: {problem}.")
         return cls(values[0])
+
+
+#: Cursor kind -> its position, checked by :func:`decode_cursor`.
+_POSITION_TYPES: dict[str, Any] = {"datapoints": DatapointPosition, "streams": ListPosition}

@@ -8,12 +8,18 @@ import itertools
 import string
 import threading
 import time
+import urllib.parse
 
 import orjson
 import pytest
+from django.conf import settings
+from django.core import signing
+from django.http import QueryDict
 from django.test import Client, override_settings
 from helpers import G, at, new_stream, seconds
+from plugins.django_api import LIST_URI
 
+from datastream import Stream
 from datastream.granularity import to_seconds
 from django_datastream.cursors import (
     DatapointPosition,
@@ -23,8 +29,10 @@ from django_datastream.cursors import (
     decode_cursor,
     encode_cursor,
     position_after,
+    query_digest,
 )
-from django_datastream.paging import page_position
+from django_datastream.paging import detail_scope, page_position
+from django_datastream.query import parse_detail_query
 
 T0 = at(2020, 1, 1)
 
@@ -267,6 +275,102 @@ def test_a_cursor_of_another_query_answers_400(api):
     assert "another query" in api.error(
         "/api/v1/stream/", {"cu": list_cursor, "tags__title": "Stream 1"}
     )
+
+
+# Signed but unusable positions ------------------------------------------------------------------
+
+
+def signed(kind: str, payload: bytes) -> str:
+    """A token signed with the test SECRET_KEY as the server signs cursors, holding
+    ``payload`` (JSON text) as it is."""
+
+    class Raw:
+        def dumps(self, obj):
+            return payload
+
+    signer = signing.Signer(
+        key=settings.SECRET_KEY, salt=f"django_datastream.cursor.{kind}", sep="~"
+    )
+    return signer.sign_object(None, serializer=Raw)
+
+
+def detail_scope_of(api, stream_id, params):
+    """The scope a detail cursor of ``params`` is bound to."""
+    stream = Stream(api.core.get_tags(stream_id))
+    params = QueryDict(urllib.parse.urlencode(params))
+    return detail_scope(stream_id, parse_detail_query(params, stream.highest_granularity))
+
+
+OUT_OF_RANGE = [
+    [253402300800, 0, 0],  # 10000-01-01T00:00:00Z
+    [10**20, 0, 0],
+    [-62135596801, 0, 0],  # 0000-12-31T23:59:59Z
+    [-(10**30), 0, 0],
+    [0, -1, 0],
+    [0, 0, 2**63],
+    [0, 10**20, 0],
+]
+
+
+@pytest.mark.parametrize("params", [{}, {"r": "1"}, {"g": "m"}, {"g": "d", "r": "1"}])
+@pytest.mark.parametrize("position", OUT_OF_RANGE)
+def test_a_signed_cursor_out_of_range_answers_400_naming_it(any_api, params, position):
+    stream_id = any_api.ids[0]
+    uri = any_api.detail_uri(stream_id)
+    token = encode_cursor("datapoints", detail_scope_of(any_api, stream_id, params), position)
+    for name in ("cursor", "cu"):
+        message = any_api.error(uri, {**params, name: token})
+        assert message.startswith(f"Invalid cursor {token[:40] + '…'!r} in parameter '{name}': ")
+        assert ("supported time range" in message) == (position[0] != 0), message
+
+
+@pytest.mark.parametrize("count", [-1, 2**63, 10**20])
+def test_a_signed_list_cursor_out_of_range_answers_400_naming_it(any_api, count):
+    token = encode_cursor("streams", {"filters": None}, [count])
+    message = any_api.error(LIST_URI, {"cu": token})
+    assert message.startswith("Invalid cursor ") and "in parameter 'cu': its position" in message
+
+
+def test_positions_at_the_edges_of_the_time_range_are_served(any_api):
+    stream_id = any_api.ids[0]
+    uri = any_api.detail_uri(stream_id)
+    for params in ({}, {"r": "1"}, {"g": "m"}, {"g": "d", "r": "1"}):
+        scope = detail_scope_of(any_api, stream_id, params)
+        for position in ([253402300799, 0, 0], [-62135596800, 0, 0], [0, 2**63 - 1, 2**63 - 1]):
+            token = encode_cursor("datapoints", scope, position)
+            response = any_api.get(uri, {**params, "cu": token})
+            assert response.status_code == 200, (params, position, response.content)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[{digest},\u0661\u0664\u0664\u0668\u0660\u0661\u0663\u0666\u0661\u0660,0,0]",
+        "[{digest},1448013610,0,\uff10]",
+        "[{digest},1448013610,0,0]\u00a0",
+        "[{digest},1e3,0,0]",
+        "[{digest},true,0,0]",
+        "[{digest},NaN,0,0]",
+        "{{}}",
+    ],
+)
+def test_cursor_text_is_read_with_ascii_rules_only(api, payload):
+    stream_id = api.ids[0]
+    digest = orjson.dumps(query_digest(detail_scope_of(api, stream_id, {}))).decode()
+    token = signed("datapoints", payload.format(digest=digest).encode())
+    message = api.error(api.detail_uri(stream_id), {"cu": token})
+    assert message.startswith("Invalid cursor ") and "in parameter 'cu'" in message
+    # The same cursor in ASCII digits is a good one (the signing above is the server's).
+    good = signed("datapoints", f"[{digest},1448013610,0,0]".encode())
+    assert api.get(api.detail_uri(stream_id), {"cu": good}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token", ["\u0661~\u0661", "abc~def\n", " abc~def", "abc~d\u00e9f", "abc\u2007~def", "abc~~def"]
+)
+def test_tokens_outside_the_ascii_alphabet_are_refused(token):
+    with pytest.raises(InvalidCursor, match="not made by this server"):
+        decode_cursor(token, "datapoints", {"stream": "a"})
 
 
 def test_paging_while_another_thread_appends_returns_every_datapoint_once(served_datastream):
