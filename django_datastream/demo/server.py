@@ -7,10 +7,25 @@ import urllib.request
 from typing import Any
 
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.http import Http404, HttpRequest, HttpResponse
 
-__all__ = ["DemoServer"]
+__all__ = ["DemoServer", "SafeStaticFilesHandler"]
+
+
+class SafeStaticFilesHandler(StaticFilesHandler):
+    """Django's static files handler, answering 404 for a path that leads out of the static
+    directories (``/static/..%2f..%2fetc%2fpasswd``): Django's finders refuse such a path with
+    ``SuspiciousFileOperation``, which this handler would let through as a 500."""
+
+    def serve(self, request: HttpRequest) -> HttpResponse:
+        """The static file of ``request``; ``Http404`` for a path that is not one."""
+        try:
+            return super().serve(request)
+        except SuspiciousOperation:
+            raise Http404("No such static file.") from None
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -30,7 +45,7 @@ class DemoServer:
         handler = _QuietHandler if quiet else WSGIRequestHandler
         self.httpd = ThreadedWSGIServer((host, port), handler, ipv6=":" in host)
         self.httpd.daemon_threads = True
-        self.httpd.set_app(StaticFilesHandler(WSGIHandler()))
+        self.httpd.set_app(SafeStaticFilesHandler(WSGIHandler()))
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, name="datastream-demo-server", daemon=True
         )
