@@ -48,15 +48,17 @@ def time_range(query: DataQuery, granularity: GranularityType, highest: Granular
                ) -> tuple[int, int]:
     """``[lo, hi)`` in POSIX seconds: datapoint times (raw) or bucket starts (downsampled).
 
-    The start rounds down to a bucket start of the requested granularity (a finer one than
-    the stream's highest reads raw datapoints from there).
+    ``granularity`` is the effective granularity: the requested one, or the stream's
+    ``highest`` when a finer one was asked for. The start rounds down to a bucket start of the
+    effective granularity (so at a stream's highest granularity, raw datapoints from the start
+    of the bucket holding ``start`` are included); ``start_exclusive`` excludes that whole
+    bucket when it is downsampled, and from one second after the bucket start when raw.
     """
     size = granularity.seconds
-    rounding = max(query.granularity, granularity)
     if query.start is not None:
-        lo = rounding.round_seconds(bound_seconds(query.start, "start"))
+        lo = granularity.round_seconds(bound_seconds(query.start, "start"))
     else:
-        lo = rounding.round_seconds(bound_seconds(query.start_exclusive, "start_exclusive"))
+        lo = granularity.round_seconds(bound_seconds(query.start_exclusive, "start_exclusive"))
         lo += size if granularity != highest else 1
     if query.end is not None:
         hi = bound_seconds(query.end, "end") + 1
