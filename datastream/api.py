@@ -42,7 +42,10 @@ class Datastream:
 
     ``clock`` (default: the storage's ``clock``) returns "now" as an aware UTC datetime;
     ``observer`` is called with ``(stream_id, granularity, datapoint)`` for every datapoint
-    stored, once its unit of work committed (see :class:`datastream.engine.Engine`).
+    stored, once its unit of work committed (see :class:`datastream.engine.Engine`); so is a
+    ``_test_callback`` set on ``backend`` beforehand (the original library's test hook).
+    ``backend`` also carries the original's backend attributes (``value_downsamplers``,
+    ``requires_downsampling``, ...: see :class:`datastream.storage.BaseStorage`).
     """
 
     Granularity = Granularity

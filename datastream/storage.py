@@ -39,6 +39,12 @@ in order, or None if one has no text)``), ``projected_buckets``
 
 The engine (:class:`datastream.engine.Engine`) is the only caller; ``Datastream(storage)``
 builds it. A storage's ``clock`` is the default clock of that engine.
+
+Storages inherit :class:`BaseStorage`, which gives them the original library's backend
+attributes (the downsampler sets and the capability flags its test-suite and applications
+read, as ``Datastream(...).backend.requires_downsampling`` and so on) and the default
+capabilities. Since the engine, not the storage, holds the semantics, the values are the same
+for every storage and live there once.
 """
 
 from __future__ import annotations
@@ -49,11 +55,13 @@ import datetime
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
+from .constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from .granularity import GranularityType
 from .tagquery import Condition
 
 __all__ = [
     "RECORD_FIELDS",
+    "BaseStorage",
     "Clock",
     "Storage",
     "StorageCapabilities",
@@ -139,6 +147,38 @@ class StorageCapabilities:
     projected_buckets: bool = False
     #: ``switch_database`` moves the storage to another database (test runners use it).
     switch_database: bool = False
+
+
+class BaseStorage:
+    """The base class of storages: defaults, and the original library's backend attributes.
+
+    The attributes below are class attributes, read by code written for the original library
+    (its test-suite branches on the flags), e.g. ``ds.backend.value_downsamplers``. Their
+    values describe what a :class:`~datastream.Datastream` on this storage does, which is
+    decided by the engine and is therefore the same for every storage.
+    """
+
+    #: What the storage can do beyond the required protocol (nothing, by default).
+    capabilities: StorageCapabilities = StorageCapabilities()
+
+    #: Names of the value downsamplers streams may use: every one of
+    #: :data:`datastream.VALUE_DOWNSAMPLERS` (the eleven, ``median`` and the frequency
+    #: downsamplers included).
+    value_downsamplers: frozenset[str] = frozenset(VALUE_DOWNSAMPLERS)
+    #: Names of the time downsamplers every downsampled datapoint carries: every one of
+    #: :data:`datastream.TIME_DOWNSAMPLERS` (the eight, the ``intervals_*`` ones included).
+    time_downsamplers: frozenset[str] = frozenset(TIME_DOWNSAMPLERS)
+    #: Downsampled datapoints appear only once ``downsample_streams`` closed their buckets.
+    requires_downsampling: bool = True
+    #: ``False``: derived streams are computed as their sources receive datapoints (live);
+    #: ``backprocess_streams`` is only needed for data that existed before the derived stream.
+    requires_derived_stream_backprocess: bool = False
+    #: ``False``: downsampled datapoints exist only from the bucket of a stream's first
+    #: datapoint up to where it was downsampled, not for any range asked for.
+    downsampled_always_exist: bool = False
+    #: ``False``: a downsampled datapoint's time ``mean`` (``t.m``) is the mean of its
+    #: datapoints' timestamps, not the bucket start.
+    downsampled_timestamps_start_bucket: bool = False
 
 
 @runtime_checkable

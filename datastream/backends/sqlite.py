@@ -42,7 +42,7 @@ from typing import Any
 from .. import exceptions
 from ..granularity import GranularityType
 from ..limits import INT64_MAX, INT64_MIN
-from ..storage import Clock, StorageCapabilities, StreamRecord
+from ..storage import BaseStorage, Clock, StorageCapabilities, StreamRecord
 from ..tagquery import Condition, matches
 from . import sqlite_tagindex as tagindex
 from .sqlite_buckets import SCHEMA as BUCKET_SCHEMA
@@ -123,10 +123,12 @@ def check_database_path(database_name: str | os.PathLike) -> str | None:
     return None
 
 
-class Backend:
+class Backend(BaseStorage):
     """Datastream storage in an SQLite database file (``database_name``) or in memory.
 
-    ``clock`` is the default clock of a :class:`~datastream.Datastream` built on it.
+    ``clock`` is the default clock of a :class:`~datastream.Datastream` built on it. The
+    original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
+    capability flags) come from :class:`~datastream.storage.BaseStorage`.
     """
 
     capabilities = StorageCapabilities(

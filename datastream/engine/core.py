@@ -25,6 +25,16 @@ def _real_clock() -> datetime.datetime:
     return datetime.datetime.now(UTC)
 
 
+def _both(first: Observer, second: Observer) -> Observer:
+    """An observer calling ``first``, then ``second``."""
+
+    def observe(stream_id: str, granularity: Any, datapoint: dict[str, Any]) -> None:
+        first(stream_id, granularity, datapoint)
+        second(stream_id, granularity, datapoint)
+
+    return observe
+
+
 class Engine:
     """Streams, datapoints, downsampling and derived streams on ``storage``.
 
@@ -32,6 +42,9 @@ class Engine:
     the default ``until`` of downsampling); ``observer`` is called with ``(stream_id,
     granularity, datapoint)`` for every datapoint stored, after its unit of work committed:
     appended and derived datapoints, and the buckets downsampling closes.
+
+    A ``_test_callback`` attribute of ``storage`` when the engine is built (the original
+    library's test hook) is called in the same way, after ``observer``.
     """
 
     def __init__(
@@ -45,6 +58,11 @@ class Engine:
             raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
         if observer is not None and not callable(observer):
             raise TypeError(f"observer must be a callable, not {observer!r}")
+        callback = getattr(storage, "_test_callback", None)
+        if callback is not None:
+            if not callable(callback):
+                raise TypeError(f"_test_callback must be a callable, not {callback!r}")
+            observer = callback if observer is None else _both(observer, callback)
         self.storage = storage
         self.clock: Clock = clock or _real_clock
         self.units = Units(storage, observer)

@@ -42,7 +42,7 @@ from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure
 
 from ... import exceptions
 from ...granularity import GRANULARITY_CODES
-from ...storage import RECORD_FIELDS, Clock, StorageCapabilities, StreamRecord
+from ...storage import RECORD_FIELDS, BaseStorage, Clock, StorageCapabilities, StreamRecord
 from ...tagquery import Condition, matches
 from . import writes
 from .codec import decode_fields, dumps, encode_fields, is_plain, loads
@@ -79,7 +79,7 @@ class _Private:
     in_flight: int | None = None  # lowest second a journaled, unapplied batch may land at
 
 
-class Backend:
+class Backend(BaseStorage):
     """Datastream storage in a MongoDB database (``database_name``) reached with pymongo.
 
     ``connection_settings`` are ``pymongo.MongoClient`` keyword arguments, e.g. ``host``
@@ -87,6 +87,9 @@ class Backend:
     ``serverSelectionTimeoutMS``, credentials. Invalid settings raise :class:`ValueError`
     at construction; an unreachable server raises
     :class:`~datastream.exceptions.BackendUnavailable` on use.
+
+    The original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
+    capability flags) come from :class:`~datastream.storage.BaseStorage`.
     """
 
     capabilities = StorageCapabilities(projected_buckets=True, switch_database=True)
