@@ -37,7 +37,6 @@ def test_short_demo_serves_and_appends(run_command, demo_store):
     assert "Back-filling" in result.stderr
 
 
-
 def test_short_demo_with_random_values(run_command, demo_store):
     run_command("datastream_demo", "--span=10m", "--port=0", "--stop-after=0", "--interval=1",
                 "--random")  # fmt: skip
@@ -49,6 +48,32 @@ def test_short_demo_with_random_values(run_command, demo_store):
         )
         # Ten minutes every second, plus the real-time round (and seconds caught up).
         assert 601 <= len(data) <= 610
+
+
+def test_announced_count_is_what_is_appended(run_command, demo_store):
+    """Issue 15: "Appending N values" (and the progress bar) count the datapoints actually
+    appended: the realistic signals' gaps, decided by the timestamp, are left out of both."""
+    import datetime
+    import re
+
+    start = datetime.datetime(2024, 3, 1, 6, tzinfo=datetime.UTC)
+    end = start + datetime.timedelta(hours=6)  # a gap in "Power load" and one in "Server CPU"
+    result = run_command(
+        "datastream_demo", "--span", "2024-03-01T06:00:00", "2024-03-01T12:00:00",
+        "--port=0", "--stop-after=0",
+    )  # fmt: skip
+    match = re.search(r"Appending (\d+) values \((\d+) per stream\)", result.stdout)
+    assert match, result.stdout
+    announced, timestamps = int(match.group(1)), int(match.group(2))
+    assert timestamps == 6 * 720 + 1
+    stored = sum(
+        len(demo_store.get_data(stream["stream_id"], Granularity.Seconds, start=start, end=end))
+        for stream in demo_store.find_streams()
+    )
+    assert announced == stored
+    assert stored < 3 * timestamps  # the span really has gaps
+    assert f" {stored}/{stored} " in result.stderr  # the progress bar ends at 100 %
+
 
 def test_busy_port(run_command, demo_store):
     with socket.socket() as busy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 import time
@@ -35,12 +36,14 @@ class OverlapError(ValueError):
 
 @dataclass(frozen=True)
 class BackfillPlan:
-    """Timestamps ``start, start + interval, …, <= end`` for every stream."""
+    """Timestamps ``start, start + interval, …, <= end`` for every stream; ``left_out`` of
+    those datapoints fall into a gap of their stream (nothing is appended there)."""
 
     start: datetime.datetime
     end: datetime.datetime
     interval: int
     streams: int
+    left_out: int = 0
 
     @property
     def timestamps(self) -> int:
@@ -51,8 +54,8 @@ class BackfillPlan:
 
     @property
     def datapoints(self) -> int:
-        """Number of datapoints: one per stream and timestamp."""
-        return self.timestamps * self.streams
+        """Number of datapoints to append: one per stream and timestamp, but none in gaps."""
+        return self.timestamps * self.streams - self.left_out
 
     def iter_timestamps(self) -> Iterator[datetime.datetime]:
         """The planned timestamps, oldest first."""
@@ -160,7 +163,24 @@ class DummyStreams:
                     f"until {_iso(latest)}. Start the span after that, or remove the data "
                     "with --flush first."
                 )
-        return BackfillPlan(start, end, self.interval, len(self.stream_ids))
+        plan = BackfillPlan(start, end, self.interval, len(self.stream_ids))
+        return dataclasses.replace(plan, left_out=self.left_out(plan))
+
+    def left_out(self, plan: BackfillPlan) -> int:
+        """How many of the planned datapoints fall into gaps of their streams: realistic signals
+        (``in_gap``) decide their gaps by the timestamp alone, so this is known beforehand."""
+        checks = [
+            stream_type.in_gap
+            for _, stream_type in zip(self.stream_ids, self.types)
+            if callable(getattr(stream_type, "in_gap", None))
+        ]
+        if not checks:
+            return 0
+        return sum(
+            bool(in_gap(timestamp.timestamp()))
+            for timestamp in plan.iter_timestamps()
+            for in_gap in checks
+        )
 
     def backfill(
         self,
