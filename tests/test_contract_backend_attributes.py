@@ -33,9 +33,21 @@ def test_backends_expose_the_downsampler_sets_and_capability_flags(ds):
         assert getattr(type(backend), name) is value, name  # class attributes, as originally
 
 
-def test_streams_report_the_backend_time_downsamplers(ds):
-    sid = new_stream(ds)
-    assert set(ds.get_tags(sid)["time_downsamplers"]) == ds.backend.time_downsamplers
+def test_streams_take_and_report_the_backend_downsampler_sets(ds):
+    # As the original's tests do: the backend's sets passed as they are.
+    sid = ds.ensure_stream({"name": "all"}, {}, ds.backend.value_downsamplers, G.Seconds)
+    tags = ds.get_tags(sid)
+    assert set(tags["value_downsamplers"]) == ds.backend.value_downsamplers
+    assert set(tags["time_downsamplers"]) == ds.backend.time_downsamplers
+    for offset in (0, 2, 11):
+        ds.append(sid, offset, T0 + seconds(offset))
+    ds.downsample_streams(until=T0 + seconds(60))
+    (bucket,) = ds.get_data(
+        sid, G.Seconds10, start=T0, value_downsamplers=ds.backend.value_downsamplers,
+        time_downsamplers=ds.backend.time_downsamplers,
+    )
+    assert set(bucket["v"]) == set(VALUE_DOWNSAMPLERS.values())
+    assert set(bucket["t"]) == set(TIME_DOWNSAMPLERS.values())
 
 
 def test_the_capability_flags_describe_what_the_backend_does(ds):
