@@ -7,24 +7,29 @@ id                        problem
 ``datastream.E002``       ``DATASTREAM_BACKEND`` cannot be imported
 ``datastream.E003``       ``DATASTREAM_BACKEND_SETTINGS`` is not a dictionary
 ``datastream.E004``       the backend class does not accept ``DATASTREAM_BACKEND_SETTINGS``
-``datastream.E005``       constructing the backend failed (only with ``check --database``)
+``datastream.E005``       the backend's database cannot be used (only with ``check --database``):
+                          an unreachable MongoDB server, an SQLite file that is no database
 ``datastream.E006``       ``DATASTREAM_CORS_ALLOWED_ORIGINS`` is not ``'*'`` or a list of origins
 ``datastream.E007``       ``DATASTREAM_API_FORMATS`` names an unknown format
-``datastream.E008``       the SQLite ``database_name`` cannot be a database file
+``datastream.E008``       the backend's own check refuses ``DATASTREAM_BACKEND_SETTINGS``: an
+                          SQLite ``database_name`` that cannot be a database file, a malformed
+                          MongoDB URI, an option pymongo does not know
+``datastream.E009``       ``DATASTREAM_BACKEND`` is a class, not its dotted path
 ``datastream.W001``       ``USE_TZ = False``: the API always speaks UTC
 ========================  ======================================================================
 
-Checks never write: the SQLite path is checked without creating anything, and
-``check --database`` opens an existing SQLite file read-only instead of constructing the
-backend (which would create the file, its directory and its tables).
+The checks name no storage: a backend class with a ``check(settings, *, connect=False)``
+classmethod (both bundled backends have one) is asked for the problems of its settings, without
+touching its database (E008), and with ``check --database`` with ``connect=True`` (E005).
+Checks never write: the SQLite backend looks at its path without creating anything and opens
+an existing file read-only; the MongoDB backend validates its settings offline and then only
+pings the server, waiting two seconds at most. A backend class without ``check`` is constructed
+by ``check --database`` instead.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
-import pathlib
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,24 +37,31 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from datastream.backends.sqlite import check_database_path
-
-from .conf import datastream_settings, import_backend, init_datastream
+from .conf import datastream_settings, dotted_path, import_backend, init_datastream
 from .serializers import CONTENT_TYPES
 
 FORMATS = tuple(CONTENT_TYPES)
-SQLITE_BACKEND = "datastream.backends.sqlite.Backend"
 
 
-def _sqlite_database_name() -> Any:
-    """The SQLite file path of the settings, or ``None`` (another backend, or memory)."""
-    backend_settings = datastream_settings.BACKEND_SETTINGS
-    if datastream_settings.BACKEND != SQLITE_BACKEND or not isinstance(backend_settings, Mapping):
+def _storage_check(backend_class: type) -> Any:
+    """The backend class's ``check(settings, *, connect=False)`` classmethod (or static
+    method), or ``None``: an instance method of that name is something else."""
+    try:
+        declared = inspect.getattr_static(backend_class, "check")
+    except AttributeError:
         return None
-    name = backend_settings.get("database_name")
-    if not isinstance(name, str | os.PathLike) or str(name) in ("", ":memory:"):
+    if not isinstance(declared, classmethod | staticmethod):
         return None
-    return name
+    return backend_class.check  # type: ignore[attr-defined]
+
+
+def _run_storage_check(check: Any, connect: bool) -> list[str]:
+    """The problems the backend's ``check`` finds; a check that fails is one problem."""
+    try:
+        problems = check(datastream_settings.BACKEND_SETTINGS, connect=connect)
+        return [str(problem) for problem in problems]
+    except Exception as error:  # noqa: BLE001 - a broken check is reported, never raised
+        return [f"its check failed: {error!r}"]
 
 
 def _backend_class(errors: list[checks.CheckMessage]) -> type | None:
@@ -60,6 +72,18 @@ def _backend_class(errors: list[checks.CheckMessage]) -> type | None:
                 "DATASTREAM_BACKEND is not set.",
                 hint="Set it to a backend class path, e.g. 'datastream.backends.sqlite.Backend'.",
                 id="datastream.E001",
+            )
+        )
+        return None
+    if isinstance(backend, type):
+        path = dotted_path(backend)
+        errors.append(
+            checks.Error(
+                f"DATASTREAM_BACKEND is the class {path}, not its dotted path.",
+                hint=f"Give the class's dotted path as a string: DATASTREAM_BACKEND = {path!r} "
+                "(e.g. 'datastream.backends.sqlite.Backend'), and its arguments in "
+                "DATASTREAM_BACKEND_SETTINGS.",
+                id="datastream.E009",
             )
         )
         return None
@@ -89,68 +113,59 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
             )
         )
         return errors
-    if backend_class is not None:
-        try:
-            inspect.signature(backend_class).bind(**backend_settings)
-        except TypeError as error:
-            errors.append(
-                checks.Error(
-                    f"DATASTREAM_BACKEND_SETTINGS do not fit {datastream_settings.BACKEND}: "
-                    f"{error}.",
-                    id="datastream.E004",
-                )
-            )
-        except ValueError:
-            pass  # no introspectable signature: nothing to check without constructing
-    database_name = _sqlite_database_name()
-    problem = check_database_path(database_name) if database_name is not None else None
-    if problem is not None:
+    if backend_class is None:
+        return errors
+    try:
+        inspect.signature(backend_class).bind(**backend_settings)
+    except TypeError as error:
         errors.append(
             checks.Error(
-                f"DATASTREAM_BACKEND_SETTINGS['database_name'] cannot be used: {problem}.",
-                hint="Give the path of an SQLite file in a writable directory.",
-                id="datastream.E008",
+                f"DATASTREAM_BACKEND_SETTINGS do not fit {datastream_settings.BACKEND}: {error}.",
+                id="datastream.E004",
             )
         )
+        return errors
+    except ValueError:
+        pass  # no introspectable signature: nothing to check without constructing
+    storage_check = _storage_check(backend_class)
+    if storage_check is not None:
+        errors.extend(
+            checks.Error(
+                f"DATASTREAM_BACKEND_SETTINGS cannot be used with {datastream_settings.BACKEND}: "
+                f"{problem}.",
+                id="datastream.E008",
+            )
+            for problem in _run_storage_check(storage_check, connect=False)
+        )
     return errors
-
-
-def _open_sqlite_read_only(database_name: Any) -> None:
-    """Open an existing SQLite file read-only and read its schema; raises on a non-database."""
-    # immutable: no lock files (-wal, -shm) are created beside a WAL database just to look.
-    path = pathlib.Path(os.path.abspath(os.fspath(database_name)))
-    uri = path.as_uri() + "?mode=ro&immutable=1"
-    connection = sqlite3.connect(uri, uri=True)
-    try:
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    finally:
-        connection.close()
 
 
 @checks.register("datastream", checks.Tags.database)
 def check_backend_construction(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Connect to the backend's database: run by ``check --database``.
+    """Reach the backend's database: run by ``check --database``.
 
-    An SQLite file is opened read-only (nothing is created); other backends are constructed.
+    The backend's ``check(settings, connect=True)`` looks (an SQLite file is opened
+    read-only, a MongoDB server is pinged); a backend class without one is constructed.
     """
     if not databases or not isinstance(datastream_settings.BACKEND, str):
         return []
     if check_backend():
         return []  # already reported
-    database_name = _sqlite_database_name()
+    path = datastream_settings.BACKEND
+    storage_check = _storage_check(import_backend(path))
+    if storage_check is not None:
+        return [
+            checks.Error(
+                f"The datastream backend {path} cannot be used: {problem}.", id="datastream.E005"
+            )
+            for problem in _run_storage_check(storage_check, connect=True)
+        ]
     try:
-        if database_name is None:
-            init_datastream(datastream_settings.BACKEND, datastream_settings.BACKEND_SETTINGS)
-        elif os.path.exists(database_name):
-            _open_sqlite_read_only(database_name)
-        # else: the backend creates the file on first use (its directory was checked).
-    except Exception as error:
-        if database_name is None:
-            what = f"Constructing the datastream backend {datastream_settings.BACKEND!r}"
-        else:
-            what = f"Opening the SQLite database {os.path.abspath(os.fspath(database_name))!r}"
+        init_datastream(path, datastream_settings.BACKEND_SETTINGS)
+    except Exception as error:  # noqa: BLE001 - every failure is the check's answer
+        what = f"Constructing the datastream backend {path!r}"
         return [checks.Error(f"{what} failed: {error!r}", id="datastream.E005")]
     return []
 

@@ -27,6 +27,7 @@ Django setting                       attribute                 default
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +41,7 @@ import datastream as datastream_library
 __all__ = [
     "SETTINGS",
     "datastream_settings",
+    "dotted_path",
     "get_datastream",
     "import_backend",
     "init_datastream",
@@ -121,11 +123,32 @@ def import_backend(path: str) -> type:
         ) from None
 
 
+def dotted_path(cls: type) -> str:
+    """The dotted path of the class ``cls``, the shortest that imports it (a package that
+    re-exports it wins): ``'datastream.backends.mongodb.Backend'``."""
+    module, name = cls.__module__, cls.__qualname__
+    parts = module.split(".")
+    for end in range(1, len(parts)):
+        package = ".".join(parts[:end])
+        if getattr(sys.modules.get(package), name, None) is cls:
+            return f"{package}.{name}"
+    return f"{module}.{name}"
+
+
 def init_datastream(
     backend: Any, backend_settings: Mapping[str, Any] | None = None
 ) -> datastream_library.Datastream:
     """A ``Datastream`` on ``backend``: a dotted path (constructed with
-    ``**backend_settings``) or an already constructed backend instance."""
+    ``**backend_settings``) or an already constructed backend instance.
+
+    ``ImproperlyConfigured`` when the backend cannot be imported, is a class rather than its
+    dotted path, or refuses the settings (``TypeError`` or ``ValueError`` of its constructor,
+    e.g. a malformed MongoDB URI)."""
+    if isinstance(backend, type):
+        raise ImproperlyConfigured(
+            f"DATASTREAM_BACKEND is the class {dotted_path(backend)}, not its dotted path: "
+            f"set it to {dotted_path(backend)!r}"
+        )
     if isinstance(backend, str):
         backend_class = import_backend(backend)
         if backend_settings is not None and not isinstance(backend_settings, Mapping):
@@ -136,6 +159,10 @@ def init_datastream(
             raise ImproperlyConfigured(
                 f"Cannot construct datastream backend {backend!r} with "
                 f"DATASTREAM_BACKEND_SETTINGS: {error}"
+            ) from error
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"Datastream backend {backend!r} refuses DATASTREAM_BACKEND_SETTINGS: {error}"
             ) from error
     return datastream_library.Datastream(backend)
 

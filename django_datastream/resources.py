@@ -313,12 +313,12 @@ class StreamResource(Resource):
     @staticmethod
     def datastream() -> Datastream:
         """The configured ``Datastream``; 503 if ``DATASTREAM_BACKEND`` is not set or
-        cannot be used."""
+        cannot be used (the answer names the problem: ``manage.py check`` reports it too)."""
         try:
             datastream = get_datastream()
         except ImproperlyConfigured as error:
             logger.error("Datastream is misconfigured: %s", error)
-            raise ApiError("Datastream is misconfigured (see the server log).", 503) from None
+            raise ApiError(f"Datastream is misconfigured: {error}", 503) from None
         if datastream is None:
             raise ApiError("Datastream is not configured (set DATASTREAM_BACKEND).", 503)
         return datastream

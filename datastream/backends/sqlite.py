@@ -23,7 +23,8 @@ Timestamps are integer POSIX seconds, so the supported range is the library's wh
 A stream record's :attr:`~datastream.storage.StreamRecord.private` slot holds its ``seq``.
 A path that cannot hold a database (under a file, in a directory that cannot be written)
 raises :class:`~datastream.exceptions.BackendUnavailable` naming it;
-:func:`check_database_path` tells the same without touching anything.
+:func:`check_database_path` tells the same without touching anything, and
+:meth:`Backend.check` checks the settings (opening an existing file read-only when asked to).
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ import contextlib
 import datetime
 import itertools
 import os
+import pathlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -149,6 +151,48 @@ class Backend(BaseStorage):
 
     def __repr__(self) -> str:
         return f"<datastream.backends.sqlite.Backend {self.database_name!r}>"
+
+    @classmethod
+    def check(cls, settings: Mapping[str, Any], *, connect: bool = False) -> list[str]:
+        """What is wrong with ``Backend(**settings)``, found without creating or writing
+        anything: an empty list when nothing is.
+
+        The path is only looked at (:func:`check_database_path`); with ``connect`` an
+        existing file is also opened read-only and its layout read. A missing file (and
+        directory) is fine: the backend creates it on first use.
+        """
+        name = settings.get("database_name")
+        if not isinstance(name, str | os.PathLike) or not str(name):
+            return [f"database_name must be a file path or ':memory:', not {name!r}"]
+        if os.fspath(name) == ":memory:":
+            return []
+        problem = check_database_path(name)
+        if problem is not None:
+            return [f"{problem}; give the path of an SQLite file in a writable directory"]
+        path = os.path.abspath(os.fspath(name))
+        if not connect or not os.path.exists(path):
+            return []
+        # immutable: no lock files (-wal, -shm) are created beside a WAL database just to look.
+        try:
+            uri = pathlib.Path(path).as_uri() + "?mode=ro&immutable=1"
+            connection = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            return [f"Opening the SQLite database {path!r} failed: {error!r}"]
+        try:
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            (existing,) = connection.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'streams'"
+            ).fetchone()
+        except sqlite3.Error as error:
+            return [f"Opening the SQLite database {path!r} failed: {error!r}"]
+        finally:
+            connection.close()
+        if version not in (SCHEMA_VERSION, 1) and (existing or version):
+            return [
+                f"{path} holds datastream data in layout {version}, this version uses layout "
+                f"{SCHEMA_VERSION}; export the data or use a new file"
+            ]
+        return []
 
     # Connections ---------------------------------------------------------------------------
 

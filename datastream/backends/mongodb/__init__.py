@@ -3,6 +3,7 @@
 Modules, each importing only those listed after it::
 
     storage   Backend: the storage protocol on pymongo
+    checks    the connection settings checked offline, or with a ping (Backend.check)
     journal   the unit of work without transactions (leases and a journal)
     units     the unit-of-work protocol; transactions; autocommit
     writes    write operations and the one function applying them

@@ -32,7 +32,7 @@ import dataclasses
 import datetime
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pymongo
@@ -45,6 +45,7 @@ from ...granularity import GRANULARITY_CODES
 from ...storage import RECORD_FIELDS, BaseStorage, Clock, StorageCapabilities, StreamRecord
 from ...tagquery import Condition, matches
 from . import writes
+from .checks import check_settings, redact
 from .codec import decode_fields, dumps, encode_fields, is_plain, loads
 from .journal import JournalUnit, lock_is_live
 from .query import tags_filter
@@ -120,14 +121,31 @@ class Backend(BaseStorage):
     def __repr__(self) -> str:
         return f"<datastream.backends.mongodb.Backend {self.database_name!r}>"
 
+    @classmethod
+    def check(cls, settings: Mapping[str, Any], *, connect: bool = False) -> list[str]:
+        """What is wrong with ``Backend(**settings)``: an empty list when nothing is.
+
+        Without ``connect`` nothing touches the network: pymongo's own parsing validates the
+        URI, its options (an option pymongo does not know is a problem here, though pymongo
+        only warns about it) and the keyword arguments. With ``connect`` the server is also
+        pinged, waiting at most two seconds (see :mod:`.checks`).
+        """
+        client_settings = dict(settings)
+        database_name = client_settings.pop("database_name", None)
+        client_settings.pop("clock", None)
+        client_settings.setdefault("tz_aware", True)
+        client_settings.setdefault("serverSelectionTimeoutMS", SERVER_SELECTION_TIMEOUT_MS)
+        return check_settings(database_name, client_settings, connect=connect)
+
     # Connection ------------------------------------------------------------------------------
 
     def _new_client(self) -> pymongo.MongoClient:
         try:
             client: pymongo.MongoClient = pymongo.MongoClient(**self._settings)
         except (ConfigurationError, InvalidURI, TypeError, ValueError) as error:
+            message = redact(str(error), self._settings)
             raise ValueError(
-                f"Invalid MongoDB connection settings for datastream: {error}"
+                f"Invalid MongoDB connection settings for datastream: {message}"
             ) from None
         self._client, self._client_pid = client, os.getpid()
         self._supports_transactions = None
