@@ -233,7 +233,8 @@ def test_schema(api):
     assert schema["allowed_list_http_methods"] == ["get"]
     assert schema["allowed_detail_http_methods"] == ["get"]
     fields = schema["fields"]
-    assert set(fields) == STREAM_KEYS | {"datapoints"}
+    # a key that can appear is a field of the schema (last_downsampling_error after a failure)
+    assert set(fields) == STREAM_KEYS | {"datapoints", "last_downsampling_error"}
     assert fields["id"]["unique"] and fields["id"]["readonly"] and not fields["id"]["nullable"]
     assert fields["tags"]["type"] == "dict" and fields["tags"]["nullable"]
     assert not fields["tags"]["readonly"]
