@@ -55,7 +55,7 @@ from .fields import (
     ListField,
     StringField,
 )
-from .liveview import check_live_parameters, live_response
+from .liveview import access_check, check_live_parameters, live_response
 from .paginator import DatapointsPaginator
 from .paging import CursorStreamsPaginator, detail_meta, detail_window
 from .query import (
@@ -496,7 +496,9 @@ class StreamResource(Resource):
         chart = parse_chart_options(request.GET, _names_granularity(request.GET))
         if (request.method or "").upper() == "HEAD":
             return HttpResponse(content_type="text/event-stream")
-        return live_response(request, self.datastream(), stream, query, chart)
+        # Access is checked again while the connection lasts (liveview.access_check).
+        check = access_check(self, request, kwargs)
+        return live_response(request, self.datastream(), stream, query, chart, check)
 
     def prepend_urls(self) -> list[Any]:
         """``<id>/live/`` before tastypie's detail URL (which would take ``live`` into the id)."""

@@ -20,6 +20,7 @@ from django_datastream.live import (
     AFTER_ALL,
     Hub,
     LiveSpec,
+    event_id_in_range,
     format_event_id,
     open_buckets,
     parse_event_id,
@@ -107,10 +108,17 @@ def data_events(events):
 
 
 def test_event_ids_round_trip():
-    for cursor in [(S0, 0), (S0, 12), (-86400, 3), (0, AFTER_ALL)]:
+    for cursor in [(S0, 0), (S0, 12), (-86400, 3), (0, 10**18 - 1)]:
         assert parse_event_id(format_event_id(cursor)) == cursor
-    for bad in ["", "12", "x-1", "1-x", "1--1", "1-", "-1", "9" * 50 + "-1"]:
-        assert parse_event_id(bad) is None
+    # ASCII digits only: str.isdigit() and int() accept other digits ('²', '١').
+    bad_ids = ["", "12", "x-1", "1-x", "1--1", "1-", "-1", "9" * 50 + "-1", "1-\u00b2",
+               "\u00b2-1", "\u0661-0", "1-\u0661", "1-" + "9" * 19, "+1-0", "1_0-0"]  # fmt: skip
+    for bad in bad_ids:
+        assert parse_event_id(bad) is None, bad
+    assert parse_event_id("-99999999999999999999-0") == (-99999999999999999999, 0)
+    assert not event_id_in_range((-99999999999999999999, 0))
+    assert not event_id_in_range((-62135596801, 0))  # 0000-12-31T23:59:59Z
+    assert event_id_in_range((S0, 0)) and event_id_in_range((-62135510400, 0))
 
 
 def test_appends_arrive_in_order_and_a_reconnect_resumes_exactly(ds, raw_stream, hub):
