@@ -6,6 +6,7 @@ zoomed in, follow new data live, and list streams it cannot chart.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import re
@@ -129,9 +130,15 @@ def check_page(watch, tmp_path, demo_store, demo_streams):
     for chart in charts:
         title = chart["title"]
         names = [trace["name"] for trace in chart["traces"]]
-        assert names == [f"{title} min", f"{title} max", title, f"{title} (open bucket)"]
-        assert all(trace["points"] >= 20 for trace in chart["traces"][:3])
-        assert chart["traces"][3]["points"] == 1  # the minute of the newest datapoint
+        assert names == [
+            f"{title} min–max",  # the band (its outline), then min and max for the tooltip
+            f"{title} min",
+            f"{title} max",
+            title,
+            f"{title} (open bucket)",
+        ]
+        assert all(trace["points"] >= 20 for trace in chart["traces"][:4])
+        assert chart["traces"][4]["points"] == 1  # the minute of the newest datapoint
         assert chart["drawnPaths"] >= 2
         # An hour on ~270 pixels: the server picks minutes (61 buckets; 10seconds: 361).
         assert chart["granularity"] == "minutes"
@@ -383,7 +390,7 @@ def test_nominal_graph_and_unchartable_streams_are_listed(
     (graph_trace,) = charts["Stream 2"]["traces"]
     assert graph_trace["type"] == "bar" and graph_trace["visible"] == "legendonly"
     # A stream without a visualization tag still gets a line.
-    assert [t["type"] for t in charts["Untagged"]["traces"]] == ["scatter"] * 4
+    assert [t["type"] for t in charts["Untagged"]["traces"]] == ["scatter"] * 5
 
     # Zoomed in to raw data, the enum stream shows its values.
     watch.zoom(1, 3)
@@ -394,6 +401,182 @@ def test_nominal_graph_and_unchartable_streams_are_listed(
     assert set(values) <= {"on", "off"} and len(values) > 10
     assert watch.errors == []
     screenshot(page, tmp_path, "demo-page-types.png")
+    page.close()
+
+
+def gappy_stream(store, minutes: int = 60, gap: tuple[int, int] = (12, 6)) -> tuple[int, int]:
+    """A numeric stream "Gappy": a datapoint every 5 s over the last ``minutes`` minutes, none
+    from ``gap[0]`` to ``gap[1]`` minutes ago; downsampled. Returns the gap in epoch ms."""
+    import datetime
+
+    from django_datastream.demo.generator import utc_now
+
+    now = utc_now()
+    rng = random.Random(7)
+    stream = store.ensure_stream(
+        {"title": "Gappy"},
+        {"visualization": {"type": "line", "minimum": 0, "maximum": 100}},
+        ["mean", "min", "max", "count"],
+        Granularity.Seconds,
+    )
+    first = now - datetime.timedelta(minutes=minutes)
+    gap_start = now - datetime.timedelta(minutes=gap[0])
+    gap_end = now - datetime.timedelta(minutes=gap[1])
+    batch = []
+    for index in range(minutes * 12 + 1):
+        timestamp = first + datetime.timedelta(seconds=5 * index)
+        if gap_start <= timestamp < gap_end:
+            continue
+        value = 50 + 20 * math.sin(index / 40) + rng.uniform(-10, 10)
+        batch.append({"stream_id": stream, "value": round(value, 2), "timestamp": timestamp})
+    store.append_multiple(batch)
+    store.downsample_streams(until=now)
+    return int(gap_start.timestamp() * 1000), int(gap_end.timestamp() * 1000)
+
+
+#: For the lines (by trace name) and the filled band ("band", whichever trace draws it) of the
+#: first chart (not its range slider): the x extent (epoch ms) of each piece of their SVG
+#: paths (a piece starts with a move, "M").
+DRAWN_PIECES = r"""() => {
+    const gd = document.querySelector('#ds-chart-0 .ds-plot');
+    const xa = gd._fullLayout.xaxis;
+    const result = {};
+    for (const group of gd.querySelectorAll('.cartesianlayer .scatterlayer .trace')) {
+      const name = group.__data__[0].trace.name;
+      for (const path of group.querySelectorAll('path.js-line, path.js-fill')) {
+        const d = path.getAttribute('d') || '';
+        const pieces = d.split('M').filter((piece) => piece.trim()).map((piece) => {
+          // Plotly draws straight segments: "x,yLx,yL…" (closed with "Z" for fills).
+          if (/[^-\d.,eLZ ]/.test(piece)) throw new Error(`unexpected SVG path: ${piece}`);
+          const xs = piece.split(/[LZ]/).filter((pair) => pair.trim())
+            .map((pair) => xa.p2c(parseFloat(pair.split(',')[0])));
+          return [Math.min(...xs), Math.max(...xs)];
+        });
+        const key = path.classList.contains('js-fill') ? 'band' : name;
+        result[key] = (result[key] || []).concat(pieces);
+      }
+    }
+    return result;
+}"""
+
+
+def assert_gap_drawn(watch: PageWatch, gap: tuple[int, int], drawn: list[str]) -> None:
+    """The lines and bands named in ``drawn`` have pieces on both sides of ``gap`` (epoch ms),
+    and none of their pieces crosses the middle of the gap (no line, no band, no wedge)."""
+    pieces = watch.page.evaluate(DRAWN_PIECES)
+    middle = (gap[0] + gap[1]) / 2
+    for key in drawn:
+        assert key in pieces, (key, sorted(pieces))
+        # (A second of slack: pixels are rounded.)
+        assert any(high <= gap[0] + 1000 for low, high in pieces[key]), (key, pieces[key])
+        assert any(low >= gap[1] - 1000 for low, high in pieces[key]), (key, pieces[key])
+        crossing = [(low, high) for low, high in pieces[key] if low < middle < high]
+        assert not crossing, (key, crossing, gap)
+
+
+def hover_texts(watch: PageWatch, fraction: float) -> list[str]:
+    """The tooltip's lines when the mouse is ``fraction`` of the way across the first chart."""
+    page = watch.page
+    box = page.locator("#ds-chart-0 .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#ds-chart-0 .hoverlayer text').length > 1"
+    )
+    return page.evaluate(
+        "() => [...document.querySelectorAll('#ds-chart-0 .hoverlayer text')]"
+        ".map((text) => text.textContent)"
+    )
+
+
+def test_gaps_break_lines_and_bands_and_raw_tooltips_show_one_value(
+    chromium, live_server, demo_store, tmp_path
+):
+    """Issue 15: a gap in the data is a gap in the mean line AND in the min/max band, in
+    buckets and in raw datapoints; a raw datapoint's tooltip shows its one value once."""
+    gap = gappy_stream(demo_store)
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.set_viewport_size({"width": 420, "height": 900})  # charts about 270 px wide
+    page.goto(live_server.url + "/?poll=0")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+
+    # The hour in minutes: no minute bucket in the gap, so neither the line nor the band
+    # goes across it.
+    watch.wait_for_granularity("minutes")
+    assert_gap_drawn(watch, gap, ["Gappy", "band"])
+    # A bucket's tooltip: its minimum, maximum and mean.
+    texts = hover_texts(watch, 0.3)
+    labels = sorted(text.split(":")[0] for text in texts[1:])
+    assert labels == ["Gappy max", "Gappy mean", "Gappy min"], texts
+
+    # Zoomed into the last 15 minutes: raw datapoints (every 5 s), the gap still a gap.
+    watch.zoom(0, 15)
+    watch.wait_for_granularity("seconds")
+    assert_gap_drawn(watch, gap, ["Gappy"])
+    screenshot(page, tmp_path, "demo-page-gap.png")
+    # A raw datapoint has one value: the tooltip shows it once, as the value.
+    texts = hover_texts(watch, 0.9)
+    assert len(texts) == 2, texts
+    assert re.fullmatch(r"Gappy value: \d+\.\d\d", texts[1]), texts
+    assert watch.errors == []
+    page.close()
+
+
+def test_gap_points(chromium, live_server, demo_store):
+    """Where the page breaks lines: a missing bucket, a raw jump well above the typical
+    spacing; not where the overview's coarser buckets meet the finer detail. Lone points
+    between gaps get markers."""
+    watch = PageWatch(chromium)
+    page = watch.page
+    page.goto(live_server.url + "/?poll=0")
+    page.wait_for_selector("body[data-state=ready]", timeout=30000)
+    result = page.evaluate(
+        """async () => {
+            const g = await import('/static/datastream/js/granularity.js');
+            const series = await import('/static/datastream/js/series.js');
+            const chart = await import('/static/datastream/js/chart.js');
+            const buckets = (name, starts) => {
+              const gran = g.granularity(name);
+              return {g: gran, raw: false, points: starts.map((start) => ({
+                t: (start + gran.seconds / 2) * 1000, g: gran, raw: false, bucketStart: start,
+                bucketEnd: start + gran.seconds, m: 1, l: 0, u: 2, c: 1}))};
+            };
+            const raw = (times) => ({g: g.granularity('seconds'), raw: true,
+              points: times.map((t) => ({t: t * 1000, raw: true, bucketStart: t,
+                bucketEnd: t + 1, m: 1, l: 1, u: 1, c: 1}))});
+            const gaps = (overview, detail) => series.mergeWithGaps(overview, detail)
+              .map((p) => (p.gap ? null : (p.bucketStart ?? p.t / 1000)));
+            return {
+              missingBucket: gaps(null, buckets('minutes', [0, 60, 120, 300, 360])),
+              junction: gaps(buckets('10minutes', [0, 600, 1200, 1800, 2400]),
+                             buckets('minutes', [1500, 1560, 1620, 1680, 1740, 1800, 1860,
+                                                 1920, 1980, 2040])),
+              rawJump: gaps(null, raw([0, 5, 10, 15, 20, 80, 85, 90])),
+              thinned: gaps(null, raw([0, 5, 15, 20, 35, 40, 45, 55])),
+              band: chart.bandOutline(series.mergeWithGaps(null,
+                buckets('minutes', [0, 60, 180])), 'l', 'u'),
+              lone: chart.meanMarkers(series.mergeWithGaps(null,
+                buckets('minutes', [0, 300, 360, 720])), false, '#000'),
+              few: chart.meanMarkers(series.mergeWithGaps(null,
+                buckets('minutes', [0, 60])), false, '#000'),
+            };
+        }"""
+    )
+    assert result["missingBucket"] == [0, 60, 120, None, None, 300, 360]
+    assert None not in result["junction"]
+    assert result["rawJump"] == [0, 5, 10, 15, 20, None, None, 80, 85, 90]
+    assert None not in result["thinned"]
+    # One closed outline per run of buckets (maxima forward, minima back), nulls between.
+    assert result["band"] == {
+        "x": [30000, 90000, 90000, 30000, None, 210000, 210000],
+        "y": [2, 2, 0, 0, None, 2, 0],
+    }
+    # A lone bucket between gaps, which a line cannot show, gets a marker.
+    assert result["lone"]["mode"] == "lines+markers"
+    assert result["lone"]["marker"]["size"] == [4, 0, 0, 0, 0, 0, 0, 4]
+    assert result["few"]["mode"] == "lines"
+    assert watch.errors == []
     page.close()
 
 

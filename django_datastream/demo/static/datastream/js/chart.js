@@ -3,7 +3,7 @@
 import { ViewSeries } from './chartdata.js';
 import { granularity } from './granularity.js';
 import { LiveFeed } from './live.js';
-import { countsPerBucket, mergeSeries, parseTime } from './series.js';
+import { countsPerBucket, mergeSeries, mergeWithGaps, parseTime } from './series.js';
 import { axisTitle, streamTitle } from './streams.js';
 
 const COLORS = [
@@ -31,6 +31,53 @@ const MAX_POINTS = 10000;
 function rgba(hex, alpha) {
   const value = parseInt(hex.slice(1), 16);
   return `rgba(${(value >> 16) & 255}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+}
+
+/**
+ * The min/max band of `points` (with gap points) as closed outlines for `fill: 'toself'`:
+ * along the maxima, back along the minima, one outline per run of buckets, separated by nulls
+ * so that no band crosses a gap. Raw datapoints (one value each) have no band.
+ */
+export function bandOutline(points, lowKey, highKey) {
+  const x = [];
+  const y = [];
+  let run = [];
+  const close = () => {
+    if (run.length) {
+      if (x.length) {
+        x.push(null);
+        y.push(null);
+      }
+      for (const p of run) {
+        x.push(p.t);
+        y.push(p[highKey]);
+      }
+      for (let i = run.length - 1; i >= 0; i -= 1) {
+        x.push(run[i].t);
+        y.push(run[i][lowKey]);
+      }
+    }
+    run = [];
+  };
+  for (const p of points) {
+    if (p.raw || p[lowKey] === null || p[highKey] === null) close();
+    else run.push(p);
+  }
+  close();
+  return { x, y };
+}
+
+/**
+ * Mode and markers of a mean line: markers where they can be told apart (`all`: few points in
+ * the visible window), else only on lone points between gaps, which a line cannot show.
+ */
+export function meanMarkers(points, all, color) {
+  if (all) return { mode: 'lines+markers', marker: { size: 4, color } };
+  const has = (p) => p !== undefined && p.m !== null;
+  const lone = points.map((p, i) => has(p) && !has(points[i - 1]) && !has(points[i + 1]));
+  if (!lone.includes(true)) return { mode: 'lines', marker: { size: 4, color } };
+  const size = lone.map((isLone) => (isLone ? 4 : 0));
+  return { mode: 'lines+markers', marker: { size, color } };
 }
 
 /** Milliseconds for a plotly date-axis value ("2026-01-02 03:04:05.678", UTC) or a number. */
@@ -274,11 +321,12 @@ export class StreamChart {
     for (const stream of this.streams) {
       const axis = this.axisOf.get(stream.id);
       const color = COLORS[this.page.colorIndex(stream) % COLORS.length];
-      const merged = mergeSeries(this.overview.get(stream.id), this.detail.get(stream.id));
+      const overview = this.overview.get(stream.id);
+      const detail = this.detail.get(stream.id);
+      const merged = mergeSeries(overview, detail);
       // Open buckets (not closed by the server yet) are still filling up: hollow markers.
       const points = merged.filter((point) => !point.provisional);
       const newest = merged.filter((point) => point.provisional);
-      const x = points.map((point) => point.t);
       const common = {
         legendgroup: stream.id,
         yaxis: axis.id,
@@ -288,51 +336,61 @@ export class StreamChart {
       const title = streamTitle(stream);
       const { keys, type } = stream.view;
       if (type === 'line' || type === 'stack') {
+        // A null point wherever data is missing: lines and bands break at gaps.
+        const line = mergeWithGaps(overview, detail);
+        const x = line.map((point) => point.t);
         const hasBand = keys.includes('l') || keys.includes('u');
         if (hasBand && type === 'line') {
           const lowKey = keys.includes('l') ? 'l' : 'm';
           const highKey = keys.includes('u') ? 'u' : 'm';
+          const band = bandOutline(line, lowKey, highKey);
           traces.push({
             ...common,
-            name: `${title} min`,
-            x,
-            y: points.map((p) => p[lowKey]),
+            name: `${title} min–max`,
+            x: band.x,
+            y: band.y,
             type: 'scatter',
             mode: 'lines',
             line: { width: 0, color },
-            showlegend: false,
-            connectgaps: false,
-            hovertemplate: `${title} min: %{y:.2f}<extra></extra>`,
-          });
-          traces.push({
-            ...common,
-            name: `${title} max`,
-            x,
-            y: points.map((p) => p[highKey]),
-            type: 'scatter',
-            mode: 'lines',
-            line: { width: 0, color },
-            fill: 'tonexty',
+            fill: 'toself',
             fillcolor: rgba(color, 0.25),
             showlegend: false,
-            connectgaps: false,
-            hovertemplate: `${title} max: %{y:.2f}<extra></extra>`,
+            hoverinfo: 'skip',
           });
+          // The minimum and the maximum for the tooltip (a raw datapoint has neither).
+          for (const [key, what] of [
+            [lowKey, 'min'],
+            [highKey, 'max'],
+          ]) {
+            traces.push({
+              ...common,
+              name: `${title} ${what}`,
+              x,
+              y: line.map((p) => (p.raw ? null : p[key])),
+              type: 'scatter',
+              mode: 'lines',
+              line: { width: 0, color },
+              showlegend: false,
+              connectgaps: false,
+              hovertemplate: `${title} ${what}: %{y:.2f}<extra></extra>`,
+            });
+          }
         }
         if (keys.includes('m')) {
           traces.push({
             ...common,
             name: title,
             x,
-            y: points.map((p) => p.m),
+            y: line.map((p) => p.m),
             type: 'scatter',
-            // Markers only where they can be told apart: few points in the visible window.
-            mode: this.visibleCount(points) <= MARKERS_UP_TO ? 'lines+markers' : 'lines',
+            ...meanMarkers(line, this.visibleCount(points) <= MARKERS_UP_TO, color),
             line: { width: 1.5, color },
-            marker: { size: 4, color },
             connectgaps: false,
             stackgroup: type === 'stack' ? `stack-${axis.id}` : undefined,
-            hovertemplate: `${title} mean: %{y:.2f}<extra></extra>`,
+            // A raw datapoint is one value; a bucket has a mean.
+            hovertemplate: line.map(
+              (p) => `${title} ${p.raw ? 'value' : 'mean'}: %{y:.2f}<extra></extra>`,
+            ),
           });
           traces.push({
             ...common,
@@ -363,8 +421,8 @@ export class StreamChart {
           hovertemplate: `${title}: %{y}<extra></extra>`,
         });
       } else {
-        const detail = this.detail.get(stream.id) || this.overview.get(stream.id);
-        const bucketSize = detail && detail.g ? detail.g : granularity('seconds');
+        const shown = detail || overview;
+        const bucketSize = shown && shown.g ? shown.g : granularity('seconds');
         const buckets = countsPerBucket(merged, bucketSize).filter(
           (bucket) => bucket.c > 0,
         );
