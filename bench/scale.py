@@ -6,6 +6,9 @@ nested ``location`` and a few more tags, as a fleet of devices would have) and p
 
 * the ``ensure_stream`` rate for new streams (the last 1,000 created) and for existing ones;
 * ``find_streams`` by one tag: one result, 1% of the streams, and a nested path;
+* key order: ``find_streams`` with two keys, one that every stream has (``unit``) and a
+  selective one, in both orders, and ``ensure_stream`` whose query tags start with that common
+  key (new and existing streams) — the answer and its cost must not depend on the order;
 * the list endpoint ``/api/v1/stream/?tags__k=v&limit=100`` (Django test client) and the time
   of its ``total_count`` alone.
 
@@ -25,6 +28,10 @@ from pathlib import Path
 from bench.http import _setup_django, report
 
 SAMPLE = 1_000
+#: Calls timed per key-order ``ensure_stream`` line (a slow plan takes milliseconds a call).
+ORDER_SAMPLE = 200
+#: The tag every stream has (see ``_stream_tags``).
+COMMON = {"unit": "°C"}
 
 
 def _stream_tags(number: int) -> tuple[dict, dict]:
@@ -38,12 +45,25 @@ def _stream_tags(number: int) -> tuple[dict, dict]:
     return query, tags
 
 
-def _create(datastream, start: int, stop: int) -> None:
+def _create(datastream, start: int, stop: int, common: str | None = None) -> None:
+    """``ensure_stream`` for stream numbers ``start`` to ``stop``; ``common`` puts the tag all
+    streams share into the query tags, ``"first"`` or ``"last"``."""
     from datastream import Granularity
 
     for number in range(start, stop):
         query, tags = _stream_tags(number)
+        if common == "first":
+            query = {**COMMON, **query}
+        elif common == "last":
+            query = {**query, **COMMON}
         datastream.ensure_stream(query, tags, ["mean", "min", "max"], Granularity.Seconds)
+
+
+def _rate(datastream, start: int, stop: int, common: str | None = None) -> float:
+    """Calls of ``ensure_stream`` per second for stream numbers ``start`` to ``stop``."""
+    begin = time.perf_counter()
+    _create(datastream, start, stop, common)
+    return (stop - start) / (time.perf_counter() - begin)
 
 
 def _time(function, repeat: int) -> list[float]:
@@ -76,12 +96,25 @@ def run_size(size: int, directory: Path, repeat: int) -> None:
     print(f"\n{size:,} streams (created in {bulk + SAMPLE / new_rate:.1f} s)")
     print(f"  ensure_stream, new streams       {new_rate:10,.0f} /s  (target >= 2,000/s)")
     print(f"  ensure_stream, existing streams  {existing_rate:10,.0f} /s  (target >= 5,000/s)")
+    # Query tags holding the tag every stream has, first or last; the new streams are
+    # numbered after the catalog (size + ORDER_SAMPLE of them per line).
+    for order in ("first", "last"):
+        start = size + (ORDER_SAMPLE if order == "last" else 0)
+        new = _rate(datastream, start, start + ORDER_SAMPLE, order)
+        existing = _rate(datastream, size // 3, size // 3 + ORDER_SAMPLE, order)
+        print(f"  ensure_stream, common key {order:<5}, new       {new:10,.0f} /s")
+        print(f"  ensure_stream, common key {order:<5}, existing  {existing:10,.0f} /s")
 
     middle = size // 2
+    serial = {"serial": f"SN{middle:08d}"}
     queries = [
-        ("find_streams, 1 result", {"serial": f"SN{middle:08d}"}),
+        ("find_streams, 1 result", serial),
         ("find_streams, 1% of streams", {"group": "g7"}),
         ("find_streams, nested path, 0.1% of streams", {"location": {"room": "r7"}, "group": "g7"}),
+        ("find_streams, common key first, 1 result", {**COMMON, **serial}),
+        ("find_streams, common key last, 1 result", {**serial, **COMMON}),
+        ("find_streams, common key first, 1%", {**COMMON, "group": "g7"}),
+        ("find_streams, common key last, 1%", {"group": "g7", **COMMON}),
     ]
     for name, query in queries:
         found = len(list(datastream.find_streams(query)[:100]))

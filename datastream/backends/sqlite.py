@@ -376,7 +376,11 @@ class Backend(BaseStorage):
 
     def _plan(self, conditions: list[Condition]) -> tagindex.Plan:
         connection = self._conn()
-        return tagindex.plan(conditions, lambda path: tagindex.has_opaque(connection, path))
+        return tagindex.plan(
+            conditions,
+            lambda path: tagindex.has_opaque(connection, path),
+            lambda where, params, cap: tagindex.capped_count(connection, where, params, cap),
+        )
 
     def insert_stream(self, record: StreamRecord) -> None:
         with self._lock:

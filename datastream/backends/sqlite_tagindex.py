@@ -15,6 +15,8 @@ stream's row number. A predicate is *exact* when it selects exactly the streams 
 accepts, or a *superset* otherwise (case-insensitive text, lists as values, ...). When every
 predicate is exact, counting and windowing happen in SQL; otherwise the candidates are
 re-checked with :func:`datastream.tagquery.matches`, the one definition of the semantics.
+The most selective predicate drives the query, whatever the order of the query's keys: it is
+found by counting each predicate's rows in the index, up to a growing cap (:func:`plan`).
 
 Cost: about one row per tag leaf, dictionary and list item, each roughly the size of its path
 and value plus 16 bytes, in a ``WITHOUT ROWID`` table clustered by ``(path, kind, value)`` and a
@@ -34,7 +36,16 @@ import orjson
 from ..limits import INT64_MAX, INT64_MIN
 from ..tagquery import Condition
 
-__all__ = ["SCHEMA", "Plan", "has_opaque", "index_rows", "plan", "remove", "replace"]
+__all__ = [
+    "SCHEMA",
+    "Plan",
+    "capped_count",
+    "has_opaque",
+    "index_rows",
+    "plan",
+    "remove",
+    "replace",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tag_index (
@@ -138,7 +149,7 @@ class _Predicate:
     params: list[Any]
     exact: bool
     negated: bool = False
-    rank: int = 0  # lower is more selective
+    rank: int = 0  # lower is usually more selective (breaks ties between row counts)
 
 
 @dataclasses.dataclass
@@ -275,18 +286,71 @@ def _predicates(
     return predicates, exact
 
 
-def plan(conditions: list[Condition], opaque: Callable[[str], bool]) -> Plan:
+#: Row counts estimating a condition's selectivity stop at a cap: first this one, ...
+FIRST_CAP = 32
+#: ... multiplied by this while every condition reaches it, ...
+CAP_GROWTH = 4
+#: ... up to this one (beyond it, the kind of condition decides).
+MAX_CAP = 32_768
+
+#: ``count(where, params, cap)``: how many index rows ``where`` selects, counting up to ``cap``.
+RowCounter = Callable[[str, list[Any], int], int]
+
+
+def capped_count(connection: sqlite3.Connection, where: str, params: list[Any], cap: int) -> int:
+    """The number of index rows ``where`` selects, counted up to ``cap`` (reads at most
+    ``cap`` rows of the index)."""
+    row = connection.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM tag_index WHERE {where} LIMIT ?)",  # noqa: S608
+        (*params, cap),
+    ).fetchone()
+    return row[0]
+
+
+def _row_counts(predicates: list[_Predicate], count: RowCounter) -> list[int]:
+    """Capped row counts of ``predicates``; the cap grows until one predicate stays below
+    it, so the smallest count is exact while costing a few times that many rows at most."""
+    cap = FIRST_CAP
+    while True:
+        counts = [count(p.where, p.params, cap) for p in predicates]
+        if min(counts) < cap or cap >= MAX_CAP:
+            return counts
+        cap *= CAP_GROWTH
+
+
+def _ordered(predicates: list[_Predicate], count: RowCounter | None) -> list[_Predicate]:
+    """``predicates`` with the most selective positive one first and negations last.
+
+    With ``count``, positive predicates are ordered by how many index rows they select
+    (kind of condition, then query order, breaking ties); without it by kind alone.
+    """
+    positive = [p for p in predicates if not p.negated]
+    negative = sorted((p for p in predicates if p.negated), key=lambda p: p.rank)
+    if count is None or len(positive) < 2:
+        return sorted(positive, key=lambda p: p.rank) + negative
+    counts = _row_counts(positive, count)
+    order = sorted(range(len(positive)), key=lambda i: (counts[i], positive[i].rank, i))
+    return [positive[i] for i in order] + negative
+
+
+def plan(
+    conditions: list[Condition],
+    opaque: Callable[[str], bool],
+    count: RowCounter | None = None,
+) -> Plan:
     """The SQL that selects candidate streams for ``conditions``.
 
     ``opaque(path)`` tells whether integers beyond 64 bits (indexed without their value) are
-    stored at a path. Predicates are ordered from the most selective kind (equality) to the
-    least (negations); SQLite drives the lookup from the first, and tests each of its streams
-    against the others through the by-stream index.
+    stored at a path. SQLite drives the lookup from the first predicate and tests each of its
+    streams against the others through the by-stream index, so the first must be the most
+    selective: ``count`` (see :func:`capped_count`) measures that in the index, whatever the
+    order of the query's keys; without it the kind of condition decides (equality first).
+    Negations are never first.
     """
     predicates, exact = _predicates(conditions, opaque)
     if not predicates:
         return Plan("", [], exact)
-    predicates.sort(key=lambda p: p.rank)
+    predicates = _ordered(predicates, count)
     clauses, params = [], []
     for number, predicate in enumerate(predicates):
         if number == 0 and not predicate.negated:
