@@ -149,7 +149,7 @@ export class DemoPage {
 
   summary() {
     const live = this.live ? 'live updates over Server-Sent Events' : 'live updates off';
-    const counts = `${this.streams.length} streams in ${this.charts.length} charts`;
+    const counts = `${plural(this.streams.length, 'stream')} in ${plural(this.charts.length, 'chart')}`;
     return `${counts} · ${live} · times in UTC`;
   }
 
@@ -257,3 +257,8 @@ function boot() {
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
 else boot();
+
+/** "1 stream", "3 streams". */
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
