@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from .exceptions import IndexOutOfRange, InvalidArgument
+from .granularity import to_seconds
 from .jsonformat import dumps
 from .limits import INT64_MAX
 from .validation import describe
@@ -110,6 +111,18 @@ class ResultsBase:
         for item in self._source.fetch(self._offset + index, 1, 1):
             return item
         raise IndexOutOfRange(f"Result set index {describe(key)} is out of range")
+
+    def time_value_rows(self) -> Iterator[tuple[int, Any]]:
+        """``(POSIX seconds, value)`` of each raw datapoint, in the set's order: what iterating
+        gives, without a ``datetime`` and a dict per datapoint where the storage's rows can be
+        handed over as they are (a source with ``fetch_rows``). For raw datapoints only (a
+        downsampled datapoint has no single time)."""
+        if self._limit == 0:
+            return iter(())
+        fetch_rows = getattr(self._source, "fetch_rows", None)
+        if fetch_rows is not None:
+            return fetch_rows(self._offset, self._limit, self._batch_size)
+        return ((to_seconds(item["t"]), item["v"]) for item in self)
 
     def json_lines(self) -> Iterator[bytes]:
         """Each result as compact JSON text (UTF-8 bytes), without building it in Python where

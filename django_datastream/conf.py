@@ -19,6 +19,7 @@ Django setting                       attribute                 default
 ``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
 ``DATASTREAM_CLOSED_MAX_AGE``        ``CLOSED_MAX_AGE``        3600 (seconds)
 ``DATASTREAM_EXPORT_MAX_POINTS``     ``EXPORT_MAX_POINTS``     50,000,000
+``DATASTREAM_THIN_MAX_POINTS``       ``THIN_MAX_POINTS``       5,000,000
 ``DATASTREAM_LIVE_POLL_INTERVAL``    ``LIVE_POLL_INTERVAL``    0.5 (seconds)
 ``DATASTREAM_LIVE_KEEPALIVE``        ``LIVE_KEEPALIVE``        15.0 (seconds)
 ===================================  ========================  ===============================
@@ -61,6 +62,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "TEST_DATABASE_NAME": ("DATASTREAM_TEST_DATABASE_NAME", "django_datastream_testing"),
     "CLOSED_MAX_AGE": ("DATASTREAM_CLOSED_MAX_AGE", 3600),
     "EXPORT_MAX_POINTS": ("DATASTREAM_EXPORT_MAX_POINTS", 50_000_000),
+    "THIN_MAX_POINTS": ("DATASTREAM_THIN_MAX_POINTS", 5_000_000),
     "LIVE_POLL_INTERVAL": ("DATASTREAM_LIVE_POLL_INTERVAL", 0.5),
     "LIVE_KEEPALIVE": ("DATASTREAM_LIVE_KEEPALIVE", 15.0),
 }

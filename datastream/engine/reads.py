@@ -114,6 +114,16 @@ class RawQuery:
             return ({"t": at(t, UTC), "v": decode_value(v, True)} for t, v in rows)
         return ({"t": at(t, UTC), "v": v} for t, v in rows)
 
+    def fetch_rows(
+        self, offset: int, limit: int | None, batch_size: int | None
+    ) -> Iterator[tuple[int, Any]]:
+        """``(seconds, value)`` of the window: :meth:`fetch` without a ``datetime`` and a dict
+        per datapoint (``Datapoints.time_value_rows``)."""
+        rows = self.rows(offset, limit, batch_size)
+        if high_accuracy(self.record):
+            return ((t, decode_value(v, True)) for t, v in rows)
+        return rows
+
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
         """The window as one JSON array, without a ``datetime`` or an encoder call per point."""
         if high_accuracy(self.record):
