@@ -221,7 +221,12 @@ async def in_worker_threads(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
-            await sync_to_async(close, thread_sensitive=False)()
+            try:
+                await sync_to_async(close, thread_sensitive=False)()
+            except ValueError:
+                # The client went away while a worker thread was making a chunk: the generator
+                # is still running there; it is closed when it is collected.
+                pass
 
 
 class ExportResponse(StreamingHttpResponse):

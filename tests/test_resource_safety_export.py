@@ -28,7 +28,7 @@ from django.test import AsyncClient, override_settings
 from datastream import Datastream, Granularity
 from datastream.backends.sqlite import Backend
 from django_datastream import export as export_module
-from django_datastream.export import TRUNCATED_HEADER, export_filename
+from django_datastream.export import TRUNCATED_HEADER, export_filename, in_worker_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 CAP_SETTING = "DATASTREAM_EXPORT_MAX_POINTS"
@@ -160,6 +160,29 @@ def test_exports_stream_under_asgi(any_api, monkeypatch):
                 assert async_to_sync(read_async)(AsyncClient(), uri, params) == truncated
         head = async_to_sync(AsyncClient().head)(uri, params)
         assert head.status_code == 200 and head["Content-Disposition"].endswith(f'.{name}"')
+
+
+def test_the_asynchronous_iterator_closes_the_export():
+    """A client going away after two chunks: the sync generator is closed (its storage reads
+    end), and only the chunks asked for were made."""
+    made, closed = [], []
+
+    def chunks():
+        try:
+            for number in range(10):
+                made.append(number)
+                yield b"%d" % number
+        finally:
+            closed.append(True)
+
+    async def take_two() -> list[bytes]:
+        iterator = in_worker_threads(chunks())
+        taken = [await anext(iterator), await anext(iterator)]
+        await iterator.aclose()
+        return taken
+
+    assert async_to_sync(take_two)() == [b"0", b"1"]
+    assert made == [0, 1] and closed == [True]
 
 
 def test_an_asgi_export_reads_each_page_when_it_is_sent(served_datastream, monkeypatch):
