@@ -44,6 +44,8 @@ __all__ = [
     "DatapointPosition",
     "InvalidCursor",
     "ListPosition",
+    "MAX_CURSOR_LENGTH",
+    "TOKEN_PATTERN",
     "Window",
     "continue_datapoints",
     "decode_cursor",
@@ -63,7 +65,8 @@ _TIMES_IN_BUCKET = ("first", "last", "mean")
 #: What a token is made of (``django.core.signing``): an optional ``.`` (compressed), the
 #: base64url value, the separator and the base64url signature. ASCII only: ``str.isalnum``,
 #: ``\d`` and ``int()`` would take other scripts' letters and digits.
-_TOKEN = re.compile(r"\.?[A-Za-z0-9_-]+~[A-Za-z0-9_-]+", re.ASCII)
+TOKEN_PATTERN = r"\.?[A-Za-z0-9_-]+~[A-Za-z0-9_-]+"
+_TOKEN = re.compile(TOKEN_PATTERN, re.ASCII)
 #: Time range of a position (POSIX seconds): every second a ``datetime`` holds, the bounds the
 #: API accepts for ``start`` and ``end``.
 _TIME_RANGE = (MIN_BOUND_SECONDS, MAX_BOUND_SECONDS)

@@ -43,9 +43,12 @@ from .conf import datastream_settings
 from .query import QueryError, quote
 
 __all__ = [
+    "CALLBACK_PATTERN",
     "CONTENT_TYPES",
     "DatastreamSerializer",
     "FormatNotAvailable",
+    "MAX_CALLBACK_LENGTH",
+    "RESERVED_WORDS",
     "STREAMED_FORMATS",
     "csv_columns",
     "determine_format",
@@ -66,8 +69,13 @@ STREAMED_FORMATS = ("csv", "ndjson")
 
 _FORMAT_OF = {content_type: name for name, content_type in CONTENT_TYPES.items()}
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
-_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*")
-_RESERVED_WORDS = frozenset(
+#: A JSONP callback: dotted JavaScript identifiers in ASCII (none a reserved word, at most
+#: :data:`MAX_CALLBACK_LENGTH` characters).
+CALLBACK_PATTERN = r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*"
+MAX_CALLBACK_LENGTH = 128
+_CALLBACK = re.compile(CALLBACK_PATTERN)
+#: Words a JSONP callback may not use as one of its names.
+RESERVED_WORDS = frozenset(
     """break case catch class const continue debugger default delete do else enum export
     extends false finally for function if implements import in instanceof interface let new
     null package private protected public return static super switch this throw true try
@@ -89,9 +97,9 @@ def is_valid_callback(name: str) -> bool:
     """True if ``name`` is a safe JSONP callback: dotted JavaScript identifiers in ASCII,
     no reserved words, at most 128 characters."""
     return (
-        len(name) <= 128
+        len(name) <= MAX_CALLBACK_LENGTH
         and _CALLBACK.fullmatch(name) is not None
-        and not any(part in _RESERVED_WORDS for part in name.split("."))
+        and not any(part in RESERVED_WORDS for part in name.split("."))
     )
 
 
@@ -415,8 +423,11 @@ def _xml_item_name(value: Any) -> str:
 def determine_format(request: Any, serializer: DatastreamSerializer) -> str:
     """The content type to answer ``request`` with: ``?format=``, else JSONP when a
     ``callback`` is given, else the ``Accept`` header, else JSON. Raises ``QueryError`` for an
-    unknown ``format`` or an invalid JSONP ``callback``."""
+    unknown ``format`` (the empty one included) or an invalid JSONP ``callback``: a callback
+    is checked whenever JSONP is enabled, whatever format the request asks for."""
     formats = serializer.formats
+    if "jsonp" in formats and "callback" in request.GET:
+        _check_callback(request.GET["callback"])
     name = request.GET.get("format")
     if name is not None:
         if name not in formats:  # the empty value included
@@ -436,11 +447,12 @@ def determine_format(request: Any, serializer: DatastreamSerializer) -> str:
             name = _FORMAT_OF.get(best or "")
         if not name:
             name = "json" if "json" in formats else formats[0]
-    if name == "jsonp":
-        callback = request.GET.get("callback", "callback")
-        if not is_valid_callback(callback):
-            raise QueryError(
-                f"Invalid JSONP callback name: {quote(callback)} in parameter 'callback'. "
-                "Use a JavaScript identifier such as 'handleData' or 'app.handleData'."
-            )
     return CONTENT_TYPES[name]
+
+
+def _check_callback(callback: str) -> None:
+    if not is_valid_callback(callback):
+        raise QueryError(
+            f"Invalid JSONP callback name: {quote(callback)} in parameter 'callback'. "
+            "Use a JavaScript identifier such as 'handleData' or 'app.handleData'."
+        )

@@ -51,15 +51,11 @@ class DatastreamApi(Api):
 
     def openapi(self, request: HttpRequest, api_name: str | None = None) -> HttpResponse:
         """The OpenAPI 3.1 document of the API (:mod:`django_datastream.openapi`), always JSON;
-        its paths start where this API is included."""
+        its paths start where this API is included, one set per registered resource with the
+        access control of its ``Meta``."""
         check_read_method(request)
         prefix = request.path[: -len("openapi.json")]
-        live = any(
-            "live" in (getattr(pattern, "name", None) or "")
-            for resource in self._registry.values()
-            for pattern in resource.urls
-        )
-        document = build_document(prefix, live=live)
+        document = build_document(prefix, live=None, resources=self._registry.values())
         response = HttpResponse(orjson.dumps(document), content_type="application/json")
         patch_vary_headers(response, ("Accept",))
         return response

@@ -108,7 +108,13 @@ def test_jsonp(api, callback):
     ],
 )  # fmt: skip
 def test_jsonp_bad_callback_is_400(api, callback):
-    for params in ({"callback": callback}, {"format": "jsonp", "callback": callback}):
+    # Whatever the format: a bad parameter is a 400, not ignored.
+    for params in (
+        {"callback": callback},
+        {"format": "jsonp", "callback": callback},
+        {"format": "json", "callback": callback},
+        {"format": "csv", "callback": callback},
+    ):
         message = api.error(api.detail_uri(api.ids[0]), params)
         assert message.startswith("Invalid JSONP callback name:")
         assert "'callback'" in message
