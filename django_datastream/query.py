@@ -89,9 +89,11 @@ MAX_TAG_DEPTH = MAX_NESTING_DEPTH
 
 
 #: The words of a boolean parameter, in any case (ASCII): one rule for every boolean parameter
-#: (``reverse``, ``open_bucket``); any other value, the empty one included, is refused.
-TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")
-FALSE_WORDS = ("0", "false", "f", "no", "n", "off")
+#: (``reverse``, ``open_bucket``); any other value, the empty one included, is refused. The
+#: true words are exactly the original's; it read every other value as false, so a word it
+#: read as false (``on``, say) is refused rather than given a different meaning.
+TRUE_WORDS = ("1", "true", "t", "yes", "y")
+FALSE_WORDS = ("0", "false", "f", "no", "n")
 _BOOLEANS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

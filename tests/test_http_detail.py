@@ -229,7 +229,7 @@ def test_equivalent_short_and_long_spellings_agree(api):
 
 
 @pytest.mark.parametrize(
-    "value", ["yes", "true", "t", "1", "y", "on", "YES", "True", "T", "Y", "On"]
+    "value", ["yes", "true", "t", "1", "y", "YES", "True", "T", "Y"]
 )
 def test_reverse_true(api, value):
     body = api.json(api.detail_uri(api.ids[0]), {"reverse": value, "limit": 2})
@@ -237,14 +237,15 @@ def test_reverse_true(api, value):
     assert body["datapoints"][0]["t"] == "2015-11-20T11:00:00Z"
 
 
-@pytest.mark.parametrize("value", ["no", "false", "0", "f", "n", "off", "NO", "False", "OFF"])
+@pytest.mark.parametrize("value", ["no", "false", "0", "f", "n", "NO", "False", "N"])
 def test_reverse_false(api, value):
     body = api.json(api.detail_uri(api.ids[0]), {"r": value, "limit": 2})
     assert body["query_params"]["reverse"] is False
     assert body["datapoints"][0]["t"] == "2015-11-20T10:00:00Z"
 
 
-@pytest.mark.parametrize("value", ["", "2", "nope", "maybe", "yes!"])
+# "on" and "off" too: the original read both as false, so neither may now mean true.
+@pytest.mark.parametrize("value", ["", "2", "nope", "maybe", "yes!", "on", "off", "On"])
 def test_reverse_neither_true_nor_false_is_400(api, value):
     message = api.error(api.detail_uri(api.ids[0]), {"r": value, "limit": 2})
     assert message.startswith(f"Invalid boolean: {value!r} in parameter 'r'.")
