@@ -142,7 +142,7 @@ def _aggregation(uri: str, database: str) -> dict[str, float]:
     scan = time.perf_counter() - begin
     begin = time.perf_counter()
     grouped = list(backend.database().datapoints.aggregate([
-        {"$match": {"s": record.private.number, "t": {"$gte": lo, "$lt": hi}}},
+        {"$match": {"s": record["private"].number, "t": {"$gte": lo, "$lt": hi}}},
         {"$group": {"_id": {"$subtract": ["$t", {"$mod": ["$t", 60]}]}, "c": {"$sum": 1},
                     "s": {"$sum": "$v"}, "l": {"$min": "$v"}, "u": {"$max": "$v"}}},
     ]))

@@ -17,7 +17,7 @@ from .constants import (
 from .engine import DataQuery, Engine, Observer, StreamSpec
 from .granularity import Granularity
 from .results import Datapoints, Streams
-from .storage import Clock, Storage
+from .storage import Clock, Storage, SwitchableStorage
 from .stream import Stream
 from .validation import (
     check_callable,
@@ -38,7 +38,7 @@ class Datastream:
 
     ``Datastream(datastream.backends.sqlite.Backend('data.sqlite3'))`` is the embedded
     default; see :mod:`datastream.backends.mongodb` for MongoDB. Any
-    :class:`~datastream.storage.Storage` works; it is kept as :attr:`backend`.
+    :class:`~datastream.storage.BaseStorage` works; it is kept as :attr:`backend`.
 
     ``clock`` (default: the storage's ``clock``) returns "now" as an aware UTC datetime;
     ``observer`` is called with ``(stream_id, granularity, datapoint)`` for every datapoint
@@ -64,9 +64,7 @@ class Datastream:
         observer: Observer | None = None,
     ) -> None:
         self.backend = backend
-        self._engine = Engine(
-            backend, clock=clock or getattr(backend, "clock", None), observer=observer
-        )
+        self._engine = Engine(backend, clock=clock or backend.clock, observer=observer)
 
     def __repr__(self) -> str:
         return f"<Datastream backend={self.backend!r}>"
@@ -189,29 +187,43 @@ class Datastream:
             raise exceptions.InvalidTimeRange(
                 "One and only one time range start must be specified."
             )
-        if end is not None and end_exclusive is not None:
-            raise exceptions.InvalidTimeRange("Only one time range end can be specified.")
-        check_granularity(granularity)
-        value_downsamplers = check_downsampler_names(value_downsamplers, "value")
-        time_downsamplers = check_downsampler_names(time_downsamplers, "time")
-        start = normalize_timestamp(start, "start") if start is not None else None
-        end = normalize_timestamp(end, "end") if end is not None else None
-        if start_exclusive is not None:
-            start_exclusive = normalize_timestamp(start_exclusive, "start_exclusive")
-        if end_exclusive is not None:
-            end_exclusive = normalize_timestamp(end_exclusive, "end_exclusive")
         return self._engine.get_data(
-            DataQuery(
-                stream_id=stream_id,
-                granularity=granularity,
-                start=start,
-                end=end,
-                start_exclusive=start_exclusive,
-                end_exclusive=end_exclusive,
-                reverse=bool(reverse),
-                value_downsamplers=value_downsamplers,
-                time_downsamplers=time_downsamplers,
-            )
+            _data_query(
+                stream_id, granularity, start, end, start_exclusive, end_exclusive, reverse,
+                value_downsamplers, time_downsamplers,
+            )  # fmt: skip
+        )
+
+    def get_open_buckets(
+        self,
+        stream_id: str,
+        granularity: Any,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        start_exclusive: datetime.datetime | None = None,
+        end_exclusive: datetime.datetime | None = None,
+        reverse: bool = False,
+        value_downsamplers: Sequence[str] | None = None,
+        time_downsamplers: Sequence[str] | None = None,
+    ) -> list[tuple[datetime.datetime, dict[str, Any]]]:
+        """The open buckets of a stream at a downsampled ``granularity``: those holding
+        datapoints that ``downsample_streams`` has not closed yet, summarised from the raw
+        datapoints exactly as downsampling will close them (nothing is stored).
+
+        Returns ``(bucket start, datapoint)`` pairs, in time order (newest first with
+        ``reverse``), from the first bucket not closed to the bucket of the latest datapoint;
+        each datapoint has the keys ``get_data`` would give it. The arguments are those of
+        :meth:`get_data`, and select buckets by the same rules, except that the start may be
+        left out (every open bucket). At the stream's highest granularity or finer (raw
+        datapoints) there are none.
+        """
+        if start is not None and start_exclusive is not None:
+            raise exceptions.InvalidTimeRange("Only one time range start can be specified.")
+        return self._engine.get_open_buckets(
+            _data_query(
+                stream_id, granularity, start, end, start_exclusive, end_exclusive, reverse,
+                value_downsamplers, time_downsamplers,
+            )  # fmt: skip
         )
 
     # Maintenance -----------------------------------------------------------------------------
@@ -250,6 +262,43 @@ class Datastream:
 
     def _switch_database(self, database_name: str) -> None:
         """Reconnect the storage to another database (tests and the Django test runner)."""
-        if not getattr(self.backend.capabilities, "switch_database", False):
+        if not isinstance(self.backend, SwitchableStorage):
             raise NotImplementedError(f"{type(self.backend).__name__} cannot switch databases")
-        self.backend.switch_database(database_name)  # type: ignore[attr-defined]
+        self.backend.switch_database(database_name)
+
+
+def _data_query(
+    stream_id: str,
+    granularity: Any,
+    start: Any,
+    end: Any,
+    start_exclusive: Any,
+    end_exclusive: Any,
+    reverse: Any,
+    value_downsamplers: Any,
+    time_downsamplers: Any,
+) -> DataQuery:
+    """The :class:`DataQuery` of a read's arguments, checked and normalised (whether a start
+    is required is the caller's rule)."""
+    if end is not None and end_exclusive is not None:
+        raise exceptions.InvalidTimeRange("Only one time range end can be specified.")
+    check_granularity(granularity)
+    value_downsamplers = check_downsampler_names(value_downsamplers, "value")
+    time_downsamplers = check_downsampler_names(time_downsamplers, "time")
+    start = normalize_timestamp(start, "start") if start is not None else None
+    end = normalize_timestamp(end, "end") if end is not None else None
+    if start_exclusive is not None:
+        start_exclusive = normalize_timestamp(start_exclusive, "start_exclusive")
+    if end_exclusive is not None:
+        end_exclusive = normalize_timestamp(end_exclusive, "end_exclusive")
+    return DataQuery(
+        stream_id=stream_id,
+        granularity=granularity,
+        start=start,
+        end=end,
+        start_exclusive=start_exclusive,
+        end_exclusive=end_exclusive,
+        reverse=bool(reverse),
+        value_downsamplers=value_downsamplers,
+        time_downsamplers=time_downsamplers,
+    )

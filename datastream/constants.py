@@ -1,12 +1,20 @@
-"""Names and one-letter keys shared by the library, the backends and the HTTP API."""
+"""Names, one-letter keys and fixed points shared by the library, the backends and the HTTP
+API, each defined once (the limits of the library are in :mod:`datastream.limits`)."""
+
+import datetime
 
 __all__ = [
     "DERIVE_OPERATORS",
     "RESERVED_TAGS",
+    "TIMESTAMP_TIME_KEYS",
     "TIME_DOWNSAMPLERS",
+    "UNIX_EPOCH",
     "VALUE_DOWNSAMPLERS",
     "VALUE_TYPES",
 ]
+
+#: 1970-01-01T00:00:00Z, second 0 of POSIX time (aware, UTC).
+UNIX_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 #: Value downsampler name -> one-letter key used in downsampled datapoints (``v``).
 VALUE_DOWNSAMPLERS: dict[str, str] = {
@@ -34,6 +42,10 @@ TIME_DOWNSAMPLERS: dict[str, str] = {
     "intervals_sum_squares": "q",
     "intervals_std_dev": "d",
 }
+
+#: Keys of a downsampled datapoint's time summary (``t``) that hold timestamps: first, last
+#: and mean. The other time keys are durations (intervals between datapoints).
+TIMESTAMP_TIME_KEYS: tuple[str, ...] = ("a", "z", "m")
 
 #: Derive operator name -> token (only the names matter).
 DERIVE_OPERATORS: dict[str, str] = {

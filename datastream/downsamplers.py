@@ -64,6 +64,7 @@ __all__ = [
     "empty_time",
     "empty_value",
     "expand_value_downsamplers",
+    "requested_keys",
     "summarise_times",
     "summarise_values",
 ]
@@ -109,6 +110,35 @@ def expand_value_downsamplers(names: Sequence[str], value_type: str) -> list[str
                 f"Downsampler '{name}' does not support type '{value_type}'"
             )
     return [name for name in VALUE_DOWNSAMPLERS if name in expanded]
+
+
+def requested_keys(
+    stored: Sequence[str],
+    value_downsamplers: Sequence[str] | None,
+    time_downsamplers: Sequence[str] | None,
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The value and time keys of a read of downsampled datapoints: those of the requested
+    downsamplers (``None``: all) that a stream storing the value downsamplers ``stored``
+    (expanded names) has, in the stored order (value keys) and in the order of
+    :data:`TIME_KEYS` (time keys); ``None`` for a part not asked for at all (an empty list of
+    names: the datapoints have no such part)."""
+    stored_keys = tuple(VALUE_DOWNSAMPLERS[name] for name in stored)
+    return (
+        _requested(value_downsamplers, VALUE_DOWNSAMPLERS, stored_keys),
+        _requested(time_downsamplers, TIME_DOWNSAMPLERS, TIME_KEYS),
+    )
+
+
+def _requested(
+    names: Sequence[str] | None, known: dict[str, str], keys: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """The ``keys`` of the downsamplers ``names`` (``None``: all of them; empty: ``None``)."""
+    if names is None:
+        return keys
+    if not names:
+        return None
+    wanted = {known[name] for name in names}
+    return tuple(key for key in keys if key in wanted)
 
 
 def frequency_key(value: Any) -> str:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime
 
+from .constants import UNIX_EPOCH
+
 __all__ = [
+    "EPOCH",
     "GRANULARITY_CODES",
     "Granularity",
     "GranularityType",
@@ -22,7 +25,8 @@ __all__ = [
 ]
 
 UTC = datetime.UTC
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+#: The Unix epoch (:data:`datastream.constants.UNIX_EPOCH`), second 0 of the arithmetic below.
+EPOCH = UNIX_EPOCH
 _SECOND = datetime.timedelta(seconds=1)
 
 

@@ -1,8 +1,15 @@
-"""Datapoints as JSON text, in the conventions of the HTTP API.
+"""Datapoints as JSON text, in the conventions of the HTTP API: every rule, once.
 
 Timestamps are ISO 8601 in UTC with a ``Z``, ``Decimal`` values are strings (so no digit is
 lost), non-finite floats are ``null``, integers of any size are exact, and a string holding a
-lone surrogate (which UTF-8 cannot encode) is written with JSON escapes.
+lone surrogate (which UTF-8 cannot encode) is written with JSON escapes. A datapoint is
+``{"t": ..., "v": ...}`` in that order, compact.
+
+Besides :func:`dumps`, the pieces a storage with the
+:class:`~datastream.storage.BucketJsonStorage` ability needs to write the same text in its
+database: the text of each value of a column (:func:`json_texts`, :func:`timestamp_texts`) and
+templates of a datapoint around those texts (:func:`object_template`,
+:func:`datapoint_template`).
 """
 
 from __future__ import annotations
@@ -16,20 +23,30 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ISO_SECOND_SUFFIXES", "dumps", "iso_hour_prefix", "iso_seconds"]
+from .constants import UNIX_EPOCH
+
+__all__ = [
+    "ISO_SECOND_SUFFIXES",
+    "datapoint_template",
+    "dumps",
+    "iso_hour_prefix",
+    "iso_seconds",
+    "json_texts",
+    "object_template",
+    "timestamp_texts",
+]
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 #: ``MM:SSZ`` of each second of an hour: with :func:`iso_hour_prefix`, whole-second UTC times
 #: as text without a ``datetime`` or a format call per time.
 ISO_SECOND_SUFFIXES = [f"{m:02d}:{s:02d}Z" for m in range(60) for s in range(60)]
-_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @lru_cache(maxsize=4096)
 def iso_hour_prefix(hour: int) -> str:
     """``YYYY-MM-DDTHH:`` of the ``hour``-th hour since the POSIX epoch."""
-    moment = _EPOCH + datetime.timedelta(hours=hour)
+    moment = UNIX_EPOCH + datetime.timedelta(hours=hour)
     return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
 
 
@@ -70,3 +87,40 @@ def dumps(value: Any) -> bytes:
             return text.encode()
         except UnicodeEncodeError:
             return json.dumps(plain, separators=(",", ":")).encode()
+
+
+def json_texts(values: list[Any], plain: bool = False) -> list[str]:
+    """The JSON text :func:`dumps` gives each of ``values``. ``plain`` promises numbers and
+    ``None`` only (no text holds a comma): then one array is written and split, without a
+    Python call per value."""
+    if plain:
+        text = dumps(values).decode()
+        return text[1:-1].split(",") if values else []
+    return [dumps(value).decode() for value in values]
+
+
+def timestamp_texts(seconds: list[int | None]) -> list[str]:
+    """The JSON text of each timestamp, given in POSIX ``seconds`` (``null`` for ``None``), as
+    :func:`dumps` writes the ``datetime`` (``"2023-01-01T00:00:00Z"``)."""
+    prefix, suffixes = iso_hour_prefix, ISO_SECOND_SUFFIXES
+    return [
+        "null" if t is None else '"' + prefix(t // 3600) + suffixes[t % 3600] + '"'
+        for t in seconds
+    ]
+
+
+def object_template(keys: list[str] | tuple[str, ...], placeholder: str) -> str:
+    """The JSON text of an object of ``keys`` (one-letter downsampler keys), each value being
+    ``placeholder``: ``{"a":%s,"z":%s}`` for a storage to fill in with values' texts."""
+    return "{" + ",".join(f'"{key}":{placeholder}' for key in keys) + "}"
+
+
+def datapoint_template(time: str | None, value: str | None) -> str:
+    """The JSON text of a downsampled datapoint whose time and value parts are the texts
+    ``time`` and ``value`` (templates, typically); a part that is ``None`` is left out."""
+    parts = []
+    if time is not None:
+        parts.append('"t":' + time)
+    if value is not None:
+        parts.append('"v":' + value)
+    return "{" + ",".join(parts) + "}"

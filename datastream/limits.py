@@ -14,35 +14,43 @@ from .granularity import UTC, to_seconds
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "MAX_BOUND_SECONDS",
+    "MAX_DATAPOINT_SECONDS",
+    "MAX_DATAPOINT_TIMESTAMP",
     "MAX_DERIVE_ARGS_SIZE",
     "MAX_ENCODED_SIZE",
     "MAX_INTEGER_DIGITS",
-    "MAX_BOUND_SECONDS",
-    "MIN_BOUND_SECONDS",
     "MAX_NESTING_DEPTH",
-    "MAX_SECONDS",
     "MAX_TEXT_PATTERN_LENGTH",
-    "MAX_TIMESTAMP",
-    "MIN_SECONDS",
-    "MIN_TIMESTAMP",
+    "MIN_BOUND_SECONDS",
+    "MIN_DATAPOINT_SECONDS",
+    "MIN_DATAPOINT_TIMESTAMP",
 ]
 
 #: Signed 64-bit integer range: what SQLite and BSON store as native integers, and the largest
 #: offset or length of a result window.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-#: Supported datapoint timestamps, inclusive. One day of margin inside ``datetime``'s own range
-#: keeps every bucket start, end and middle representable at every granularity.
-MIN_TIMESTAMP = datetime.datetime(1, 1, 2, tzinfo=UTC)
-MAX_TIMESTAMP = datetime.datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)
-#: The same range as POSIX seconds.
-MIN_SECONDS = to_seconds(MIN_TIMESTAMP)
-MAX_SECONDS = to_seconds(MAX_TIMESTAMP)
+#: Supported datapoint timestamps, inclusive (aware UTC datetimes). One day of margin inside
+#: ``datetime``'s own range keeps every bucket start, end and middle representable at every
+#: granularity.
+MIN_DATAPOINT_TIMESTAMP = datetime.datetime(1, 1, 2, tzinfo=UTC)
+MAX_DATAPOINT_TIMESTAMP = datetime.datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)
+#: The same range as POSIX seconds: every datapoint's (and so every event's) time.
+MIN_DATAPOINT_SECONDS = to_seconds(MIN_DATAPOINT_TIMESTAMP)
+MAX_DATAPOINT_SECONDS = to_seconds(MAX_DATAPOINT_TIMESTAMP)
 #: Accepted bounds of a time range (``start``, ``end``, ``until``; the HTTP API's times) as
 #: POSIX seconds: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, every second a ``datetime``
-#: holds. A bound outside the supported timestamps selects nothing beyond them.
+#: holds. A bound outside the supported datapoint timestamps selects nothing beyond them.
 MIN_BOUND_SECONDS = to_seconds(datetime.datetime.min.replace(tzinfo=UTC))
 MAX_BOUND_SECONDS = to_seconds(datetime.datetime.max.replace(tzinfo=UTC))
+
+# Former names of the datapoint range, for code written against them (not in ``__all__``):
+# they read like the bounds' range, which they are not.
+MIN_TIMESTAMP = MIN_DATAPOINT_TIMESTAMP
+MAX_TIMESTAMP = MAX_DATAPOINT_TIMESTAMP
+MIN_SECONDS = MIN_DATAPOINT_SECONDS
+MAX_SECONDS = MAX_DATAPOINT_SECONDS
 
 #: Deepest nesting of dictionaries and lists in tags, query tags, nominal and graph values and
 #: derive arguments; the outermost dictionary or list is level 1. BSON documents may nest 100

@@ -1,165 +1,225 @@
-"""The storage protocol: the whole plug-in point between the engine and a database.
+"""The storage plug-in point: :class:`BaseStorage`, the one class a database implements.
 
 The engine (:mod:`datastream.engine`) holds a storage; a storage never inherits the engine and
 never decides semantics. It stores, indexes and scans. Where it pushes a tag filter down, it
 answers exactly what :func:`datastream.tagquery.matches` would (re-checking in Python where its
-index is only approximate).
+index is only approximate). As ``httpx.BaseTransport`` is to a client, :class:`BaseStorage` is
+the whole interface: a storage subclasses it, writes the abstract methods and overrides a
+default where it can do better.
 
-A storage implements :class:`Storage`. Timestamps are integer POSIX seconds throughout; stream
-records are :class:`StreamRecord` dictionaries (keys listed in :data:`RECORD_FIELDS`), whose
-``private`` slot belongs to the storage alone (a row number, a version counter, a lease...).
+Timestamps are integer POSIX seconds throughout; stream records are :class:`StreamRecord`
+dictionaries (the stored keys are :data:`RECORD_FIELDS`), whose ``private`` key belongs to the
+storage alone (a row number, a version counter, a lease...).
 
-Method list::
+Abstract methods (what a storage must write, 11)::
 
-    unit_of_work()                         context manager: one atomic, consistent unit
-    load_stream(stream_id)                 one record or None
-    load_streams(stream_ids)               the records of those that exist (a batch's streams)
+    unit_of_work()                   context manager: one atomic, consistent unit
+    load_streams(stream_ids)         the records of those that exist (a batch's streams)
     list_streams(conditions, offset, limit)   records matching, in creation order
-    count_streams(conditions)              how many match
-    insert_stream(record)
-    update_streams(changes)                set top-level fields of several records at once
-    delete_streams(stream_ids)             streams and all their data; None: everything
-    insert_datapoints(rows)                raw (record, seconds, stored value), in order
-    delete_datapoints(record)              every datapoint of one stream, raw and downsampled
-    fetch_datapoints(record, lo, hi, reverse, offset, limit, batch_size)
-    count_datapoints(record, lo, hi)
-    scan_datapoints(record, lo, hi)        (times, values), ascending
-    upsert_buckets(record, granularity, buckets)
-    fetch_buckets(record, granularity, lo, hi, reverse, value_keys, time_keys)
-    safe_latest(record)                    latest second no in-flight append can still land at
-    close()
+    insert_stream(record)            store a new record (may set record['private'])
+    update_streams(changes)          set top-level fields of several records at once
+    delete_streams(stream_ids)       streams and all their data; None: everything
+    insert_datapoints(rows)          raw (record, seconds, stored value), in order
+    delete_datapoints(record)        every datapoint of one stream, raw and downsampled
+    fetch_datapoints(scan)           raw datapoints of a RawScan, windowed, in order
+    upsert_buckets(record, granularity, buckets)   store downsampled buckets
+    fetch_buckets(window)            stored buckets of a BucketWindow, with exactly its keys
 
-Optional capabilities are declared in :attr:`Storage.capabilities`, never probed:
-``bucket_json`` (then ``fetch_bucket_json(record, granularity, lo, hi, reverse, value_keys,
-time_keys)`` yields ``(bucket start, datapoint JSON text)``, and ``fetch_bucket_json_array``
-with the same arguments returns ``(stored buckets in the range, their texts as one JSON array
-in order, or None if one has no text)``), ``projected_buckets``
-(``fetch_buckets`` returns exactly the requested keys) and ``switch_database`` (then
-``switch_database(database_name)`` moves the storage to another database).
+Defaults (override where the database does better)::
+
+    load_stream(stream_id)           load_streams([stream_id])
+    count_streams(conditions)        len(list_streams(conditions))
+    count_datapoints(record, lo, hi) counts fetch_datapoints
+    scan_datapoints(record, lo, hi)  (times, values) of fetch_datapoints, ascending
+    safe_latest(record)              record['latest_datapoint']
+    close()                          nothing to release
+    check(settings, *, connect)      class method: no problem found
+    clock                            the real time, UTC
+
+Optional abilities are runtime-checkable protocols, detected with ``isinstance`` (never by a
+flag or ``getattr``): :class:`BucketJsonStorage` (the database writes datapoint JSON text, by
+the rules of :mod:`datastream.jsonformat`) and :class:`SwitchableStorage` (the storage moves to
+another database: the Django test runner uses it).
 
 The engine (:class:`datastream.engine.Engine`) is the only caller; ``Datastream(storage)``
 builds it. A storage's ``clock`` is the default clock of that engine.
 
-Storages inherit :class:`BaseStorage`, which gives them the original library's backend
-attributes (the downsampler sets and the capability flags its test-suite and applications
-read, as ``Datastream(...).backend.requires_downsampling`` and so on) and the default
-capabilities. Since the engine, not the storage, holds the semantics, the values are the same
-for every storage and live there once.
+:class:`BaseStorage` also carries the original library's backend attributes (the downsampler
+sets and the flags its test-suite and applications read, as
+``Datastream(...).backend.requires_downsampling`` and so on). Since the engine, not the
+storage, holds the semantics, the values are the same for every storage and live there once.
+``datastream.backends.memory.Backend`` is the reference storage: the smallest complete one.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from .constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from .granularity import GranularityType
+from .granularity import UTC, GranularityType
 from .tagquery import Condition
 
 __all__ = [
+    "READ_BATCH",
     "RECORD_FIELDS",
     "BaseStorage",
+    "Bucket",
+    "BucketJsonStorage",
+    "BucketWindow",
     "Clock",
+    "RawScan",
     "Storage",
-    "StorageCapabilities",
     "StreamRecord",
+    "SwitchableStorage",
+    "missing_methods",
+    "record_fields",
 ]
 
 #: A callable returning the current time as an aware UTC datetime.
 Clock = Callable[[], datetime.datetime]
 
-#: The fields of a stream record besides ``stream_id`` (what a storage must keep).
-RECORD_FIELDS = (
-    "tags",
-    "value_downsamplers",
-    "highest_granularity",
-    "value_type",
-    "value_type_options",
-    "earliest_datapoint",
-    "latest_datapoint",
-    "downsampled_until",
-    "derived_from",
-    "derive_state",
-    "contributes_to",
-    "pending_backprocess",
-    "version",
-    "last_downsampling_error",
-    "data_version",
+#: A downsampled bucket as stored: ``(bucket start, v, t)``, the value and time summaries by
+#: one-letter downsampler key.
+Bucket = tuple[int, dict[str, Any], dict[str, Any]]
+
+#: Most rows one round trip of a storage read fetches (a larger batch size hint is cut to it).
+READ_BATCH = 10_000
+
+
+class StreamRecord(TypedDict):
+    """A stream's stored state. The engine reads and changes every key but ``private``, the
+    storage's own slot (never read by the engine, never stored as a field of the record).
+
+    Timestamps are integer POSIX seconds.
+    """
+
+    #: Canonical UUID text.
+    stream_id: str
+    #: User tags.
+    tags: dict[str, Any]
+    #: Stored value downsampler names (expanded).
+    value_downsamplers: list[str]
+    #: Granularity class attribute name, e.g. ``'Seconds'``.
+    highest_granularity: str
+    #: ``'numeric'``, ``'nominal'`` or ``'graph'``.
+    value_type: str
+    value_type_options: dict[str, Any]
+    earliest_datapoint: int | None
+    latest_datapoint: int | None
+    #: ``{granularity name: int | None}`` for every lower granularity.
+    downsampled_until: dict[str, int | None]
+    #: ``None`` or ``{'sources': [{'stream_id', 'name', 'granularity'}], 'op', 'args'}``.
+    derived_from: dict[str, Any] | None
+    #: Opaque JSON text of the derive operator's state.
+    derive_state: str | None
+    #: ``{derived stream id: {'op', 'args'}}``.
+    contributes_to: dict[str, dict[str, Any]]
+    pending_backprocess: bool
+    #: Bumped whenever downsampled data must be (re)computed.
+    version: int
+    #: ``None`` or ``{'at': int, 'error': str}``.
+    last_downsampling_error: dict[str, Any] | None
+    #: Bumped by every unit of work that stores datapoints of the stream (``None`` in records
+    #: written before it existed: 0).
+    data_version: int
+    #: The storage's own slot.
+    private: NotRequired[Any]
+
+
+#: The fields of a stream record besides ``stream_id`` and ``private`` (what a storage keeps).
+RECORD_FIELDS: tuple[str, ...] = tuple(
+    name for name in StreamRecord.__annotations__ if name not in ("stream_id", "private")
 )
 
 _STORED_KEYS = frozenset({"stream_id", *RECORD_FIELDS})
+_STORED_AND_PRIVATE = _STORED_KEYS | {"private"}
 
 
-class StreamRecord(dict):
-    """A stream's stored state: ``stream_id`` plus :data:`RECORD_FIELDS`.
+def record_fields(record: StreamRecord) -> dict[str, Any]:
+    """The stored fields of ``record`` (without ``stream_id`` and ``private``), for a storage to
+    serialise."""
+    keys = record.keys()
+    if keys == _STORED_AND_PRIVATE or keys == _STORED_KEYS:  # the usual case: one copy
+        fields: dict[str, Any] = dict(record)
+        del fields["stream_id"]
+        fields.pop("private", None)
+        return fields
+    return {field: record.get(field) for field in RECORD_FIELDS}
 
-    The engine reads and changes the keys; :attr:`private` is the storage's own slot (never
-    read by the engine, never serialised as part of the record).
 
-    Keys (timestamps are integer POSIX seconds)::
+@dataclasses.dataclass(frozen=True, slots=True)
+class RawScan:
+    """Which raw datapoints to read: those of one stream with ``lo <= seconds < hi``, in time
+    order (``reverse``: newest first), skipping ``offset`` and at most ``limit`` of them.
 
-        stream_id            str, canonical UUID
-        tags                 dict of user tags
-        value_downsamplers   list of stored value downsampler names (expanded)
-        highest_granularity  granularity class attribute name, e.g. 'Seconds'
-        value_type           'numeric' | 'nominal' | 'graph'
-        value_type_options   dict
-        earliest_datapoint   int | None
-        latest_datapoint     int | None
-        downsampled_until    {granularity name: int | None} for every lower granularity
-        derived_from         None | {'sources': [{'stream_id', 'name', 'granularity'}],
-                             'op', 'args'}
-        derive_state         str | None (opaque JSON text)
-        contributes_to       {derived stream id: {'op', 'args'}}
-        pending_backprocess  bool
-        version              int, bumped whenever downsampled data must be (re)computed
-        last_downsampling_error  None | {'at': int, 'error': str}
-        data_version         int, bumped by every unit of work that stores datapoints of the
-                             stream (None in records written before it existed: 0)
+    ``batch_size`` is the caller's hint of how many to read per round trip (``None``: the
+    storage's choice); :attr:`batch` is the hint a storage should follow.
     """
 
-    __slots__ = ("private",)
+    record: StreamRecord
+    lo: int
+    hi: int
+    reverse: bool = False
+    offset: int = 0
+    limit: int | None = None
+    batch_size: int | None = None
 
-    def __init__(self, *args: Any, private: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.private = private
-
-    def fields(self) -> dict[str, Any]:
-        """The stored fields (without ``stream_id``), for a storage to serialise."""
-        if self.keys() == _STORED_KEYS:  # the usual case: one copy, no lookups
-            fields = dict(self)
-            del fields["stream_id"]
-            return fields
-        return {field: self.get(field) for field in RECORD_FIELDS}
-
-
-@dataclasses.dataclass(frozen=True)
-class StorageCapabilities:
-    """What a storage can do beyond the required protocol."""
-
-    #: ``fetch_bucket_json`` and ``fetch_bucket_json_array`` produce datapoint JSON texts in
-    #: the storage.
-    bucket_json: bool = False
-    #: ``fetch_buckets`` returns exactly the requested value and time keys.
-    projected_buckets: bool = False
-    #: ``switch_database`` moves the storage to another database (test runners use it).
-    switch_database: bool = False
+    @property
+    def batch(self) -> int:
+        """Rows per round trip: the hint (default :data:`READ_BATCH`) within ``[1,
+        READ_BATCH]``, and no more than ``limit``."""
+        batch = max(1, min(self.batch_size or READ_BATCH, READ_BATCH))
+        return batch if self.limit is None else max(1, min(batch, self.limit))
 
 
-class BaseStorage:
-    """The base class of storages: defaults, and the original library's backend attributes.
+@dataclasses.dataclass(frozen=True, slots=True)
+class BucketWindow:
+    """Which stored buckets to read: those of one stream at ``granularity`` whose start lies in
+    ``[lo, hi)``, ordered by start (``reverse``: newest first), with these keys.
 
-    The attributes below are class attributes, read by code written for the original library
+    ``value_keys`` and ``time_keys`` are the one-letter keys wanted (the engine keeps only keys
+    the stream stores, in the stored order); ``None`` means the datapoints have no such part
+    at all (``value_downsamplers=[]``): :meth:`BaseStorage.fetch_buckets` then gives ``{}``,
+    and the JSON of :class:`BucketJsonStorage` leaves out the ``"v"`` (or ``"t"``) member.
+    """
+
+    record: StreamRecord
+    granularity: GranularityType
+    lo: int
+    hi: int
+    reverse: bool = False
+    value_keys: tuple[str, ...] | None = ()
+    time_keys: tuple[str, ...] | None = ()
+
+    def within(self, lo: int, hi: int) -> BucketWindow:
+        """The same window on ``[lo, hi)``."""
+        return dataclasses.replace(self, lo=lo, hi=hi)
+
+
+def _real_clock() -> datetime.datetime:
+    return datetime.datetime.now(UTC)
+
+
+class BaseStorage(abc.ABC):
+    """The base class of storages: the abstract methods a database implements, defaults for
+    the others, and the original library's backend attributes.
+
+    The backend attributes are class attributes, read by code written for the original library
     (its test-suite branches on the flags), e.g. ``ds.backend.value_downsamplers``. Their
     values describe what a :class:`~datastream.Datastream` on this storage does, which is
     decided by the engine and is therefore the same for every storage.
     """
 
-    #: What the storage can do beyond the required protocol (nothing, by default).
-    capabilities: StorageCapabilities = StorageCapabilities()
+    #: "Now" for the engine built on this storage (a storage may take one as an argument).
+    clock: Clock = staticmethod(_real_clock)  # type: ignore[assignment]
+    #: The original library's test hook: called as the engine's ``observer`` is, when set
+    #: before the engine is built.
+    _test_callback: Callable[[str, GranularityType, dict[str, Any]], None] | None = None
 
     #: Names of the value downsamplers streams may use: every one of
     #: :data:`datastream.VALUE_DOWNSAMPLERS` (the eleven, ``median`` and the frequency
@@ -180,137 +240,154 @@ class BaseStorage:
     #: datapoints' timestamps, not the bucket start.
     downsampled_timestamps_start_bucket: bool = False
 
+    # Settings --------------------------------------------------------------------------------
 
-@runtime_checkable
-class Storage(Protocol):
-    """What the engine needs from a database. See the module docstring for the contract."""
+    @classmethod
+    def check(cls, settings: Mapping[str, Any], *, connect: bool = False) -> list[str]:
+        """What is wrong with ``cls(**settings)``, found without writing anything (``connect``:
+        the database may be reached); an empty list when nothing is. By default nothing is."""
+        return []
 
-    capabilities: StorageCapabilities
-    clock: Clock
+    # Units of work ---------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def unit_of_work(self) -> contextlib.AbstractContextManager[None]:
         """An atomic unit: reads see one consistent state, writes land together or not at all.
 
         Not re-entrant (the engine nests units itself). Rolls back when the block raises.
         """
-        ...
+
+    # Stream records --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def load_streams(self, stream_ids: list[str]) -> list[StreamRecord]:
+        """The records of those of ``stream_ids`` that exist, in any order (a batch of appends
+        loads its streams at once). Each is the caller's to change, and inside a unit of work
+        it is read for writing (the unit may serialise writers of that stream)."""
 
     def load_stream(self, stream_id: str) -> StreamRecord | None:
-        """The record of one stream, or ``None``."""
-        ...
+        """The record of one stream, or ``None`` (read as :meth:`load_streams` reads)."""
+        records = self.load_streams([stream_id])
+        return records[0] if records else None
 
-    def load_streams(self, stream_ids: list[str]) -> list[StreamRecord]:
-        """The records of those of ``stream_ids`` that exist, in any order, as
-        :meth:`load_stream` reads them (a batch of appends loads its streams at once)."""
-        ...
-
+    @abc.abstractmethod
     def list_streams(
         self, conditions: list[Condition], offset: int = 0, limit: int | None = None
     ) -> list[StreamRecord]:
         """A window of the records matching ``conditions``, in creation order (read only)."""
-        ...
 
     def count_streams(self, conditions: list[Condition]) -> int:
         """How many streams match ``conditions``."""
-        ...
+        return len(self.list_streams(conditions))
 
+    @abc.abstractmethod
     def insert_stream(self, record: StreamRecord) -> None:
-        """Store a new stream record (the storage may fill ``record.private``)."""
-        ...
+        """Store a new stream record (the storage may set ``record['private']``)."""
 
+    @abc.abstractmethod
     def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
         """For each ``(record, fields)``, set top-level ``fields`` of the stored record
-        (``record`` holds the new values, ``fields`` only names what changed)."""
-        ...
+        (``record`` was loaded in this unit of work and holds every field's new value;
+        ``fields`` names what changed, with the new values)."""
 
+    @abc.abstractmethod
     def delete_streams(self, stream_ids: list[str] | None) -> None:
         """Remove streams with all their datapoints; ``None`` removes everything."""
-        ...
 
+    def safe_latest(self, record: StreamRecord) -> int:
+        """The latest timestamp up to which no in-flight append can still land. By default
+        the record's latest datapoint: every append is one unit of work."""
+        return record["latest_datapoint"]  # type: ignore[return-value]
+
+    # Raw datapoints --------------------------------------------------------------------------
+
+    @abc.abstractmethod
     def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
         """Store raw datapoints ``(record, seconds, storable value)`` in the given order."""
-        ...
 
+    @abc.abstractmethod
     def delete_datapoints(self, record: StreamRecord) -> None:
         """Remove every datapoint (raw and downsampled) of one stream."""
-        ...
 
-    def fetch_datapoints(
-        self,
-        record: StreamRecord,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        offset: int,
-        limit: int | None,
-        batch_size: int | None,
-    ) -> Iterator[tuple[int, Any]]:
-        """Raw ``(seconds, stored value)`` with ``lo <= seconds < hi``, windowed, in order.
+    @abc.abstractmethod
+    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
+        """``(seconds, stored value)`` of the raw datapoints ``scan`` selects, in its order.
 
         Within one second, datapoints come in insertion order (reversed with ``reverse``).
         """
-        ...
 
     def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
         """Number of raw datapoints with ``lo <= seconds < hi``."""
-        ...
+        return sum(1 for _row in self.fetch_datapoints(RawScan(record, lo, hi)))
 
     def scan_datapoints(
         self, record: StreamRecord, lo: int, hi: int
     ) -> tuple[list[int], list[Any]]:
         """All raw datapoints with ``lo <= seconds < hi`` as two aligned, ascending lists."""
-        ...
+        times: list[int] = []
+        values: list[Any] = []
+        for seconds, value in self.fetch_datapoints(RawScan(record, lo, hi)):
+            times.append(seconds)
+            values.append(value)
+        return times, values
 
+    # Downsampled buckets ---------------------------------------------------------------------
+
+    @abc.abstractmethod
     def upsert_buckets(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        buckets: list[tuple[int, dict, dict]],
+        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
     ) -> None:
         """Store downsampled buckets ``(bucket start, v, t)``, replacing existing ones."""
+
+    @abc.abstractmethod
+    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
+        """Stored buckets ``(start, v, t)`` of ``window``, with exactly its keys (see
+        :class:`BucketWindow`). The dictionaries are the caller's to change."""
+
+    # Connections -----------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - a default, not an abstract method
+        """Release connections held by this storage (nothing, by default)."""
+
+
+#: The storage protocol (the name by which the engine and the facade refer to storages).
+Storage = BaseStorage
+
+
+@runtime_checkable
+class BucketJsonStorage(Protocol):
+    """A storage that writes downsampled datapoints as JSON text itself, by the rules of
+    :mod:`datastream.jsonformat` (the text :func:`datastream.jsonformat.dumps` gives the
+    datapoint the engine would build), without Python objects per bucket.
+
+    The engine asks only for streams without high accuracy, and produces the buckets without
+    a stored row itself.
+    """
+
+    def fetch_bucket_json(self, window: BucketWindow) -> Iterator[tuple[int, bytes | None]]:
+        """``(bucket start, datapoint JSON)`` of every stored bucket of ``window``, in its
+        order; the JSON is ``None`` where a stored bucket has no text."""
         ...
 
-    def fetch_buckets(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None = None,
-        time_keys: list[str] | None = None,
-    ) -> Iterator[tuple[int, dict, dict]]:
-        """Stored buckets ``(start, v, t)`` with ``lo <= start < hi``, ordered by start.
-
-        ``value_keys``/``time_keys`` (``None``: all) say which keys the caller needs; with the
-        ``projected_buckets`` capability exactly those come back. The dictionaries are the
-        caller's to change.
-        """
+    def fetch_bucket_json_array(self, window: BucketWindow) -> tuple[int, bytes | None]:
+        """``(stored buckets of the window, their datapoints as one JSON array in order)``;
+        the array is ``None`` when a bucket has no text."""
         ...
 
-    def safe_latest(self, record: StreamRecord) -> int:
-        """The latest timestamp up to which no in-flight append can still land."""
-        ...
 
-    def close(self) -> None:
-        """Release connections held by this storage."""
+@runtime_checkable
+class SwitchableStorage(Protocol):
+    """A storage that can move to another database (test runners use it)."""
+
+    def switch_database(self, database_name: str) -> None:
+        """Use the database ``database_name`` from now on."""
         ...
 
 
 def missing_methods(storage: object) -> list[str]:
-    """The protocol members ``storage`` lacks (empty for a complete storage)."""
-    members = [
-        name
-        for name in dir(Storage)
-        if not name.startswith("_") and name not in ("capabilities", "clock")
-    ]
-    missing = [name for name in members if not callable(getattr(storage, name, None))]
-    missing += [name for name in ("capabilities", "clock") if not hasattr(storage, name)]
-    capabilities = getattr(storage, "capabilities", StorageCapabilities())
-    if capabilities.bucket_json:
-        for name in ("fetch_bucket_json", "fetch_bucket_json_array"):
-            if not callable(getattr(storage, name, None)):
-                missing.append(name)
-    if capabilities.switch_database and not callable(getattr(storage, "switch_database", None)):
-        missing.append("switch_database")
-    return sorted(missing)
+    """The abstract methods the class of ``storage`` (or ``storage``, a class) leaves
+    unimplemented: empty for a complete storage; every one for a class that is no storage."""
+    cls = storage if isinstance(storage, type) else type(storage)
+    if not issubclass(cls, BaseStorage):
+        return sorted(BaseStorage.__abstractmethods__)
+    return sorted(cls.__abstractmethods__)

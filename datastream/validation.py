@@ -7,6 +7,7 @@ can exhaust the interpreter's stack before its depth is found to exceed
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import inspect
@@ -32,19 +33,18 @@ from .granularity import UTC, Granularity, to_seconds
 from .limits import (
     INT64_MAX,
     INT64_MIN,
+    MAX_DATAPOINT_SECONDS,
+    MAX_DATAPOINT_TIMESTAMP,
     MAX_DERIVE_ARGS_SIZE,
     MAX_ENCODED_SIZE,
     MAX_INTEGER_DIGITS,
     MAX_NESTING_DEPTH,
-    MAX_SECONDS,
-    MAX_TIMESTAMP,
-    MIN_SECONDS,
-    MIN_TIMESTAMP,
+    MIN_DATAPOINT_SECONDS,
+    MIN_DATAPOINT_TIMESTAMP,
 )
 
 __all__ = [
-    "MAX_SECONDS",
-    "MIN_SECONDS",
+    "DeriveSource",
     "bound_seconds",
     "check_callable",
     "check_datapoint",
@@ -72,7 +72,8 @@ _QUERY_DATA = (str, int, float, type(None), Mapping, list, tuple, set, frozenset
 _CANONICAL_STREAM_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DATAPOINT_KEYS = frozenset({"stream_id", "value", "timestamp", "check_timestamp"})
 _RANGE_TEXT = " .. ".join(
-    moment.isoformat().replace("+00:00", "Z") for moment in (MIN_TIMESTAMP, MAX_TIMESTAMP)
+    moment.isoformat().replace("+00:00", "Z")
+    for moment in (MIN_DATAPOINT_TIMESTAMP, MAX_DATAPOINT_TIMESTAMP)
 )
 
 
@@ -248,12 +249,25 @@ def check_tag_keys(tags: Any, what: str = "tags", reserved: bool = False) -> Non
             raise exceptions.InvalidTagQuery(f"{_subject(what)}: not JSON data: {describe(item)}")
 
 
+@dataclasses.dataclass(frozen=True)
+class DeriveSource:
+    """One item of ``derive_from``, checked: the source stream (its id as given), the name the
+    operator knows it by and the granularity of its datapoints to use (``None``: the source's
+    highest)."""
+
+    stream: Any
+    name: str | None = None
+    granularity: Any = None
+
+
 def check_derive(
     derive_from: Any, derive_op: Any, derive_args: Any
-) -> tuple[list[Any] | None, dict[str, Any] | None]:
-    """The ``derive_from`` list and ``derive_args`` dictionary of ``ensure_stream`` (both
-    ``None`` for a stream that is not derived); a bad combination raises
-    :class:`InvalidOperatorArguments` or :class:`UnsupportedDeriveOperator`.
+) -> tuple[list[DeriveSource] | None, dict[str, Any] | None]:
+    """The sources named by ``derive_from`` (a stream id, a ``{'stream', 'name',
+    'granularity'}`` dictionary or a list of them) and the ``derive_args`` dictionary of
+    ``ensure_stream`` (both ``None`` for a stream that is not derived); a bad combination
+    raises :class:`InvalidOperatorArguments`, :class:`UnsupportedDeriveOperator` or
+    :class:`UnsupportedGranularity`. Whether the sources exist, and fit, the engine decides.
 
     ``derive_args`` must be JSON data within the limits of tags, and at most
     :data:`~datastream.limits.MAX_DERIVE_ARGS_SIZE` bytes as JSON.
@@ -264,15 +278,15 @@ def check_derive(
         return None, None
     if not isinstance(derive_from, list | tuple):
         derive_from = [derive_from]
-    for source in derive_from:
-        if isinstance(source, Mapping):
-            _check_derive_source(source)
+    sources = [_derive_source(source) for source in derive_from]
     if derive_op is None:
         raise exceptions.InvalidOperatorArguments("Missing 'derive_op' argument")
     if not isinstance(derive_op, str) or derive_op not in DERIVE_OPERATORS:
         raise exceptions.UnsupportedDeriveOperator(
             f"Unsupported derive operator: {describe(derive_op)}"
         )
+    if not sources:
+        raise exceptions.InvalidOperatorArguments("A derived stream needs a source")
     if derive_args is None:
         derive_args = {}
     if not isinstance(derive_args, Mapping):
@@ -283,10 +297,12 @@ def check_derive(
         check_json(derive_args, "derive_args", MAX_DERIVE_ARGS_SIZE)
     except (exceptions.InvalidValue, exceptions.InvalidValueType) as error:
         raise exceptions.InvalidOperatorArguments(str(error)) from None
-    return list(derive_from), dict(derive_args)
+    return sources, dict(derive_args)
 
 
-def _check_derive_source(source: Mapping[Any, Any]) -> None:
+def _derive_source(source: Any) -> DeriveSource:
+    if not isinstance(source, Mapping):
+        return DeriveSource(source)
     unknown = [key for key in source if key not in ("stream", "name", "granularity")]
     if unknown or "stream" not in source:
         raise exceptions.InvalidOperatorArguments(
@@ -302,6 +318,7 @@ def _check_derive_source(source: Mapping[Any, Any]) -> None:
         raise exceptions.UnsupportedGranularity(
             f"Unsupported source granularity: {describe(granularity)}"
         )
+    return DeriveSource(source["stream"], name, granularity)
 
 
 def check_value_type(value_type: Any, options: Any) -> tuple[str, dict[str, Any]]:
@@ -424,14 +441,14 @@ def _seconds(timestamp: datetime.datetime) -> int:
     try:
         return to_seconds(timestamp)
     except OverflowError:
-        return MAX_SECONDS + 1 if timestamp.year > 5000 else MIN_SECONDS - 1
+        return MAX_DATAPOINT_SECONDS + 1 if timestamp.year > 5000 else MIN_DATAPOINT_SECONDS - 1
 
 
 def timestamp_seconds(timestamp: Any, what: str = "timestamp") -> int:
     """POSIX seconds of a datapoint timestamp, checked against the supported range."""
     timestamp = normalize_timestamp(timestamp, what)
     seconds = _seconds(timestamp)
-    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+    if not MIN_DATAPOINT_SECONDS <= seconds <= MAX_DATAPOINT_SECONDS:
         raise exceptions.InvalidTimestamp(
             f"{_subject(what)} {timestamp.isoformat()} is out of the supported range "
             f"{_RANGE_TEXT}"
@@ -442,7 +459,7 @@ def timestamp_seconds(timestamp: Any, what: str = "timestamp") -> int:
 def bound_seconds(timestamp: Any, what: str) -> int:
     """POSIX seconds of a query bound; bounds outside the supported range are clamped."""
     seconds = _seconds(normalize_timestamp(timestamp, what))
-    return min(max(seconds, MIN_SECONDS - 86400), MAX_SECONDS + 86400)
+    return min(max(seconds, MIN_DATAPOINT_SECONDS - 86400), MAX_DATAPOINT_SECONDS + 86400)
 
 
 def check_granularity(granularity: Any) -> None:

@@ -20,12 +20,12 @@ from hypothesis.extra.pytz import timezones as pytz_timezones
 from datastream import ResultsBase, exceptions
 from datastream.constants import DERIVE_OPERATORS, TIME_DOWNSAMPLERS, VALUE_TYPES
 from datastream.limits import (
+    MAX_DATAPOINT_TIMESTAMP,
     MAX_ENCODED_SIZE,
     MAX_INTEGER_DIGITS,
     MAX_NESTING_DEPTH,
     MAX_TEXT_PATTERN_LENGTH,
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
+    MIN_DATAPOINT_TIMESTAMP,
 )
 from datastream.tagquery import OPERATORS
 from datastream.validation import describe
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 #: Examples per method: the MongoDB-wire test server is slow.
-EXAMPLES = {"sqlite": 400, "mongodb": 25, "mongodb-fallback": 15}
+EXAMPLES = {"sqlite": 400, "mongodb": 25, "mongodb-fallback": 15, "memory": 400}
 KINDS = ("numeric", "accurate", "nominal", "graph")
 
 
@@ -87,9 +87,10 @@ datetimes = st.one_of(
     st.datetimes(timezones=zones),
     st.datetimes(min_value=datetime.datetime(1999, 12, 31), max_value=datetime.datetime(2000, 1, 2),
                  timezones=zones),
-    st.sampled_from([datetime.datetime.min, datetime.datetime.max, MIN_TIMESTAMP, MAX_TIMESTAMP,
-                     MIN_TIMESTAMP - datetime.timedelta(seconds=1),
-                     MAX_TIMESTAMP + datetime.timedelta(seconds=1)]),
+    st.sampled_from([datetime.datetime.min, datetime.datetime.max, MIN_DATAPOINT_TIMESTAMP,
+                     MAX_DATAPOINT_TIMESTAMP,
+                     MIN_DATAPOINT_TIMESTAMP - datetime.timedelta(seconds=1),
+                     MAX_DATAPOINT_TIMESTAMP + datetime.timedelta(seconds=1)]),
     st.builds(lambda moment, zone: moment.replace(tzinfo=zone),
               st.sampled_from([datetime.datetime.min, datetime.datetime.max]), OFFSETS),
 )

@@ -34,7 +34,7 @@ VALUES = st.recursive(
 TAGS = st.dictionaries(KEYS, VALUES, max_size=3)
 
 #: Examples per backend: the MongoDB-wire test server is slow, so it gets few small ones.
-EXAMPLES = {"sqlite": 120, "mongodb": 12, "mongodb-fallback": 8}
+EXAMPLES = {"sqlite": 120, "mongodb": 12, "mongodb-fallback": 8, "memory": 120}
 
 
 @st.composite

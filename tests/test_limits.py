@@ -8,7 +8,8 @@ import decimal
 import pytest
 from helpers import ALL_VALUE, EPOCH, G, at, new_stream, values
 
-from datastream import exceptions, limits, validation
+from datastream import constants, exceptions, jsonformat, limits, validation
+from datastream import granularity as granularity_module
 from datastream import values as values_module
 from datastream.limits import (
     MAX_DERIVE_ARGS_SIZE,
@@ -118,12 +119,12 @@ def test_query_bounds_beyond_the_supported_range_are_clamped(ds):
 
 def test_datapoint_timestamps_at_both_ends_of_the_supported_range(ds):
     sid = new_stream(ds)
-    ds.append(sid, 1, limits.MIN_TIMESTAMP)
-    ds.append(sid, 2, limits.MAX_TIMESTAMP)
+    ds.append(sid, 1, limits.MIN_DATAPOINT_TIMESTAMP)
+    ds.append(sid, 2, limits.MAX_DATAPOINT_TIMESTAMP)
     assert [d["t"] for d in ds.get_data(sid, G.Seconds, start=datetime.datetime.min)] == [
-        limits.MIN_TIMESTAMP, limits.MAX_TIMESTAMP]
-    for outside in (limits.MIN_TIMESTAMP - datetime.timedelta(seconds=1),
-                    limits.MAX_TIMESTAMP + datetime.timedelta(seconds=1)):
+        limits.MIN_DATAPOINT_TIMESTAMP, limits.MAX_DATAPOINT_TIMESTAMP]
+    for outside in (limits.MIN_DATAPOINT_TIMESTAMP - datetime.timedelta(seconds=1),
+                    limits.MAX_DATAPOINT_TIMESTAMP + datetime.timedelta(seconds=1)):
         with pytest.raises(exceptions.InvalidTimestamp,
                            match="Timestamp.* out of (the supported )?range"):
             ds.append(sid, 3, outside, check_timestamp=False)
@@ -146,11 +147,24 @@ def test_result_windows_of_any_size(ds):
 
 
 def test_each_limit_has_one_definition():
-    assert validation.MIN_SECONDS is limits.MIN_SECONDS
-    assert validation.MAX_SECONDS is limits.MAX_SECONDS
+    assert limits.MIN_DATAPOINT_SECONDS == int(
+        (limits.MIN_DATAPOINT_TIMESTAMP - EPOCH).total_seconds())
+    assert limits.MAX_DATAPOINT_SECONDS == int(
+        (limits.MAX_DATAPOINT_TIMESTAMP - EPOCH).total_seconds())
+    # The bounds of a time range are another range, with names of their own.
+    assert limits.MIN_BOUND_SECONDS < limits.MIN_DATAPOINT_SECONDS
+    assert limits.MAX_DATAPOINT_SECONDS < limits.MAX_BOUND_SECONDS
+    # The former names of the datapoint range are the same objects, outside __all__.
+    assert limits.MIN_TIMESTAMP is limits.MIN_DATAPOINT_TIMESTAMP
+    assert limits.MAX_SECONDS is limits.MAX_DATAPOINT_SECONDS
+    assert not {"MIN_SECONDS", "MAX_SECONDS", "MIN_TIMESTAMP", "MAX_TIMESTAMP"} & {
+        *limits.__all__, *validation.__all__}
+    # One Unix epoch for the library's time arithmetic and its JSON.
+    assert granularity_module.EPOCH is constants.UNIX_EPOCH == EPOCH
+    assert jsonformat.iso_seconds(0) == "1970-01-01T00:00:00Z"
     assert values_module.INT64_MAX is limits.INT64_MAX
-    assert limits.MIN_SECONDS == int((limits.MIN_TIMESTAMP - EPOCH).total_seconds())
-    assert limits.MAX_SECONDS == int((limits.MAX_TIMESTAMP - EPOCH).total_seconds())
+    assert limits.MIN_SECONDS == int((limits.MIN_DATAPOINT_TIMESTAMP - EPOCH).total_seconds())
+    assert limits.MAX_SECONDS == int((limits.MAX_DATAPOINT_TIMESTAMP - EPOCH).total_seconds())
     assert (limits.INT64_MIN, limits.INT64_MAX) == (-(2**63), 2**63 - 1)
     # The documented numbers (docs/library.rst, "Limits and errors").
     assert (MAX_NESTING_DEPTH, MAX_ENCODED_SIZE, MAX_DERIVE_ARGS_SIZE, MAX_INTEGER_DIGITS,

@@ -19,7 +19,7 @@ from datastream import Datastream, exceptions
 from datastream.backends.mongodb import SERVER_SELECTION_TIMEOUT_MS, Backend
 from datastream.backends.mongodb import query as mongodb_query
 from datastream.backends.mongodb.query import tags_filter
-from datastream.storage import Storage, missing_methods
+from datastream.storage import BaseStorage, BucketJsonStorage, SwitchableStorage, missing_methods
 from datastream.tagquery import Condition, matches, parse_query
 
 T0 = at(2020, 1, 1)
@@ -95,14 +95,14 @@ def test_bad_settings_raise_a_clear_error(name, settings):
 
 def test_the_backend_is_a_complete_storage_and_no_engine(mongodb_backend_factory):
     backend = mongodb_backend_factory()
-    assert isinstance(backend, Storage)
+    assert isinstance(backend, BaseStorage)
     assert missing_methods(backend) == []
-    assert backend.capabilities.projected_buckets and backend.capabilities.switch_database
+    assert isinstance(backend, SwitchableStorage) and not isinstance(backend, BucketJsonStorage)
     assert not hasattr(backend, "append") and not hasattr(backend, "get_data")
 
 
 #: The package's modules, each importing only modules listed after it (no import circle).
-LAYERS = ["storage", "journal", "units", "writes", "server", "backoff", "query", "codec"]
+LAYERS = ["storage", "checks", "journal", "units", "writes", "server", "backoff", "query", "codec"]
 
 
 def test_package_modules_import_in_one_direction():

@@ -1,5 +1,6 @@
-"""The storage protocol (datastream.storage): every storage implements all of it, with the
-protocol's signatures, and keeps a unit of work atomic; SQLite refuses unusable paths."""
+"""The storage protocol (datastream.storage): every storage is a BaseStorage implementing its
+abstract methods with their signatures, optional abilities are protocols detected with
+isinstance, and a unit of work is atomic; SQLite refuses unusable paths."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ import time
 import pytest
 from helpers import G
 
-from datastream import exceptions
-from datastream.backends import sqlite
+from datastream import Datastream, exceptions
+from datastream.backends import memory, sqlite
 from datastream.engine.records import new_record
-from datastream.storage import RECORD_FIELDS, Storage, StorageCapabilities, missing_methods
+from datastream.storage import (
+    RECORD_FIELDS,
+    BaseStorage,
+    BucketJsonStorage,
+    BucketWindow,
+    RawScan,
+    SwitchableStorage,
+    missing_methods,
+    record_fields,
+)
 from datastream.tagquery import parse_query
 
-PROTOCOL_METHODS = sorted(
-    name for name, member in vars(Storage).items()
-    if callable(member) and not name.startswith("_")
+ABSTRACT_METHODS = sorted(BaseStorage.__abstractmethods__)
+OVERRIDABLE = sorted(
+    name for name, member in vars(BaseStorage).items()
+    if callable(member) and not name.startswith("_") and name not in ("check", "clock")
 )
 
 
@@ -26,41 +37,92 @@ def _parameters(function) -> list[str]:
     return [p for p in inspect.signature(function).parameters if p != "self"]
 
 
-def test_the_protocol_is_about_a_dozen_methods():
-    assert 12 <= len(PROTOCOL_METHODS) <= 18
-    assert "unit_of_work" in PROTOCOL_METHODS and "close" in PROTOCOL_METHODS
+def test_a_new_storage_writes_eleven_methods_and_may_override_the_others():
+    assert len(ABSTRACT_METHODS) == 11
+    assert "unit_of_work" in ABSTRACT_METHODS and "fetch_buckets" in ABSTRACT_METHODS
+    assert {"load_stream", "count_streams", "count_datapoints", "scan_datapoints",
+            "safe_latest", "close"} == set(OVERRIDABLE) - set(ABSTRACT_METHODS)
 
 
-def test_every_storage_implements_the_whole_protocol(make_backend):
+def test_every_storage_implements_the_whole_protocol_with_its_signatures(make_backend):
     storage = make_backend()
+    assert isinstance(storage, BaseStorage)
     assert missing_methods(storage) == []
-    assert isinstance(storage, Storage)
-    assert isinstance(storage.capabilities, StorageCapabilities)
-    for name in PROTOCOL_METHODS:
+    assert callable(storage.clock)
+    for name in OVERRIDABLE:
         implemented = _parameters(getattr(type(storage), name))
-        assert implemented == _parameters(getattr(Storage, name)), name
+        assert implemented == _parameters(getattr(BaseStorage, name)), name
 
 
-def test_declared_capabilities_have_their_methods(make_backend):
+def test_optional_abilities_are_protocols_detected_with_isinstance(make_backend, backend_name):
     storage = make_backend()
-    if storage.capabilities.bucket_json:
-        assert callable(storage.fetch_bucket_json)
-        assert callable(storage.fetch_bucket_json_array)
-    if storage.capabilities.switch_database:
-        assert callable(storage.switch_database)
+    assert not isinstance(object(), BucketJsonStorage | SwitchableStorage)
+    assert isinstance(storage, BucketJsonStorage) is (backend_name == "sqlite")
+    assert isinstance(storage, SwitchableStorage)
+    assert not hasattr(storage, "capabilities")
 
 
-def test_missing_methods_names_what_a_storage_lacks():
-    class Half:
-        capabilities = StorageCapabilities(bucket_json=True)
-        clock = staticmethod(time.time)
+def test_a_storage_missing_abstract_methods_cannot_be_built_and_says_which():
+    class Half(BaseStorage):
+        def unit_of_work(self): ...
 
-        def close(self) -> None: ...
+    missing = missing_methods(Half)
+    assert "fetch_buckets" in missing and "unit_of_work" not in missing
+    assert len(missing) == 10
+    with pytest.raises(TypeError, match="abstract"):
+        Half()
+    assert missing_methods(object()) == ABSTRACT_METHODS
 
-    missing = missing_methods(Half())
-    assert "unit_of_work" in missing and "fetch_bucket_json" in missing
-    assert "fetch_bucket_json_array" in missing
-    assert "close" not in missing and "clock" not in missing
+
+def test_the_defaults_answer_from_the_abstract_methods():
+    """The memory storage overrides only count_datapoints: load_stream, count_streams,
+    scan_datapoints and safe_latest are BaseStorage's."""
+    storage = memory.Backend()
+    record = _record()
+    with storage.unit_of_work():
+        storage.insert_stream(record)
+        storage.insert_datapoints([(record, 10, 1), (record, 12, 2.5), (record, 11, None)])
+    record = storage.load_stream(record["stream_id"])
+    record["latest_datapoint"] = 12
+    assert storage.scan_datapoints(record, 0, 100) == ([10, 11, 12], [1, None, 2.5])
+    assert BaseStorage.count_datapoints(storage, record, 11, 13) == 2
+    assert storage.count_streams(parse_query({"name": "x"})) == 1
+    assert storage.safe_latest(record) == 12
+    assert storage.load_stream("00000000-0000-4000-8000-000000000000") is None
+
+
+def test_a_raw_scan_batch_stays_within_the_read_batch_and_the_limit():
+    record = _record()
+    assert RawScan(record, 0, 10).batch == 10_000
+    assert RawScan(record, 0, 10, batch_size=50_000).batch == 10_000
+    assert RawScan(record, 0, 10, limit=7, batch_size=100).batch == 7
+    assert RawScan(record, 0, 10, batch_size=0).batch == 10_000
+
+
+def test_a_bucket_window_gives_exactly_its_keys_or_an_empty_part(make_backend):
+    storage = make_backend()
+    record = _record()
+    with storage.unit_of_work():
+        storage.insert_stream(record)
+    record = storage.load_stream(record["stream_id"])
+    bucket = ({"m": 1.5, "c": 2}, {"a": 10, "z": 12, "m": 11, "i": 2, "l": 2, "u": 2, "q": 4,
+                                   "d": 0})
+    with storage.unit_of_work():
+        storage.upsert_buckets(record, G.Seconds10, [(10, *bucket), (20, *bucket)])
+    window = BucketWindow(record, G.Seconds10, 0, 30, True, ("c",), ("a", "z"))
+    assert list(storage.fetch_buckets(window)) == [
+        (20, {"c": 2}, {"a": 10, "z": 12}),
+        (10, {"c": 2}, {"a": 10, "z": 12}),
+    ]
+    nothing = BucketWindow(record, G.Seconds10, 15, 30, False, None, None)
+    assert list(storage.fetch_buckets(nothing)) == [(20, {}, {})]
+
+
+def test_stream_records_are_typed_dictionaries_whose_private_key_is_not_stored():
+    record = _record()
+    record["private"] = 42
+    assert type(record) is dict
+    assert set(record_fields(record)) == set(RECORD_FIELDS)
 
 
 def _record():
@@ -75,7 +137,7 @@ def test_records_round_trip_with_every_field(make_backend):
     with storage.unit_of_work():
         storage.insert_stream(record)
     loaded = storage.load_stream(record["stream_id"])
-    assert loaded.fields() == record.fields()
+    assert record_fields(loaded) == record_fields(record)
     assert set(loaded) >= {"stream_id", *RECORD_FIELDS}
     with storage.unit_of_work():
         again = storage.load_stream(record["stream_id"])
@@ -164,8 +226,6 @@ def test_check_database_path_refuses_a_read_only_directory(tmp_path):
 def test_a_layout_1_sqlite_file_gets_its_tag_index(tmp_path):
     import sqlite3 as sqlite3_
 
-    from datastream import Datastream
-
     path = str(tmp_path / "old.sqlite3")
     ds = Datastream(sqlite.Backend(path))
     wanted = ds.ensure_stream({"device": "a"}, {"room": {"floor": 2}}, ["mean"], G.Seconds)
@@ -180,8 +240,6 @@ def test_a_layout_1_sqlite_file_gets_its_tag_index(tmp_path):
 
 
 def test_sqlite_tag_queries_with_lone_surrogates_answer_like_the_matcher(tmp_path):
-    from datastream import Datastream
-
     ds = Datastream(sqlite.Backend(str(tmp_path / "s.sqlite3")))
     odd = ds.ensure_stream({"name": "odd\ud800"}, {}, ["mean"], G.Seconds)
     plain = ds.ensure_stream({"name": "plain"}, {}, ["mean"], G.Seconds)

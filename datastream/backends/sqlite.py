@@ -20,7 +20,7 @@ Raw values are stored natively when they are integers or floats, as NULL for ``N
 JSON text otherwise (strings, booleans, dictionaries, lists, high-accuracy decimal strings).
 Timestamps are integer POSIX seconds, so the supported range is the library's whole range.
 
-A stream record's :attr:`~datastream.storage.StreamRecord.private` slot holds its ``seq``.
+A stream record's ``private`` key (:class:`~datastream.storage.StreamRecord`) holds its ``seq``.
 A path that cannot hold a database (under a file, in a directory that cannot be written)
 raises :class:`~datastream.exceptions.BackendUnavailable` naming it;
 :func:`check_database_path` tells the same without touching anything, and
@@ -30,7 +30,6 @@ raises :class:`~datastream.exceptions.BackendUnavailable` naming it;
 from __future__ import annotations
 
 import contextlib
-import datetime
 import itertools
 import os
 import pathlib
@@ -44,7 +43,7 @@ from typing import Any
 from .. import exceptions
 from ..granularity import GranularityType
 from ..limits import INT64_MAX, INT64_MIN
-from ..storage import BaseStorage, Clock, StorageCapabilities, StreamRecord
+from ..storage import BaseStorage, Bucket, BucketWindow, Clock, RawScan, StreamRecord, record_fields
 from ..tagquery import Condition, matches
 from . import sqlite_tagindex as tagindex
 from .sqlite_buckets import SCHEMA as BUCKET_SCHEMA
@@ -79,7 +78,6 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
 #: The layout version, kept in ``PRAGMA user_version`` (2 added the tag index).
 SCHEMA_VERSION = 2
 
-_BATCH = 10000
 #: Stream ids bound in one ``IN (...)`` (well under SQLite's variable limit).
 _IDS_PER_QUERY = 500
 _VALUE = itemgetter(1)
@@ -91,10 +89,6 @@ def _time_values(rows: list[tuple]) -> Iterable[tuple[int, Any]]:
     if str in set(map(type, map(_VALUE, rows))):
         return [(row[0], _loads(row[1]) if type(row[1]) is str else row[1]) for row in rows]
     return rows if len(rows[0]) == 2 else map(_TIME_AND_VALUE, rows)
-
-
-def _real_clock() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def check_database_path(database_name: str | os.PathLike) -> str | None:
@@ -130,12 +124,11 @@ class Backend(BaseStorage):
 
     ``clock`` is the default clock of a :class:`~datastream.Datastream` built on it. The
     original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
-    capability flags) come from :class:`~datastream.storage.BaseStorage`.
+    capability flags) come from :class:`~datastream.storage.BaseStorage`. Besides the
+    storage methods, it writes bucket JSON in SQL
+    (:class:`~datastream.storage.BucketJsonStorage`) and can switch databases
+    (:class:`~datastream.storage.SwitchableStorage`).
     """
-
-    capabilities = StorageCapabilities(
-        bucket_json=True, projected_buckets=True, switch_database=True
-    )
 
     def __init__(self, database_name: str, clock: Clock | None = None) -> None:
         if clock is not None and not callable(clock):
@@ -144,7 +137,8 @@ class Backend(BaseStorage):
             raise ValueError(
                 f"database_name must be a file path or ':memory:', not {database_name!r}"
             )
-        self.clock: Clock = clock or _real_clock
+        if clock is not None:
+            self.clock = clock
         self._local = threading.local()
         self._buckets = BucketTable(self._query, self._executemany)
         self._open(str(database_name))
@@ -311,8 +305,9 @@ class Backend(BaseStorage):
 
     @staticmethod
     def _decode_record(seq: int, stream_id: str, text: str) -> StreamRecord:
-        record = StreamRecord(_loads(text), private=seq)
+        record: StreamRecord = _loads(text)
         record["stream_id"] = stream_id
+        record["private"] = seq
         return record
 
     def load_stream(self, stream_id: str) -> StreamRecord | None:
@@ -386,10 +381,10 @@ class Backend(BaseStorage):
         with self._lock:
             cursor = self._conn().execute(
                 "INSERT INTO streams (stream_id, record) VALUES (?, ?)",
-                (record["stream_id"], _dumps(record.fields())),
+                (record["stream_id"], _dumps(record_fields(record))),
             )
-            record.private = cursor.lastrowid
-            tagindex.replace(self._conn(), record.private, record["tags"])
+            record["private"] = cursor.lastrowid
+            tagindex.replace(self._conn(), record["private"], record["tags"])
 
     def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
         # Each record was loaded in this unit of work and holds every field's new value.
@@ -397,11 +392,11 @@ class Backend(BaseStorage):
             connection = self._conn()
             connection.executemany(
                 "UPDATE streams SET record = ? WHERE seq = ?",
-                [(_dumps(record.fields()), record.private) for record, _fields in changes],
+                [(_dumps(record_fields(record)), record["private"]) for record, _ in changes],
             )
             for record, fields in changes:
                 if "tags" in fields:
-                    tagindex.replace(connection, record.private, record["tags"])
+                    tagindex.replace(connection, record["private"], record["tags"])
 
     def delete_streams(self, stream_ids: list[str] | None) -> None:
         with self._lock:
@@ -421,10 +416,6 @@ class Backend(BaseStorage):
                 connection.execute("DELETE FROM streams WHERE seq = ?", row)
                 tagindex.remove(connection, [row[0]])
 
-    def safe_latest(self, record: StreamRecord) -> int:
-        """Every append is one transaction: nothing is in flight outside the record."""
-        return record["latest_datapoint"]
-
     # Raw datapoints -------------------------------------------------------------------------
 
     def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
@@ -435,7 +426,7 @@ class Backend(BaseStorage):
             ).fetchone()
             stored = [
                 (
-                    record.private,
+                    record["private"],
                     seconds,
                     start + index,
                     value if type(value) in _NATIVE and INT64_MIN <= value <= INT64_MAX
@@ -452,22 +443,14 @@ class Backend(BaseStorage):
     def delete_datapoints(self, record: StreamRecord) -> None:
         with self._lock:
             connection = self._conn()
-            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record.private,))
-            connection.execute("DELETE FROM buckets WHERE stream = ?", (record.private,))
-    def fetch_datapoints(
-        self,
-        record: StreamRecord,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        offset: int,
-        limit: int | None,
-        batch_size: int | None,
-    ) -> Iterator[tuple[int, Any]]:
-        stream = record.private
+            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record["private"],))
+            connection.execute("DELETE FROM buckets WHERE stream = ?", (record["private"],))
+
+    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
+        stream, lo, hi, reverse = scan.record["private"], scan.lo, scan.hi, scan.reverse
         order = "DESC" if reverse else "ASC"
-        batch = max(1, min(batch_size or _BATCH, _BATCH))
-        remaining = limit
+        batch, offset = scan.batch, scan.offset
+        remaining = scan.limit
         size = batch if remaining is None else min(batch, remaining)
         # When one query answers the whole window, no key to continue from (seq) is selected.
         columns = "ts, value" if remaining is not None and remaining <= size else "ts, value, seq"
@@ -497,7 +480,7 @@ class Backend(BaseStorage):
     def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
         return self._query(
             "SELECT count(*) FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ?",
-            (record.private, lo, hi),
+            (record["private"], lo, hi),
         )[0][0]
 
     def scan_datapoints(
@@ -514,7 +497,7 @@ class Backend(BaseStorage):
             "json_group_array(ts) || ',' || json_group_array(value) || ']' FROM (SELECT ts, "
             "value FROM datapoints WHERE stream = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq)"
             ") END",
-            (record.private, lo, hi),
+            (record["private"], lo, hi),
         )[0]
         if text is not None:
             times, values = _loads(text)
@@ -522,7 +505,7 @@ class Backend(BaseStorage):
             rows = self._query(
                 "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
                 "ORDER BY ts, seq",
-                (record.private, lo, hi),
+                (record["private"], lo, hi),
             )
             # Two list comprehensions: much faster than transposing with zip(*rows).
             times = [row[0] for row in rows]
@@ -534,49 +517,17 @@ class Backend(BaseStorage):
     # Downsampled buckets (see .sqlite_buckets) ----------------------------------------------
 
     def upsert_buckets(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        buckets: list[tuple[int, dict, dict]],
+        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
     ) -> None:
         self._buckets.upsert(record, granularity, buckets)
 
-    def fetch_buckets(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None = None,
-        time_keys: list[str] | None = None,
-    ) -> Iterator[tuple[int, dict, dict]]:
-        return self._buckets.fetch(record, granularity, lo, hi, reverse, value_keys, time_keys)
+    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
+        return self._buckets.fetch(window)
 
-    def fetch_bucket_json(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None,
-        time_keys: list[str] | None,
-    ) -> Iterator[tuple[int, bytes]]:
+    def fetch_bucket_json(self, window: BucketWindow) -> Iterator[tuple[int, bytes | None]]:
         """Buckets as ``(start, datapoint JSON text)``, assembled by SQLite."""
-        return self._buckets.fetch_json(record, granularity, lo, hi, reverse, value_keys, time_keys)
+        return self._buckets.fetch_json(window)
 
-    def fetch_bucket_json_array(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None,
-        time_keys: list[str] | None,
-    ) -> tuple[int, bytes | None]:
-        """The stored buckets of ``[lo, hi)`` as one JSON array, assembled by SQLite."""
-        return self._buckets.fetch_json_array(
-            record, granularity, lo, hi, reverse, value_keys, time_keys
-        )
+    def fetch_bucket_json_array(self, window: BucketWindow) -> tuple[int, bytes | None]:
+        """The stored buckets of ``window`` as one JSON array, assembled by SQLite."""
+        return self._buckets.fetch_json_array(window)

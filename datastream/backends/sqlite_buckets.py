@@ -7,16 +7,15 @@ assembled by SQLite without Python objects; ``jt`` holds the whole time part.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterator
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ..constants import TIME_DOWNSAMPLERS, TIMESTAMP_TIME_KEYS, VALUE_DOWNSAMPLERS
 from ..granularity import GRANULARITY_CODES, GranularityType
-from ..jsonformat import dumps as datapoint_dumps
-from ..storage import StreamRecord
+from ..jsonformat import datapoint_template, json_texts, object_template, timestamp_texts
+from ..storage import READ_BATCH, Bucket, BucketWindow, StreamRecord
 from .sqlite_codec import encode, loads
 
 __all__ = ["SCHEMA", "BucketTable"]
@@ -52,31 +51,6 @@ SCHEMA = SCHEMA.replace(
 _TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
 
 
-_BATCH = 10000
-
-
-def _datetimes(seconds: list[int]) -> list[datetime.datetime]:
-    at = datetime.datetime.fromtimestamp
-    return [at(x, datetime.UTC) for x in seconds]
-
-
-def _json_texts(values: list[Any], simple: bool) -> list[str]:
-    """The JSON text of each value (see datastream.jsonformat). ``simple`` values (numbers,
-    ``None``, datetimes) hold no comma, so one array is written and split: no Python call per
-    value."""
-    if simple:
-        try:
-            return _split_array(values)
-        except TypeError:  # integers beyond 64 bits
-            pass
-    return [datapoint_dumps(value).decode() for value in values]
-
-
-def _split_array(values: list[Any]) -> list[str]:
-    text = datapoint_dumps(values).decode()
-    return text[1:-1].split(",") if values else []
-
-
 def _columns(summaries: list[dict], keys: list[str]) -> list[list[Any]]:
     """``[[summary.get(key) for summary in summaries] for key in keys]``, without a Python
     call per summary when every summary holds every key."""
@@ -86,26 +60,25 @@ def _columns(summaries: list[dict], keys: list[str]) -> list[list[Any]]:
         return [[summary.get(key) for summary in summaries] for key in keys]
 
 
-def _datapoint_json(
-    record: StreamRecord, value_keys: list[str] | None, time_keys: list[str] | None
-) -> str:
-    """The SQL expression of a bucket's datapoint JSON text, assembled by SQLite from each
-    stored value's JSON text (no parsing, no Python object) with one printf (a chain of ||
-    copies the growing text at every step). A NULL text makes the expression NULL."""
-    stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-    parts, columns = [], []
+def _datapoint_json(window: BucketWindow) -> str:
+    """The SQL expression of a bucket's datapoint JSON text (:mod:`datastream.jsonformat`),
+    assembled by SQLite from each stored value's JSON text (no parsing, no Python object) with
+    one printf (a chain of || copies the growing text at every step). A NULL text makes the
+    expression NULL."""
+    time_keys, value_keys = window.time_keys, window.value_keys
+    time = value = None
+    columns = []
     if time_keys is not None:
         if list(time_keys) == list(_TIME_COLUMNS):
-            parts.append('"t":%s')
+            time = "%s"
             columns.append("jt")
         else:
-            parts.append('"t":{' + ",".join(f'"{k}":%s' for k in time_keys) + "}")
+            time = object_template(time_keys, "%s")
             columns += [f"j{_TIME_COLUMNS[k]}" for k in time_keys]
     if value_keys is not None:
-        keys = [k for k in value_keys if k in stored]
-        parts.append('"v":{' + ",".join(f'"{k}":%s' for k in keys) + "}")
-        columns += [f"j{_VALUE_COLUMNS[k]}" for k in keys]
-    text = f"printf('{{{','.join(parts)}}}'{''.join(', ' + c for c in columns)})"
+        value = object_template(value_keys, "%s")
+        columns += [f"j{_VALUE_COLUMNS[k]}" for k in value_keys]
+    text = f"printf('{datapoint_template(time, value)}'{''.join(', ' + c for c in columns)})"
     if columns:
         missing = " OR ".join(f"{c} IS NULL" for c in columns)
         text = f"CASE WHEN {missing} THEN NULL ELSE {text} END"
@@ -124,10 +97,7 @@ class BucketTable:
         self._executemany = executemany
 
     def upsert(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        buckets: list[tuple[int, dict, dict]],
+        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
     ) -> None:
         if not buckets:
             return
@@ -157,16 +127,16 @@ class BucketTable:
             for key, values in zip(keys, value_lists)
         ]
         value_texts = [
-            _json_texts(values, numeric and key not in _TEXT_VALUE_KEYS)
+            json_texts(values, numeric and key not in _TEXT_VALUE_KEYS)
             for key, values in zip(keys, value_lists)
         ]
         time_texts = [
-            _json_texts(_datetimes(values) if key in ("a", "z", "m") else values, True)
+            timestamp_texts(values) if key in TIMESTAMP_TIME_KEYS else json_texts(values, True)
             for key, values in zip(_TIME_COLUMNS, time_lists)
         ]
         rows = list(
             zip(
-                repeat(record.private, count),
+                repeat(record["private"], count),
                 repeat(GRANULARITY_CODES[granularity], count),
                 [b for b, _v, _t in buckets],
                 *stored_values,
@@ -177,92 +147,59 @@ class BucketTable:
         )
         self._executemany(sql, rows)
 
-    def fetch_json(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None,
-        time_keys: list[str] | None,
-    ) -> Iterator[tuple[int, bytes]]:
-        text = _datapoint_json(record, value_keys, time_keys)
-        order = "DESC" if reverse else "ASC"
+    def fetch_json(self, window: BucketWindow) -> Iterator[tuple[int, bytes | None]]:
+        text = _datapoint_json(window)
+        order = "DESC" if window.reverse else "ASC"
         sql = (
             f"SELECT bucket, CAST({text} AS BLOB) FROM buckets "  # noqa: S608 - known names
             "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
             f"ORDER BY bucket {order} LIMIT ?"
         )
-        for rows in self._pages(sql, record, granularity, lo, hi, reverse):
+        for rows in self._pages(sql, window):
             yield from rows
 
-    def fetch_json_array(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None,
-        time_keys: list[str] | None,
-    ) -> tuple[int, bytes | None]:
+    def fetch_json_array(self, window: BucketWindow) -> tuple[int, bytes | None]:
         # One statement and one Python object for the whole window. The subquery's ORDER BY
         # cannot be dropped (it has a LIMIT), and group_concat takes its rows in that order.
-        text = _datapoint_json(record, value_keys, time_keys)
-        order = "DESC" if reverse else "ASC"
-        size = granularity.seconds
+        text = _datapoint_json(window)
+        order = "DESC" if window.reverse else "ASC"
         sql = (
             "SELECT count(*), count(x), CAST('[' || coalesce(group_concat(x, ','), '') || ']' "
             f"AS BLOB) FROM (SELECT {text} AS x FROM buckets "  # noqa: S608 - known names
             "WHERE stream = ? AND granularity = ? AND bucket >= ? AND bucket < ? "
             f"ORDER BY bucket {order} LIMIT ?)"
         )
-        params = (record.private, GRANULARITY_CODES[granularity], lo, hi, (hi - lo) // size)
+        lo, hi = window.lo, window.hi
+        code = GRANULARITY_CODES[window.granularity]
+        params = (window.record["private"], code, lo, hi, (hi - lo) // window.granularity.seconds)
         ((rows, texts, array),) = self._query(sql, params)
         return rows, (array if texts == rows else None)
 
-    def _pages(
-        self,
-        sql: str,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-    ) -> Iterator[list[tuple]]:
+    def _pages(self, sql: str, window: BucketWindow) -> Iterator[list[tuple]]:
         """Pages of ``sql`` (whose parameters are stream, granularity, lo, hi and a limit and
-        whose first column is the bucket start), walking ``[lo, hi)`` in order."""
-        code = GRANULARITY_CODES[granularity]
+        whose first column is the bucket start), walking ``window`` in order."""
+        stream, code = window.record["private"], GRANULARITY_CODES[window.granularity]
+        lo, hi = window.lo, window.hi
         while lo < hi:
-            rows = self._query(sql, (record.private, code, lo, hi, _BATCH))
+            rows = self._query(sql, (stream, code, lo, hi, READ_BATCH))
             yield rows
-            if len(rows) < _BATCH:
+            if len(rows) < READ_BATCH:
                 return
-            if reverse:
+            if window.reverse:
                 hi = rows[-1][0]
             else:
                 lo = rows[-1][0] + 1
 
-    def fetch(
-        self,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None = None,
-        time_keys: list[str] | None = None,
-    ) -> Iterator[tuple[int, dict, dict]]:
-        stored = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        value_keys = stored if value_keys is None else [k for k in value_keys if k in stored]
-        time_keys = list(_TIME_COLUMNS) if time_keys is None else list(time_keys)
+    def fetch(self, window: BucketWindow) -> Iterator[Bucket]:
+        value_keys = list(window.value_keys or ())
+        time_keys = list(window.time_keys or ())
+        record = window.record
         columns = ", ".join(
             ["bucket"]
             + [_VALUE_COLUMNS[k] for k in value_keys]
             + [_TIME_COLUMNS[k] for k in time_keys]
         )
-        order = "DESC" if reverse else "ASC"
+        order = "DESC" if window.reverse else "ASC"
         sql = (
             f"SELECT {columns} FROM buckets WHERE stream = ? AND granularity = ? "
             f"AND bucket >= ? AND bucket < ? ORDER BY bucket {order} LIMIT ?"
@@ -274,7 +211,7 @@ class BucketTable:
             or bool(record["value_type_options"].get("high_accuracy"))
             or bool(_TEXT_VALUE_KEYS.intersection(value_keys))
         )
-        for rows in self._pages(sql, record, granularity, lo, hi, reverse):
+        for rows in self._pages(sql, window):
             if decode:
                 yield from [
                     (

@@ -1,17 +1,21 @@
 """The datastream engine: every semantic rule, written once, on top of a storage.
 
-One job per module:
+One job per module, each importing only modules listed before it:
 
-* :mod:`.units` — the unit of work (records and datapoints buffered, flushed at the end);
-* :mod:`.catalog` — creating streams, tags, finding and deleting streams;
-* :mod:`.writes` — appending datapoints;
-* :mod:`.derived` — derived streams: configuration, feeding, backprocessing;
-* :mod:`.reads` — ``get_data``: raw and bucket result sources;
-* :mod:`.downsampling` — closing buckets;
-* :mod:`.buckets`, :mod:`.records` — helpers shared by the above;
+* :mod:`.records`, :mod:`.buckets`, :mod:`.rawcounts`, :mod:`.rawjson` — helpers: reading a
+  stream record, bucket summaries, counting raw datapoints through closed buckets, raw
+  datapoints as JSON;
+* :mod:`.units` — the unit of work (records loaded once, datapoints buffered and flushed at
+  the end); every record the engine reads is loaded here;
+* :mod:`.catalog` — creating streams (derived streams configured at creation), tags, finding
+  and deleting streams;
+* :mod:`.reads` — ``get_data``: raw and bucket result sources; the open buckets;
+* :mod:`.writes` — appending and storing datapoints, propagating them to derived streams
+  through one worklist, backprocessing;
+* :mod:`.downsampling` — closing buckets (and feeding them to derived streams);
 * :mod:`.core` — :class:`Engine`, which puts them together.
 
-The engine holds a :class:`~datastream.storage.Storage`; the storage never sees the engine.
+The engine holds a :class:`~datastream.storage.BaseStorage`; the storage never sees the engine.
 """
 
 from .catalog import StreamSpec

@@ -10,13 +10,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..constants import TIMESTAMP_TIME_KEYS
 from ..downsamplers import summarise_times, summarise_values
 from ..granularity import UTC, GranularityType
 from ..limits import INT64_MAX, INT64_MIN
 from ..values import encode_number
 
 __all__ = [
-    "DATETIME_KEYS",
     "storable_buckets",
     "storable_value",
     "summarise_range",
@@ -25,16 +25,12 @@ __all__ = [
     "with_gaps",
 ]
 
-#: Time summary keys holding timestamps (the others are durations).
-DATETIME_KEYS = ("a", "z", "m")
-
-
 def time_out(time: dict[str, Any], keys: list[str] | None) -> dict[str, Any]:
     """A stored time summary as returned to users (timestamps as datetimes)."""
     out = {}
     for key in keys if keys is not None else time:
         value = time.get(key)
-        if key in DATETIME_KEYS and value is not None:
+        if key in TIMESTAMP_TIME_KEYS and value is not None:
             value = datetime.datetime.fromtimestamp(value, UTC)
         out[key] = value
     return out

@@ -1,4 +1,5 @@
-"""The stream catalog: creating streams, their tags, finding and deleting them."""
+"""The stream catalog: creating streams (derived ones configured here, once, at creation),
+their tags, finding and deleting them."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import exceptions
+from ..derive import OPERATORS, Source, encode_state
 from ..downsamplers import expand_value_downsamplers
 from ..granularity import GranularityType
 from ..results import Streams
 from ..storage import Storage, StreamRecord
 from ..tagquery import Condition, matches, parse_query
-from ..validation import check_json, parse_stream_id
-from .derived import Source, configure_derived, resolve_sources
-from .records import new_record, tags_of
-from .units import Unit, Units
+from ..validation import DeriveSource, check_json
+from .records import granularity_of, new_record, tags_of
+from .units import Unit, Units, read_record
 
-__all__ = ["Catalog", "StreamSpec"]
+__all__ = ["Catalog", "StreamSpec", "configure_derived", "resolve_sources"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +29,7 @@ class StreamSpec:
     tags: dict[str, Any]
     value_downsamplers: list[str]
     highest_granularity: GranularityType
-    derive_from: list[Any] | None = None
+    derive_from: list[DeriveSource] | None = None
     derive_op: str | None = None
     derive_args: dict[str, Any] | None = None
     value_type: str = "numeric"
@@ -43,22 +44,14 @@ class Catalog:
         self.storage = storage
         self.units = units
 
-    def record(self, stream_id: Any, unit: Unit | None = None) -> StreamRecord:
-        """The record of ``stream_id`` (as ``unit`` sees it), or :class:`StreamNotFound`."""
-        stream_id = parse_stream_id(stream_id)
-        record = unit.load(stream_id) if unit is not None else self.storage.load_stream(stream_id)
-        if record is None:
-            raise exceptions.StreamNotFound(f"Stream '{stream_id}' not found.")
-        return record
-
     # Tags ------------------------------------------------------------------------------------
 
     def get_tags(self, stream_id: str) -> dict[str, Any]:
-        return tags_of(self.record(stream_id))
+        return tags_of(read_record(self.storage, stream_id))
 
     def update_tags(self, stream_id: str, tags: dict[str, Any]) -> None:
         with self.units.open() as unit:
-            record = self.record(stream_id, unit)
+            record = unit.record(stream_id)
             merged = _deep_copy(record["tags"])
             _merge_leaves(merged, tags)
             check_json(merged, "Tags")
@@ -66,14 +59,14 @@ class Catalog:
 
     def remove_tag(self, stream_id: str, tag: dict[str, Any]) -> None:
         with self.units.open() as unit:
-            record = self.record(stream_id, unit)
+            record = unit.record(stream_id)
             remaining = _deep_copy(record["tags"])
             _remove_leaves(remaining, tag)
             unit.change(record, tags=remaining)
 
     def clear_tags(self, stream_id: str) -> None:
         with self.units.open() as unit:
-            unit.change(self.record(stream_id, unit), tags={})
+            unit.change(unit.record(stream_id), tags={})
 
     # Finding ---------------------------------------------------------------------------------
 
@@ -85,7 +78,7 @@ class Catalog:
         query = dict(query_tags or {})
         if "stream_id" in query:
             try:
-                record = self.record(query.pop("stream_id"))
+                record = read_record(self.storage, query.pop("stream_id"))
             except exceptions.StreamNotFound:
                 return []
             return [record] if matches(parse_query(query), record["tags"]) else []
@@ -107,7 +100,7 @@ class Catalog:
                 )
             sources = None
             if spec.derive_from is not None:
-                sources = resolve_sources(spec.derive_from, lambda s: self.record(s, unit))
+                sources = resolve_sources(spec.derive_from, unit)
             if found:
                 record = unit.load(found[0]["stream_id"])
                 if record is None:
@@ -129,13 +122,13 @@ class Catalog:
                 configure_derived(record, sources, spec.derive_op, args)
                 if spec.derive_backprocess:
                     record["pending_backprocess"] = any(
-                        self.record(s.stream_id, unit)["latest_datapoint"] is not None
+                        unit.record(s.stream_id)["latest_datapoint"] is not None
                         for s in sources
                     )
             self.storage.insert_stream(record)
             unit.add(record)
             for source in sources or ():
-                source_record = self.record(source.stream_id, unit)
+                source_record = unit.record(source.stream_id)
                 contributes = dict(source_record["contributes_to"])
                 contributes[record["stream_id"]] = {"op": spec.derive_op, "args": args}
                 unit.change(source_record, contributes_to=contributes)
@@ -173,6 +166,51 @@ class Catalog:
                 for stream_id in doomed:
                     unit.forget(stream_id)
                 self.storage.delete_streams(sorted(doomed))
+
+
+def resolve_sources(derive_from: list[DeriveSource], unit: Unit) -> list[Source]:
+    """The sources of a new derived stream: each source stream's record, as ``unit`` sees it,
+    with the granularity of its datapoints to use (at most the source's highest)."""
+    sources = []
+    for item in derive_from:
+        record = unit.record(item.stream)
+        highest = granularity_of(record)
+        granularity = highest if item.granularity is None else item.granularity
+        if granularity > highest:
+            raise exceptions.IncompatibleGranularities(
+                f"Source stream {record['stream_id']} has highest granularity "
+                f"'{highest}', finer '{granularity}' requested"
+            )
+        sources.append(
+            Source(record["stream_id"], item.name, granularity, record["value_type"], highest)
+        )
+    return sources
+
+
+def configure_derived(
+    record: StreamRecord, sources: list[Source], op_name: Any, args: dict[str, Any]
+) -> None:
+    """Make the new ``record`` derived from ``sources`` with operator ``op_name``."""
+    operator = OPERATORS[op_name]
+    if record["value_type"] != operator.value_type:
+        raise exceptions.UnsupportedDeriveOperator(
+            f"Derivation operator '{op_name}' does not support type '{record['value_type']}'"
+        )
+    try:
+        encode_state(args)
+    except (TypeError, ValueError) as error:
+        raise exceptions.InvalidOperatorArguments(
+            f"Derive arguments must be JSON data: {error}"
+        ) from None
+    operator.validate(sources, granularity_of(record), args)
+    record["derived_from"] = {
+        "sources": [
+            {"stream_id": s.stream_id, "name": s.name, "granularity": s.granularity.__name__}
+            for s in sources
+        ],
+        "op": op_name,
+        "args": dict(args),
+    }
 
 
 class _StreamQuery:

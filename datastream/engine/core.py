@@ -12,10 +12,9 @@ from ..storage import Clock, Storage
 from ..stream import Stream
 from ..validation import bound_seconds
 from .catalog import Catalog, StreamSpec
-from .derived import DerivedStreams
 from .downsampling import Downsampler
-from .reads import DataQuery, get_data
-from .units import Observer, Units
+from .reads import DataQuery, Reader
+from .units import Observer, Units, read_record
 from .writes import Writer
 
 __all__ = ["Engine"]
@@ -58,7 +57,7 @@ class Engine:
             raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
         if observer is not None and not callable(observer):
             raise TypeError(f"observer must be a callable, not {observer!r}")
-        callback = getattr(storage, "_test_callback", None)
+        callback = storage._test_callback
         if callback is not None:
             if not callable(callback):
                 raise TypeError(f"_test_callback must be a callable, not {callback!r}")
@@ -67,10 +66,9 @@ class Engine:
         self.clock: Clock = clock or _real_clock
         self.units = Units(storage, observer)
         self.catalog = Catalog(storage, self.units)
-        self.writer = Writer(self.units, self.catalog, self.now)
-        self.derived = DerivedStreams(storage, self.units, self.writer)
-        self.writer.derived = self.derived
-        self.downsampler = Downsampler(storage, self.units, self.derived, self.now)
+        self.reader = Reader(storage)
+        self.writer = Writer(storage, self.units, self.now)
+        self.downsampler = Downsampler(storage, self.units, self.writer, self.now)
 
     def now(self) -> int:
         """The clock's time in POSIX seconds."""
@@ -88,7 +86,7 @@ class Engine:
         return self.catalog.get_tags(stream_id)
 
     def get_data_version(self, stream_id: str) -> int:
-        return self.catalog.record(stream_id).get("data_version") or 0
+        return read_record(self.storage, stream_id).get("data_version") or 0
 
     def update_tags(self, stream_id: str, tags: dict[str, Any]) -> None:
         self.catalog.update_tags(stream_id, tags)
@@ -116,7 +114,10 @@ class Engine:
         self.writer.append_multiple(datapoints)
 
     def get_data(self, query: DataQuery) -> Datapoints:
-        return get_data(self.storage, self.catalog.record(query.stream_id), query)
+        return self.reader.get_data(read_record(self.storage, query.stream_id), query)
+
+    def get_open_buckets(self, query: DataQuery) -> list[tuple[datetime.datetime, dict]]:
+        return self.reader.open_buckets(read_record(self.storage, query.stream_id), query)
 
     # Maintenance -----------------------------------------------------------------------------
 
@@ -133,4 +134,4 @@ class Engine:
         )
 
     def backprocess_streams(self, query_tags: dict[str, Any] | None) -> None:
-        self.derived.backprocess(self.catalog.select(query_tags))
+        self.writer.backprocess(self.catalog.select(query_tags))

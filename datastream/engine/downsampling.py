@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import exceptions
 from ..downsamplers import empty_time, empty_value
@@ -15,9 +15,7 @@ from ..values import decode_value
 from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
 from .records import granularity_of, high_accuracy, tags_of, value_keys
 from .units import Units
-
-if TYPE_CHECKING:
-    from .derived import DerivedStreams
+from .writes import Writer
 
 __all__ = ["Downsampler"]
 
@@ -28,11 +26,11 @@ class Downsampler:
     """Computes and stores the buckets of streams up to a time, one stream at a time."""
 
     def __init__(
-        self, storage: Storage, units: Units, derived: DerivedStreams, now: Callable[[], int]
+        self, storage: Storage, units: Units, writer: Writer, now: Callable[[], int]
     ) -> None:
         self.storage = storage
         self.units = units
-        self.derived = derived
+        self.writer = writer
         self.now = now
 
     def downsample(
@@ -139,7 +137,7 @@ class Downsampler:
                     lambda b, size=size: (b, empty_value(keys), empty_time(b, size)),
                 ):
                     if feed:
-                        self.derived.feed(unit, current, granularity, bucket, value)
+                        self.writer.feed(unit, current, granularity, bucket, value)
                     if collect:
                         new.append(
                             {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..granularity import Granularity, GranularityType
-from ..storage import Storage, StreamRecord
+from ..storage import BucketWindow, Storage, StreamRecord
 from ..values import decode_value
 from .records import granularity_of, high_accuracy
 
@@ -75,9 +75,8 @@ def _bucket_counts(
     reverse: bool,
 ) -> Iterator[tuple[int, int]]:
     accurate = high_accuracy(record)
-    for start, value, _time in storage.fetch_buckets(
-        record, granularity, lo, hi, reverse, ["c"], []
-    ):
+    window = BucketWindow(record, granularity, lo, hi, reverse, ("c",), ())
+    for start, value, _time in storage.fetch_buckets(window):
         count = value.get("c") or 0
         yield start, int(decode_value(count, True) if accurate else count)
 

@@ -1,4 +1,5 @@
-"""Reading datapoints: a :class:`DataQuery` becomes a raw or a bucket result source."""
+"""Reading datapoints: a :class:`DataQuery` becomes a raw or a bucket result source; the open
+buckets of a stream (not closed by downsampling yet) are computed from its raw datapoints."""
 
 from __future__ import annotations
 
@@ -8,28 +9,29 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from ..downsamplers import empty_time, empty_value
-from ..granularity import UTC, GranularityType
+from ..constants import TIMESTAMP_TIME_KEYS
+from ..downsamplers import empty_time, empty_value, requested_keys
+from ..granularity import UTC, GranularityType, from_seconds
 from ..jsonformat import dumps
-from ..limits import MAX_SECONDS, MIN_SECONDS
+from ..limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 from ..results import Datapoints
-from ..storage import Storage, StreamRecord
+from ..storage import BucketJsonStorage, BucketWindow, RawScan, Storage, StreamRecord
 from ..validation import bound_seconds
 from ..values import decode_value
 from . import rawjson
-from .buckets import DATETIME_KEYS, time_out, with_gaps
+from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
 from .rawcounts import count_raw, seek_raw
 from .records import granularity_of, high_accuracy, value_keys
 
-__all__ = ["BucketQuery", "DataQuery", "RawQuery", "time_range"]
+__all__ = ["BucketQuery", "DataQuery", "RawQuery", "Reader", "time_range"]
 
 
 @dataclasses.dataclass(frozen=True)
 class DataQuery:
     """What ``get_data`` asks for, already validated by the facade.
 
-    Exactly one of ``start``/``start_exclusive`` is set; at most one of ``end``/
+    At most one of ``start``/``start_exclusive`` is set (``get_data`` sets exactly one; without
+    either, the range starts at the earliest supported time); at most one of ``end``/
     ``end_exclusive``. Downsampler lists of ``None`` mean all of them.
     """
 
@@ -57,35 +59,98 @@ def time_range(query: DataQuery, granularity: GranularityType, highest: Granular
     size = granularity.seconds
     if query.start is not None:
         lo = granularity.round_seconds(bound_seconds(query.start, "start"))
-    else:
+    elif query.start_exclusive is not None:
         lo = granularity.round_seconds(bound_seconds(query.start_exclusive, "start_exclusive"))
         lo += size if granularity != highest else 1
+    else:
+        lo = MIN_DATAPOINT_SECONDS
     if query.end is not None:
         hi = bound_seconds(query.end, "end") + 1
     elif query.end_exclusive is not None:
         hi = bound_seconds(query.end_exclusive, "end_exclusive")
     else:
-        hi = MAX_SECONDS + 86400
-    lo, hi = max(lo, MIN_SECONDS), min(hi, MAX_SECONDS + 1)
+        hi = MAX_DATAPOINT_SECONDS + 86400
+    lo, hi = max(lo, MIN_DATAPOINT_SECONDS), min(hi, MAX_DATAPOINT_SECONDS + 1)
     if granularity != highest:
         # A bucket is included when its start lies in [lo, hi).
         hi = granularity.round_seconds(hi - 1) + size if hi > lo else lo
     return lo, hi
 
 
-def get_data(storage: Storage, record: StreamRecord, query: DataQuery) -> Datapoints:
-    """The datapoints ``query`` selects from the stream of ``record``."""
-    highest = granularity_of(record)
-    granularity = min(query.granularity, highest)
-    lo, hi = time_range(query, granularity, highest)
-    if granularity == highest:
-        return Datapoints(RawQuery(storage, record, lo, hi, query.reverse))
-    return Datapoints(
-        BucketQuery(
-            storage, record, granularity, lo, hi, query.reverse,
-            query.value_downsamplers, query.time_downsamplers,
+class Reader:
+    """The reads of one storage: ``get_data`` and the open buckets (its optional abilities
+    are looked up once, here)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        #: The storage, when it writes bucket JSON itself.
+        self.json_storage = storage if isinstance(storage, BucketJsonStorage) else None
+
+    def get_data(self, record: StreamRecord, query: DataQuery) -> Datapoints:
+        """The datapoints ``query`` selects from the stream of ``record``."""
+        highest = granularity_of(record)
+        granularity = min(query.granularity, highest)
+        lo, hi = time_range(query, granularity, highest)
+        if granularity == highest:
+            return Datapoints(RawQuery(self.storage, record, lo, hi, query.reverse))
+        keys = requested_keys(
+            record["value_downsamplers"], query.value_downsamplers, query.time_downsamplers
         )
-    )
+        window = BucketWindow(record, granularity, lo, hi, query.reverse, *keys)
+        return Datapoints(BucketQuery(self.storage, window, self.json_storage))
+
+    def open_buckets(
+        self, record: StreamRecord, query: DataQuery
+    ) -> list[tuple[datetime.datetime, dict[str, Any]]]:
+        """The buckets of ``query.granularity`` that hold datapoints but are not closed yet,
+        computed from the raw datapoints exactly as downsampling will close them, within the
+        range of ``query`` (as :meth:`get_data` reads it at that granularity).
+
+        ``(bucket start, datapoint)`` pairs in the query's order, each datapoint with the keys
+        ``get_data`` would give it; from ``downsampled_until`` (the stream's first bucket when
+        nothing is closed) to the bucket of the latest datapoint. Nothing is stored. None at
+        the stream's highest granularity (or finer), whose datapoints are raw.
+        """
+        highest = granularity_of(record)
+        granularity = query.granularity
+        if granularity >= highest or record["latest_datapoint"] is None:
+            return []
+        keys = value_keys(record)
+        if not keys:
+            return []
+        size = granularity.seconds
+        done = record["downsampled_until"].get(granularity.name)
+        if done is None:
+            done = granularity.round_seconds(record["earliest_datapoint"])  # type: ignore[arg-type]
+        lo, hi = time_range(query, granularity, highest)
+        lo = max(lo, done)
+        hi = min(hi, granularity.round_seconds(record["latest_datapoint"]) + size)
+        if hi <= lo:
+            return []
+        times, values = self.storage.scan_datapoints(record, lo, hi)
+        accurate = high_accuracy(record)
+        if accurate:
+            values = [decode_value(v, True) for v in values]
+        summaries = summarise_ranges(
+            times, values, [(granularity, lo, hi)], keys, record["value_type"], accurate
+        )[granularity]
+        value_part, time_part = requested_keys(
+            record["value_downsamplers"], query.value_downsamplers, query.time_downsamplers
+        )
+        buckets = []
+        # As stored and read back: the same numbers as the bucket downsampling will close.
+        for bucket, value, time in storable_buckets(summaries, accurate):
+            datapoint: dict[str, Any] = {}
+            if time_part is not None:
+                datapoint["t"] = time_out(time, list(time_part))
+            if value_part is not None:
+                if accurate:
+                    value = decode_value(value, True)
+                datapoint["v"] = {key: value.get(key) for key in value_part}
+            buckets.append((from_seconds(bucket), datapoint))
+        if query.reverse:
+            buckets.reverse()
+        return buckets
 
 
 class RawQuery:
@@ -97,14 +162,17 @@ class RawQuery:
         self.storage, self.record = storage, record
         self.lo, self.hi, self.reverse = lo, hi, reverse
 
-    def rows(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator:
+    def rows(
+        self, offset: int, limit: int | None, batch_size: int | None = None
+    ) -> Iterator[tuple[int, Any]]:
+        """``(seconds, stored value)`` of the window."""
         if self.hi <= self.lo:
             return iter(())
         lo, hi, offset = seek_raw(
             self.storage, self.record, self.lo, self.hi, offset, self.reverse
         )
         return self.storage.fetch_datapoints(
-            self.record, lo, hi, self.reverse, offset, limit, batch_size
+            RawScan(self.record, lo, hi, self.reverse, offset, limit, batch_size)
         )
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
@@ -145,46 +213,34 @@ class RawQuery:
 
 
 class BucketQuery:
-    """Downsampled datapoints of one stream: every bucket start in ``[lo, hi)`` that exists.
+    """Downsampled datapoints of one stream: every bucket start of ``window`` that exists, with
+    the window's keys.
 
     Buckets are stored only when a datapoint fell into them; the empty ones between a stream's
     first datapoint and ``downsampled_until`` are produced here (``c = 0``, other values
-    ``None``, times at the bucket middle).
+    ``None``, times at the bucket middle). ``json_storage`` is the storage again when it writes
+    bucket JSON itself (:class:`~datastream.storage.BucketJsonStorage`).
     """
 
     def __init__(
         self,
         storage: Storage,
-        record: StreamRecord,
-        granularity: GranularityType,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_downsamplers: list[str] | None,
-        time_downsamplers: list[str] | None,
+        window: BucketWindow,
+        json_storage: BucketJsonStorage | None = None,
     ) -> None:
-        self.storage, self.record, self.granularity = storage, record, granularity
-        self.reverse = reverse
-        size = granularity.seconds
-        stored_keys = value_keys(record)
-        if value_downsamplers is None:
-            self.value_keys = stored_keys
-        else:
-            wanted = {VALUE_DOWNSAMPLERS[name] for name in value_downsamplers}
-            self.value_keys = [k for k in stored_keys if k in wanted]
-        self.no_value = value_downsamplers is not None and len(value_downsamplers) == 0
-        if time_downsamplers is None:
-            self.time_keys = list(TIME_DOWNSAMPLERS.values())
-        else:
-            wanted = {TIME_DOWNSAMPLERS[name] for name in time_downsamplers}
-            self.time_keys = [k for k in TIME_DOWNSAMPLERS.values() if k in wanted]
-        self.no_time = time_downsamplers is not None and len(time_downsamplers) == 0
+        self.storage, self.window, self.json_storage = storage, window, json_storage
+        record, granularity = window.record, window.granularity
+        self.record, self.granularity, self.reverse = record, granularity, window.reverse
+        self.no_value, self.no_time = window.value_keys is None, window.time_keys is None
+        self.value_keys = list(window.value_keys or ())
+        self.time_keys = list(window.time_keys or ())
         done = record["downsampled_until"].get(granularity.name)
-        if done is None or record["earliest_datapoint"] is None or not stored_keys:
-            self.first, self.total = lo, 0
+        if done is None or record["earliest_datapoint"] is None or not record["value_downsamplers"]:
+            self.first, self.total = window.lo, 0
             return
-        first = max(lo, granularity.round_seconds(record["earliest_datapoint"]))
-        last = min(hi, done)
+        size = granularity.seconds
+        first = max(window.lo, granularity.round_seconds(record["earliest_datapoint"]))
+        last = min(window.hi, done)
         self.first, self.total = first, max(0, (last - first) // size)
 
     def _window(self, offset: int, limit: int | None) -> tuple[int, int]:
@@ -203,10 +259,10 @@ class BucketQuery:
         lo, hi = self._window(offset, limit)
         if hi <= lo:
             return iter(())
-        stored = self.storage.fetch_buckets(self.record, self.granularity, lo, hi, self.reverse)
+        stored = self.storage.fetch_buckets(self.window.within(lo, hi))
         if high_accuracy(self.record):
             stored = ((b, decode_value(v, True), t) for b, v, t in stored)
-        keys, size = value_keys(self.record), self.granularity.seconds
+        keys, size = self.value_keys, self.granularity.seconds
         return with_gaps(
             stored, lo, hi, size, self.reverse,
             lambda bucket: (bucket, empty_value(keys), empty_time(bucket, size)),
@@ -217,19 +273,14 @@ class BucketQuery:
         if hi <= lo:
             return
         no_value, no_time = self.no_value, self.no_time
-        value_keys_ = [] if no_value else self.value_keys
-        time_keys = [] if no_time else self.time_keys
         size = self.granularity.seconds
-        stored = self.storage.fetch_buckets(
-            self.record, self.granularity, lo, hi, self.reverse, value_keys_, time_keys
-        )
-        exact = self.storage.capabilities.projected_buckets
+        stored = self.storage.fetch_buckets(self.window.within(lo, hi))
         accurate = high_accuracy(self.record)
-        datetime_keys = [k for k in DATETIME_KEYS if k in time_keys]
+        datetime_keys = [k for k in TIMESTAMP_TIME_KEYS if k in self.time_keys]
         at = datetime.datetime.fromtimestamp
         # Buckets without a stored row come through as (start, None, None).
         rows = with_gaps(stored, lo, hi, size, self.reverse, lambda b: (b, None, None))
-        if exact and not accurate and not no_time and not no_value:
+        if not accurate and not no_time and not no_value:
             # The common case, a chunk at a time: datetimes made in place, no per-key work.
             while chunk := list(itertools.islice(rows, 2000)):
                 for key in datetime_keys:
@@ -244,9 +295,6 @@ class BucketQuery:
             if value is None:
                 yield self._empty(bucket)
                 continue
-            if not exact:
-                value = {k: value[k] for k in value_keys_ if k in value}
-                time = {k: time.get(k) for k in time_keys}
             if accurate:
                 value = decode_value(value, True)
             for key in datetime_keys:
@@ -270,40 +318,28 @@ class BucketQuery:
     ) -> Iterator[bytes | str]:
         """Datapoints as JSON text, produced by the storage where it can."""
         lo, hi = self._window(offset, limit)
-        if not self._json_in_storage(lo, hi):
+        json_storage = self._json_storage(lo, hi)
+        if json_storage is None:
             yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
             return
-        rows = self.storage.fetch_bucket_json(  # type: ignore[attr-defined]
-            *self._json_arguments(lo, hi)
-        )
+        rows = json_storage.fetch_bucket_json(self.window.within(lo, hi))
         size = self.granularity.seconds
         for bucket, text in with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
             yield text if text is not None else dumps(self._empty(bucket))
 
-    def _json_in_storage(self, lo: int, hi: int) -> bool:
-        """Whether the storage writes the JSON of the window's buckets itself."""
-        return hi > lo and not high_accuracy(self.record) and self.storage.capabilities.bucket_json
-
-    def _json_arguments(self, lo: int, hi: int) -> tuple[Any, ...]:
-        """The arguments of the storage's bucket JSON methods for ``[lo, hi)``."""
-        return (
-            self.record,
-            self.granularity,
-            lo,
-            hi,
-            self.reverse,
-            None if self.no_value else self.value_keys,
-            None if self.no_time else self.time_keys,
-        )
+    def _json_storage(self, lo: int, hi: int) -> BucketJsonStorage | None:
+        """The storage, when it writes the JSON of the window's buckets itself."""
+        if hi > lo and not high_accuracy(self.record):
+            return self.json_storage
+        return None
 
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
         """The window as one JSON array; when no bucket in it is empty (the usual case), the
         storage writes the whole array, without a step per bucket in Python."""
         lo, hi = self._window(offset, limit)
-        if self._json_in_storage(lo, hi):
-            stored, array = self.storage.fetch_bucket_json_array(  # type: ignore[attr-defined]
-                *self._json_arguments(lo, hi)
-            )
+        json_storage = self._json_storage(lo, hi)
+        if json_storage is not None:
+            stored, array = json_storage.fetch_bucket_json_array(self.window.within(lo, hi))
             if stored == (hi - lo) // self.granularity.seconds and array is not None:
                 return array
         return b"[" + b",".join(self.fetch_json(offset, limit, batch_size)) + b"]"

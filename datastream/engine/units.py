@@ -4,6 +4,9 @@
 ``unit_of_work()``: the outermost ``open()`` starts the storage unit, nested ones share it.
 Changed record fields and new datapoints are buffered in the :class:`Unit` and handed to the
 storage once, at the end; the observer hears about appended datapoints only after the commit.
+
+Every stream record the engine reads comes through here: :meth:`Unit.record` inside a unit
+(loaded once per unit), :func:`read_record` outside one.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import exceptions
 from ..granularity import GranularityType
 from ..storage import Storage, StreamRecord
+from ..validation import parse_stream_id
 
-__all__ = ["Notification", "Observer", "Unit", "Units"]
+__all__ = ["Notification", "Observer", "Unit", "Units", "read_record"]
 
 _RECORD = operator.itemgetter(0)
 
@@ -25,6 +30,21 @@ _RECORD = operator.itemgetter(0)
 Notification = tuple[str, GranularityType, dict[str, Any]]
 #: Called with a :data:`Notification`'s items after each stored datapoint is committed.
 Observer = Callable[[str, GranularityType, dict[str, Any]], None]
+
+
+def _found(stream_id: Any, load: Callable[[str], StreamRecord | None]) -> StreamRecord:
+    """``load(stream_id)`` for any form of a stream id, or ``StreamNotFound``."""
+    stream_id = parse_stream_id(stream_id)
+    record = load(stream_id)
+    if record is None:
+        raise exceptions.StreamNotFound(f"Stream '{stream_id}' not found.")
+    return record
+
+
+def read_record(storage: Storage, stream_id: Any) -> StreamRecord:
+    """The record of ``stream_id`` (any form of a stream id), read outside a unit of work, or
+    :class:`~datastream.exceptions.StreamNotFound`."""
+    return _found(stream_id, storage.load_stream)
 
 
 class Unit:
@@ -49,6 +69,11 @@ class Unit:
                 return None
             self.records[stream_id] = record
         return record
+
+    def record(self, stream_id: Any) -> StreamRecord:
+        """:meth:`load` for any form of a stream id, or
+        :class:`~datastream.exceptions.StreamNotFound`."""
+        return _found(stream_id, self.load)
 
     def preload(self, stream_ids: list[str]) -> None:
         """Load the records of canonical ``stream_ids`` not yet loaded, in one storage call."""

@@ -1,38 +1,53 @@
-"""Appending datapoints: validation, the stream's time bookkeeping, feeding derived streams."""
+"""Writing datapoints: appends (validation, the stream's time bookkeeping), storing, and
+propagating every stored datapoint to the streams derived from it, live or replayed
+(backprocessing).
+
+Propagation is one worklist, run depth first: storing a datapoint of a stream that others are
+derived from adds their operators' runs to the list; each run's outputs are stored in turn
+(adding their own dependants' runs) before the next run starts, so that every derived stream
+sees its inputs in the order a recursive walk would give, without recursion.
+"""
 
 from __future__ import annotations
 
 import datetime
+import heapq
+import logging
 import math
 import operator
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from .. import exceptions
-from ..granularity import UTC, Granularity, from_seconds, to_seconds
-from ..limits import INT64_MAX, INT64_MIN, MAX_SECONDS, MIN_SECONDS
-from ..storage import StreamRecord
+from ..derive import OPERATORS, OperatorContext, decode_state, encode_state
+from ..granularity import UTC, Granularity, GranularityType, from_seconds, to_seconds
+from ..limits import INT64_MAX, INT64_MIN, MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
+from ..storage import BucketWindow, Storage, StreamRecord
 from ..validation import check_datapoint, parse_stream_id, timestamp_seconds
 from ..values import decode_value, encode_number, normalise_value
+from .reads import BucketQuery, RawQuery
 from .records import granularity_of, high_accuracy, value_keys
 from .units import Unit, Units
 
-if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .derived import DerivedStreams
-
 __all__ = ["Writer"]
+
+logger = logging.getLogger(__name__)
 
 _STREAM_ID = operator.itemgetter("stream_id")
 
+#: A worklist item: ``(derived, source index, seconds, value)`` runs the operator of the
+#: derived stream on its source's datapoint; ``(derived, None, seconds, stored)`` stores one of
+#: the operator's outputs.
+_Work = tuple[StreamRecord, int | None, int, Any]
+
+
 class Writer:
-    """Appends datapoints to streams (and, through :attr:`derived`, to derived streams)."""
+    """Appends and stores datapoints, and feeds them to the streams derived from them."""
 
-    derived: DerivedStreams
-
-    def __init__(self, units: Units, catalog: Catalog, now: Callable[[], int]) -> None:
+    def __init__(self, storage: Storage, units: Units, now: Callable[[], int]) -> None:
+        self.storage = storage
         self.units = units
-        self.catalog = catalog
         self.now = now
 
     def append(
@@ -79,7 +94,7 @@ class Writer:
     ) -> tuple[StreamRecord, int, Any]:
         record = unit.by_given_id.get(stream_id) if type(stream_id) is str else None
         if record is None:
-            record = self.catalog.record(stream_id, unit)
+            record = unit.record(stream_id)
             if record["derived_from"] is not None:
                 raise exceptions.AppendToDerivedStreamNotAllowed(
                     f"Stream '{record['stream_id']}' is derived; it cannot be appended to"
@@ -88,11 +103,11 @@ class Writer:
                 unit.by_given_id[stream_id] = record
         if timestamp is None:
             seconds = self.now()
-            if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+            if not MIN_DATAPOINT_SECONDS <= seconds <= MAX_DATAPOINT_SECONDS:
                 raise exceptions.InvalidTimestamp("The clock is out of the supported range")
         elif type(timestamp) is datetime.datetime and timestamp.tzinfo is UTC:
             seconds = to_seconds(timestamp)
-            if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+            if not MIN_DATAPOINT_SECONDS <= seconds <= MAX_DATAPOINT_SECONDS:
                 raise exceptions.InvalidTimestamp(
                     f"Timestamp is out of range: {timestamp.isoformat()}"
                 )
@@ -115,7 +130,31 @@ class Writer:
     def store(
         self, unit: Unit, record: StreamRecord, seconds: int, stored: Any, check: bool
     ) -> None:
-        """Write one datapoint at the stream's highest granularity and feed its dependants."""
+        """Write one datapoint at the stream's highest granularity and propagate it to the
+        streams derived from it (and theirs)."""
+        self._write(unit, record, seconds, stored, check)
+        if record["contributes_to"]:
+            value = decode_value(stored, high_accuracy(record))
+            self.feed(unit, record, granularity_of(record), seconds, value)
+
+    def feed(
+        self,
+        unit: Unit,
+        source: StreamRecord,
+        granularity: GranularityType,
+        seconds: int,
+        value: Any,
+    ) -> None:
+        """Give a source datapoint at ``granularity`` (a raw datapoint, or a bucket that
+        downsampling closed) to every stream derived from it, and propagate their outputs."""
+        work: list[_Work] = []
+        self._add_runs(unit, source, granularity, seconds, value, work)
+        self._propagate(unit, work)
+
+    def _write(
+        self, unit: Unit, record: StreamRecord, seconds: int, stored: Any, check: bool
+    ) -> None:
+        """Buffer one datapoint of ``record`` in ``unit``, keeping the record's times."""
         latest = record["latest_datapoint"]
         if latest is not None and seconds >= latest and record["earliest_datapoint"] is not None:
             if seconds > latest:
@@ -138,9 +177,144 @@ class Writer:
                     {"t": from_seconds(seconds), "v": decode_value(stored, high_accuracy(record))},
                 )
             )
-        if record["contributes_to"]:
-            value = decode_value(stored, high_accuracy(record))
-            self.derived.feed(unit, record, granularity_of(record), seconds, value)
+
+    # Propagation -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _add_runs(
+        unit: Unit,
+        source: StreamRecord,
+        granularity: GranularityType,
+        seconds: int,
+        value: Any,
+        work: list[_Work],
+    ) -> None:
+        """Add to ``work`` a run of each derived stream's operator that takes ``source``'s
+        datapoints at ``granularity``, to be run in the order of ``contributes_to``."""
+        runs: list[_Work] = []
+        for derived_id in source["contributes_to"]:
+            derived = unit.load(derived_id)
+            if derived is None:
+                warnings.warn(
+                    f"Stream {source['stream_id']} contributes to missing stream {derived_id}",
+                    exceptions.InternalInconsistencyWarning,
+                    stacklevel=4,
+                )
+                continue
+            if derived["pending_backprocess"]:
+                continue
+            for index, s in enumerate(derived["derived_from"]["sources"]):
+                if (
+                    s["stream_id"] == source["stream_id"]
+                    and Granularity.by_attribute[s["granularity"]] == granularity
+                ):
+                    runs.append((derived, index, seconds, value))
+        work.extend(reversed(runs))  # a stack: the first run on top
+
+    def _propagate(self, unit: Unit, work: list[_Work]) -> None:
+        """Run the worklist ``work`` (a stack) until it is empty, depth first."""
+        while work:
+            derived, index, seconds, value = work.pop()
+            if index is not None:
+                outputs = self._run_operator(unit, derived, index, seconds, value)
+                work.extend((derived, None, t, v) for t, v in reversed(outputs))
+                continue
+            latest = derived["latest_datapoint"]
+            if latest is not None and seconds < latest:
+                logger.debug("Skipping out-of-order derived datapoint for %s", derived["stream_id"])
+                continue
+            self._write(unit, derived, seconds, value, check=True)
+            if derived["contributes_to"]:
+                decoded = decode_value(value, high_accuracy(derived))
+                self._add_runs(unit, derived, granularity_of(derived), seconds, decoded, work)
+
+    @staticmethod
+    def _run_operator(
+        unit: Unit, derived: StreamRecord, index: int, seconds: int, value: Any
+    ) -> list[tuple[int, Any]]:
+        """Run the operator of ``derived`` on source ``index``'s datapoint: its new state, and
+        its outputs in storable form."""
+        spec = derived["derived_from"]
+        operator_ = OPERATORS[spec["op"]]
+        accurate = high_accuracy(derived)
+        context = OperatorContext(
+            sources=len(spec["sources"]),
+            duration=granularity_of(derived).seconds,
+            high_accuracy=accurate,
+        )
+        state, outputs = operator_.update(
+            decode_state(derived["derive_state"]), index, seconds, value, spec["args"], context
+        )
+        unit.change(derived, derive_state=encode_state(state))
+        latest = derived["latest_datapoint"]
+        if not outputs and operator_.follows_input_time and (latest is None or seconds > latest):
+            # Let the derived stream's downsampling progress although nothing was appended
+            # (its earliest datapoint stays that of its first real datapoint).
+            unit.change(derived, latest_datapoint=seconds)
+        numeric = derived["value_type"] == "numeric"
+        return [
+            (t, encode_number(v, accurate) if v is not None and numeric else v)
+            for t, v in outputs
+        ]
+
+    # Backprocessing --------------------------------------------------------------------------
+
+    def backprocess(self, records: list[StreamRecord]) -> None:
+        """Replay the sources of every stream of ``records`` still pending backprocessing."""
+        for record in records:
+            if record["pending_backprocess"]:
+                self._backprocess(record["stream_id"], set())
+
+    def _backprocess(self, stream_id: str, visiting: set[str]) -> None:
+        if stream_id in visiting:
+            return
+        visiting.add(stream_id)
+        record = self.storage.load_stream(stream_id)
+        if record is None or not record["pending_backprocess"]:
+            return
+        sources = record["derived_from"]["sources"]
+        for source in sources:
+            source_record = self.storage.load_stream(source["stream_id"])
+            if source_record is not None and source_record["pending_backprocess"]:
+                self._backprocess(source["stream_id"], visiting)
+        with self.units.open() as unit:
+            derived = unit.load(stream_id)
+            if derived is None or not derived["pending_backprocess"]:
+                return
+            # Start from a clean slate so that replaying cannot collide with earlier output.
+            self.storage.delete_datapoints(derived)
+            unit.change(
+                derived,
+                derive_state=None,
+                earliest_datapoint=None,
+                latest_datapoint=None,
+                downsampled_until=dict.fromkeys(derived["downsampled_until"]),
+                version=derived["version"] + 1,
+            )
+            replays = []
+            for index, source in enumerate(sources):
+                source_record = unit.load(source["stream_id"])
+                granularity = Granularity.by_attribute[source["granularity"]]
+                replays.append(self._replay(source_record, granularity, index))
+            derived["pending_backprocess"] = False
+            # Merge by time; at equal times, sources in declaration order.
+            for _key, index, seconds, value in heapq.merge(*replays, key=lambda item: item[0]):
+                self._propagate(unit, [(derived, index, seconds, value)])
+            unit.change(derived, pending_backprocess=False)
+
+    def _replay(
+        self, record: StreamRecord, granularity: GranularityType, index: int
+    ) -> Iterator[tuple[tuple[int, int], int, int, Any]]:
+        """The datapoints of source ``index`` at ``granularity``, in time order."""
+        lo, hi = MIN_DATAPOINT_SECONDS, MAX_DATAPOINT_SECONDS + 1
+        if granularity == granularity_of(record):
+            accurate = high_accuracy(record)
+            for seconds, stored in RawQuery(self.storage, record, lo, hi, False).rows(0, None):
+                yield (seconds, index), index, seconds, decode_value(stored, accurate)
+        else:
+            window = BucketWindow(record, granularity, lo, hi, False, tuple(value_keys(record)))
+            for bucket, value, _time in BucketQuery(self.storage, window).rows(0, None):
+                yield (bucket, index), index, bucket, value
 
     @staticmethod
     def _note_timestamp(unit: Unit, record: StreamRecord, seconds: int) -> None:

@@ -1,10 +1,12 @@
 """Backend fixtures: every contract test runs once per storage.
 
 ``backend_name`` is one of :data:`BACKENDS`: ``sqlite``, ``mongodb`` (a deployment with
-transactions) and ``mongodb-fallback`` (the journal used where MongoDB has no transactions, as
-on a standalone ``mongod``). ``ds`` is a :class:`datastream.Datastream` on a fresh, empty store
-of that kind; its clock is ``clock``, a :class:`helpers.MutableClock` the test controls. The
-MongoDB stores come from the ``mongodb_backend_factory`` fixture of ``plugins.mongo_server``.
+transactions), ``mongodb-fallback`` (the journal used where MongoDB has no transactions, as
+on a standalone ``mongod``) and ``memory`` (the reference storage,
+:mod:`datastream.backends.memory`). ``ds`` is a :class:`datastream.Datastream` on a fresh,
+empty store of that kind; its clock is ``clock``, a :class:`helpers.MutableClock` the test
+controls. The MongoDB stores come from the ``mongodb_backend_factory`` fixture of
+``plugins.mongo_server``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import pytest
 from helpers import MutableClock
 
 from datastream import Datastream
+from datastream.backends.memory import Backend as MemoryBackend
 from datastream.backends.sqlite import Backend as SQLiteBackend
 
-BACKENDS = ["sqlite", "mongodb", "mongodb-fallback"]
+BACKENDS = ["sqlite", "mongodb", "mongodb-fallback", "memory"]
 
 
 @pytest.fixture
@@ -35,6 +38,8 @@ def make_backend(request: pytest.FixtureRequest, backend_name: str, tmp_path):
     def make(clock=None, name: str = "datastream"):
         if backend_name == "sqlite":
             return SQLiteBackend(str(tmp_path / f"{name}.sqlite3"), clock=clock)
+        if backend_name == "memory":
+            return MemoryBackend(str(tmp_path / name), clock=clock)
         factory = request.getfixturevalue("mongodb_backend_factory")
         return factory(clock=clock, name=name, transactions=backend_name == "mongodb")
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -41,8 +40,18 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure
 
 from ... import exceptions
-from ...granularity import GRANULARITY_CODES
-from ...storage import RECORD_FIELDS, BaseStorage, Clock, StorageCapabilities, StreamRecord
+from ...granularity import GRANULARITY_CODES, GranularityType
+from ...storage import (
+    READ_BATCH,
+    RECORD_FIELDS,
+    BaseStorage,
+    Bucket,
+    BucketWindow,
+    Clock,
+    RawScan,
+    StreamRecord,
+    record_fields,
+)
 from ...tagquery import Condition, matches
 from . import writes
 from .checks import check_settings, redact
@@ -60,20 +69,15 @@ from .units import Autocommit, TransactionUnit, UnitOfWork
 
 __all__ = ["SERVER_SELECTION_TIMEOUT_MS", "Backend"]
 
-_BATCH = 10000
 #: The default ``serverSelectionTimeoutMS``: how long an operation waits for an unreachable
 #: server before raising ``BackendUnavailable`` (pymongo's own default is 30 s). Ten seconds
 #: ride out a replica-set election, and an HTTP client gets its 503 in time.
 SERVER_SELECTION_TIMEOUT_MS = 10_000
 
 
-def _real_clock() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 @dataclasses.dataclass
 class _Private:
-    """What a stream record carries for this storage (``StreamRecord.private``)."""
+    """What a stream record carries for this storage (its ``private`` key)."""
 
     number: int  # the stream document's ``_id``, repeated in datapoints and buckets
     appended: int  # datapoints appended so far: the last ``q`` given
@@ -90,10 +94,9 @@ class Backend(BaseStorage):
     :class:`~datastream.exceptions.BackendUnavailable` on use.
 
     The original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
-    capability flags) come from :class:`~datastream.storage.BaseStorage`.
+    capability flags) come from :class:`~datastream.storage.BaseStorage`. It can switch
+    databases (:class:`~datastream.storage.SwitchableStorage`).
     """
-
-    capabilities = StorageCapabilities(projected_buckets=True, switch_database=True)
     #: ``None``: use transactions when the deployment supports them; ``False``: never (the
     #: journal, as on a standalone server).
     transactions: bool | None = None
@@ -103,7 +106,8 @@ class Backend(BaseStorage):
     ) -> None:
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning a datetime, not {clock!r}")
-        self.clock: Clock = clock or _real_clock
+        if clock is not None:
+            self.clock = clock
         self.database_name = check_database_name(database_name)
         settings = dict(connection_settings)
         settings.setdefault("tz_aware", True)
@@ -291,13 +295,13 @@ class Backend(BaseStorage):
             )
         number = counter["n"]
         document: dict[str, Any] = {"_id": number, "sid": record["stream_id"], "rev": 0, "n": 0}
-        set_fields, _unset = encode_fields(record.fields())
+        set_fields, _unset = encode_fields(record_fields(record))
         for name, value in set_fields.items():
             if name.startswith("_json."):
                 document.setdefault("_json", {})[name[6:]] = value
             else:
                 document[name] = value
-        record.private = _Private(number, 0)
+        record["private"] = _Private(number, 0)
         self._unit().write(writes.insert_stream(document))
 
     def update_streams(self, changes: list[tuple[StreamRecord, dict[str, Any]]]) -> None:
@@ -330,7 +334,7 @@ class Backend(BaseStorage):
         return latest
 
     def _decode(self, document: dict[str, Any]) -> StreamRecord:
-        record = StreamRecord(decode_fields(document, RECORD_FIELDS))
+        record: StreamRecord = decode_fields(document, RECORD_FIELDS)  # type: ignore[assignment]
         if "tags_json" in document:
             record["tags"] = loads(document["tags_json"])
         record["stream_id"] = document["sid"]
@@ -338,7 +342,7 @@ class Backend(BaseStorage):
         lock = document.get("lock")
         if lock and "lo" in lock and lock_is_live(lock, self.clock()):
             private.in_flight = lock["lo"]
-        record.private = private
+        record["private"] = private
         return record
 
     # Raw datapoints --------------------------------------------------------------------------
@@ -369,30 +373,18 @@ class Backend(BaseStorage):
         """Remove every datapoint (raw and downsampled) of one stream."""
         self._unit().write(writes.delete_datapoints(_private(record).number))
 
-    def fetch_datapoints(
-        self,
-        record: StreamRecord,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        offset: int,
-        limit: int | None,
-        batch_size: int | None,
-    ) -> Iterator[tuple[int, Any]]:
-        """Raw ``(seconds, stored value)`` of ``[lo, hi)``: one indexed ``find`` with the window."""
-        direction = DESCENDING if reverse else ASCENDING
-        batch = max(1, min(batch_size or _BATCH, _BATCH))
-        if limit is not None:
-            batch = max(1, min(batch, limit))
+    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
+        """Raw ``(seconds, stored value)`` of ``scan``: one indexed ``find`` with the window."""
+        direction = DESCENDING if scan.reverse else ASCENDING
         database = self.database()
         cursor = self._unit().run(
             lambda s: database.datapoints.find(
-                {"s": _private(record).number, "t": {"$gte": lo, "$lt": hi}},
+                {"s": _private(scan.record).number, "t": {"$gte": scan.lo, "$lt": scan.hi}},
                 {"_id": 0, "t": 1, "v": 1, "j": 1},
                 sort=[("t", direction), ("q", direction)],
-                skip=offset,
-                limit=limit or 0,
-                batch_size=batch,
+                skip=scan.offset,
+                limit=scan.limit or 0,
+                batch_size=scan.batch,
                 session=s,
             )
         )
@@ -410,21 +402,10 @@ class Backend(BaseStorage):
 
         return self._unit().run(count)
 
-    def scan_datapoints(
-        self, record: StreamRecord, lo: int, hi: int
-    ) -> tuple[list[int], list[Any]]:
-        """All raw datapoints of ``[lo, hi)`` as two aligned, ascending lists."""
-        times: list[int] = []
-        values: list[Any] = []
-        for seconds, value in self.fetch_datapoints(record, lo, hi, False, 0, None, _BATCH):
-            times.append(seconds)
-            values.append(value)
-        return times, values
-
     # Downsampled buckets ---------------------------------------------------------------------
 
     def upsert_buckets(
-        self, record: StreamRecord, granularity: Any, buckets: list[tuple[int, dict, dict]]
+        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
     ) -> None:
         """Replace the stored buckets of the range ``buckets`` covers by ``buckets``."""
         if not buckets:
@@ -444,35 +425,22 @@ class Backend(BaseStorage):
             documents.append(document)
         self._unit().write(writes.replace_buckets(documents))
 
-    def fetch_buckets(
-        self,
-        record: StreamRecord,
-        granularity: Any,
-        lo: int,
-        hi: int,
-        reverse: bool,
-        value_keys: list[str] | None = None,
-        time_keys: list[str] | None = None,
-    ) -> Iterator[tuple[int, dict, dict]]:
-        """Stored buckets of ``[lo, hi)``, projected on the server to the requested keys."""
+    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
+        """Stored buckets of ``window``, projected on the server to its keys."""
         database = self.database()
-        direction = DESCENDING if reverse else ASCENDING
+        direction = DESCENDING if window.reverse else ASCENDING
+        value_keys, time_keys = window.value_keys or (), window.time_keys or ()
         projection: dict[str, int] = {"_id": 0, "b": 1, "vj": 1, "tj": 1}
-        if value_keys is None:
-            projection["v"] = 1
-        else:
-            projection.update({f"v.{key}": 1 for key in value_keys})
-        if time_keys is None:
-            projection["t"] = 1
-        else:
-            projection.update({f"t.{key}": 1 for key in time_keys})
+        projection.update({f"v.{key}": 1 for key in value_keys})
+        projection.update({f"t.{key}": 1 for key in time_keys})
         cursor = self._unit().run(
             lambda s: database.buckets.find(
-                {"s": _private(record).number, "g": GRANULARITY_CODES[granularity],
-                 "b": {"$gte": lo, "$lt": hi}},
+                {"s": _private(window.record).number,
+                 "g": GRANULARITY_CODES[window.granularity],
+                 "b": {"$gte": window.lo, "$lt": window.hi}},
                 projection,
                 sort=[("b", direction)],
-                batch_size=_BATCH,
+                batch_size=READ_BATCH,
                 session=s,
             )
         )
@@ -485,7 +453,7 @@ class Backend(BaseStorage):
 
 
 def _private(record: StreamRecord) -> _Private:
-    return record.private
+    return record["private"]
 
 
 def _rows(cursor: Any, client: Any) -> Iterator[tuple[int, Any]]:
@@ -498,15 +466,15 @@ def _rows(cursor: Any, client: Any) -> Iterator[tuple[int, Any]]:
 
 
 def _bucket_rows(
-    cursor: Any, client: Any, value_keys: list[str] | None, time_keys: list[str] | None
-) -> Iterator[tuple[int, dict, dict]]:
-    """``(start, v, t)`` with exactly the requested keys (``None``: all stored keys)."""
+    cursor: Any, client: Any, value_keys: tuple[str, ...], time_keys: tuple[str, ...]
+) -> Iterator[Bucket]:
+    """``(start, v, t)`` with exactly the requested keys."""
     with available(client), cursor:
         for document in cursor:
             value = loads(document["vj"]) if "vj" in document else document.get("v", {})
             time_ = loads(document["tj"]) if "tj" in document else document.get("t", {})
-            if value_keys is not None:
-                value = {key: value[key] for key in value_keys if key in value}
-            if time_keys is not None:
-                time_ = {key: time_.get(key) for key in time_keys}
-            yield document["b"], value, time_
+            yield (
+                document["b"],
+                {key: value[key] for key in value_keys if key in value},
+                {key: time_.get(key) for key in time_keys},
+            )
