@@ -105,6 +105,9 @@ REPLAY_PAGE_BYTES = 32 * 1024
 #: only while it fits; live events that do not fit make the connection fall behind.
 BUFFER_BYTES = 128 * 1024
 
+#: Bytes a page spends on each event besides its frame (its position and offset).
+EVENT_OVERHEAD = 24
+
 #: Event data of the ``error`` event ending a connection that read nothing for too long.
 TOO_SLOW = (
     "This connection read nothing while its buffer was full; it was dropped. Reconnect with "
@@ -273,7 +276,7 @@ class Page:
     @property
     def size(self) -> int:
         """The bytes this page holds (what a queue counts)."""
-        return len(self.data) + 24 * len(self.ends) + 256
+        return len(self.data) + EVENT_OVERHEAD * len(self.ends) + 256
 
     def position(self, index: int) -> Cursor:
         """The position of event ``index``."""
@@ -369,10 +372,11 @@ class Channel:
             data = dumps(convert_datapoint(datapoint, self._convert))
             frame = b"id: %d-%d\ndata: %s\n\n" % (position[0], position[1], data)
             frames.append(frame)
-            size += len(frame)
+            end = (page.ends[-1] if page.ends else 0) + len(frame)
             page.seconds.append(position[0])
             page.ordinals.append(position[1])
-            page.ends.append(size)
+            page.ends.append(end)
+            size += len(frame) + EVENT_OVERHEAD
             if size >= max_bytes:
                 page.more = True
                 break
@@ -577,10 +581,13 @@ class Subscriber:
         self.abandoned = True
 
     def release(self) -> None:
-        """Forget everything queued (the connection is gone)."""
+        """Forget everything queued but an ``error`` event ending the connection; nothing
+        more is queued."""
         with self._lock:
             self.ended = True
+            ending = [entry for entry in self._items if entry[0][0] == "end"]
             self._items.clear()
+            self._items.extend(ending)
             self.queued = 0
 
     def _notify(self) -> None:
@@ -758,10 +765,12 @@ class Hub:
             return subscriber
 
     def _forget_if_unused(self, channel: Channel) -> bool:
-        """Remove ``channel`` if it has no subscriber; returns whether it is removed."""
+        """Forget ``channel`` if it has no subscriber or was closed; returns whether it is
+        removed."""
         with self.lock, channel.lock:
-            if not channel.subscribers and not channel.removed:
+            if not channel.subscribers:
                 channel.removed = True
+            if channel.removed:
                 key = (id(channel.datastream), channel.spec)
                 if self.channels.get(key) is channel:
                     del self.channels[key]

@@ -188,3 +188,77 @@ def test_live_endpoint_errors(api):
     assert api.error(f"{api.detail_uri('no-such-stream')}live/", status=404) == (
         "Stream 'no-such-stream' not found."
     )
+
+
+def test_event_ids_are_ascii_digits_naming_where_they_came_from(api):
+    uri = f"{api.detail_uri(api.ids[0])}live/"
+    # str.isdigit() takes '²' (and int() then fails): only ASCII digits are an event id.
+    assert api.error(uri, HTTP_LAST_EVENT_ID="1-\u00b2") == (
+        "Invalid Last-Event-ID: '1-\u00b2'. Use the id of an event of this endpoint, such as "
+        "'1700000000-0'."
+    )
+    assert api.error(uri, {"last_event_id": "1-\u00b2"}) == (
+        "Invalid Last-Event-ID: '1-\u00b2' in parameter 'last_event_id'. Use the id of an "
+        "event of this endpoint, such as '1700000000-0'."
+    )
+    for text in ["\u0661\u0662-0", "1-\u0660", "1.5-0", " -", "1-" + "9" * 19]:
+        assert api.error(uri, {"last_event_id": text}).startswith("Invalid Last-Event-ID:")
+
+
+def test_event_ids_outside_the_supported_time_range_are_refused(api):
+    uri = f"{api.detail_uri(api.ids[0])}live/"
+    # Before 0001-01-02 (year 0 is not a datetime) and far beyond any integer a time can be.
+    for text in ["-62135596801-0", "-99999999999999999999-0", "99999999999999999999-0",
+                 "253402300800-0"]:  # fmt: skip
+        for params, extra, where in [
+            (None, {"HTTP_LAST_EVENT_ID": text}, ""),
+            ({"last_event_id": text}, {}, " in parameter 'last_event_id'"),
+        ]:
+            assert api.error(uri, params, **extra) == (
+                f"Invalid Last-Event-ID: '{text}'{where}: its time is outside the supported "
+                "range, 0001-01-02T00:00:00Z to 9999-12-30T23:59:59Z (-62135510400 to "
+                "253402214399 seconds)."
+            )
+
+
+def first_events(response, count: int) -> list[dict]:
+    """The first ``count`` data events of a streaming response (then closed)."""
+    events: list[dict] = []
+    text = ""
+    try:
+        for chunk in response.streaming_content:
+            text += chunk.decode()
+            blocks = text.split("\n\n")[:-1]
+            events = [
+                orjson.loads(line[6:])
+                for block in blocks
+                for line in block.split("\n")
+                if line.startswith("data: ")
+            ]
+            if len(events) >= count:
+                break
+    finally:
+        response.close()
+    return events
+
+
+def test_start_at_the_edges_of_the_time_range_replays_without_failing(api, db):
+    # (db: closing a response sends request_finished, which looks at Django's database.)
+    uri = f"{api.detail_uri(api.ids[0])}live/"
+    with override_settings(DATASTREAM_LIVE_POLL_INTERVAL=0.02, DATASTREAM_LIVE_KEEPALIVE=0.2):
+        first = "2015-11-20T10:00:00Z"  # the stream's first datapoint
+        for params, expected in [
+            ({"s": "0001-01-01T00:00:00Z"}, first),
+            ({"sx": "0001-01-01T00:00:00Z"}, first),
+            ({"s": "0001-01-01T00:00:00Z", "g": "M", "v": "mean", "t": "first"}, {"a": first}),
+        ]:
+            response = api.get(uri, params)
+            assert response.status_code == 200, params
+            assert first_events(response, 3)[0]["t"] == expected, params
+        for params in [{"sx": "9999-12-31T23:59:59Z"}, {"s": "9999-12-31T23:59:59Z", "g": "d"}]:
+            response = api.get(uri, params)
+            assert response.status_code == 200, params
+            chunks = iter(response.streaming_content)
+            assert next(chunks) == b"retry: 1000\n: connected\n\n"
+            assert next(chunks) == b": keep-alive\n\n"  # nothing after that time, no error
+            response.close()

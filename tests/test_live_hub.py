@@ -273,3 +273,161 @@ def test_a_changed_configuration_ends_the_connections(ds, raw_stream, hub):
     ]
     reader.thread.join(5)
     assert not reader.thread.is_alive() and hub.connections() == 0
+
+
+def read_events(iterator, count: int, timeout: float = 20.0) -> list[tuple]:
+    """Read ``iterator`` (a connection's bytes) in this thread until ``count`` data events
+    (``(id, event type, data)``) arrived; keep-alives are skipped."""
+    text, events = "", []
+    deadline = time.monotonic() + timeout
+    while len(events) < count:
+        assert time.monotonic() < deadline, f"timed out after {len(events)} events"
+        text += next(iterator).decode()
+        *blocks, text = text.split("\n\n")
+        for block in blocks:
+            fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+            if "data" in fields:
+                events.append((fields.get("id"), fields.get("event"), orjson.loads(fields["data"])))
+    return events
+
+
+def test_a_long_replay_comes_in_small_pages_once_in_order_then_live(ds, raw_stream):
+    # A 4 KiB queue: pages of 1 KiB, about 16 events: the replay takes many of them.
+    hub = Hub(interval=0.05, keepalive=5, buffer_bytes=4096)
+    ds.append_multiple(
+        [{"stream_id": raw_stream, "value": i, "timestamp": at(i // 2)} for i in range(300)]
+    )
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True, time_format="epoch")
+    connection = hub.events(ds, spec, None, from_head=False)
+    iterator = iter(connection)
+    assert next(iterator) == b"retry: 1000\n: connected\n\n"
+    events = read_events(iterator, 300)
+    assert [data["v"] for _i, _k, data in events] == list(range(300))
+    assert [event_id for event_id, _k, _d in events[:3]] == [f"{S0}-0", f"{S0}-1", f"{S0 + 1}-0"]
+    assert hub.replay_pages >= 300 * 40 // 1024  # about 40 bytes an event
+    subscriber = connection.subscriber
+    assert subscriber.queued <= 4096 and not subscriber.replaying  # caught up: live now
+    ds.append(raw_stream, 300, at(200))
+    assert read_events(iterator, 1) == [(f"{S0 + 200}-0", None, {"t": S0 + 200, "v": 300})]
+    connection.close()
+    assert hub.connections() == 0 and not hub.channels
+
+
+def test_a_reader_slower_than_the_data_falls_behind_and_catches_up_from_storage(ds, raw_stream):
+    hub = Hub(interval=0.05, keepalive=5, buffer_bytes=2048)
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True, time_format="epoch")
+    connection = hub.events(ds, spec, None, from_head=True)
+    iterator = iter(connection)
+    next(iterator)
+    subscriber = connection.subscriber
+    for batch in range(4):  # four polls' worth of appends, while nothing is read
+        ds.append_multiple(
+            [{"stream_id": raw_stream, "value": batch * 100 + i, "timestamp": at(batch * 100 + i)}
+             for i in range(100)]
+        )  # fmt: skip
+        time.sleep(0.12)
+    assert subscriber.queued <= 2048 + 64 * 1024  # the queue and at most one page of a poll
+    events = read_events(iterator, 400)
+    assert [data["v"] for _i, _k, data in events] == list(range(400))  # none lost, none twice
+    assert hub.dropped == 0
+    connection.close()
+
+
+def test_access_is_checked_again_before_new_data_is_sent(ds, raw_stream, hub):
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    allowed = [True]
+    checks = []
+
+    def check():
+        checks.append(time.monotonic())
+        return None if allowed[0] else {"error": "Revoked.", "status": 401}
+
+    reader = Reader(hub.events(ds, spec, None, True, check=check))
+    reader.wait_for(lambda events: "connected" in reader.text)
+    ds.append(raw_stream, 1, at(1))
+    reader.wait_for(lambda events: len(events) == 1)
+    allowed[0] = False
+    time.sleep(2 * hub.interval)
+    ds.append(raw_stream, 2, at(2))
+    events = reader.wait_for(lambda events: len(events) == 2)
+    assert events[1] == (None, "error", {"error": "Revoked.", "status": 401})
+    reader.thread.join(5)
+    assert not reader.thread.is_alive() and hub.connections() == 0 and checks
+
+    async def follow():
+        async def acheck():
+            return {"error": "Revoked.", "status": 401}
+
+        received = b""
+        iterator = hub.aevents(ds, spec, None, True, check=acheck)
+        async for chunk in iterator:
+            received += chunk
+            if chunk.startswith(b"retry"):
+                await asyncio.sleep(2 * hub.interval)
+                await asyncio.to_thread(ds.append, raw_stream, 3, at(3))
+        return received.decode()
+
+    text = asyncio.run(asyncio.wait_for(follow(), 10))
+    assert text.endswith('event: error\ndata: {"error":"Revoked.","status":401}\n\n')
+    assert "data: {" not in text.split("event: error")[0]  # nothing sent after the revocation
+    assert hub.connections() == 0
+
+
+def test_a_response_dropped_without_close_is_forgotten_before_the_next_read(ds, raw_stream, hub):
+    import gc
+
+    spec = LiveSpec(raw_stream, Granularity.Seconds, raw=True)
+    connection = hub.events(ds, spec, None, from_head=True)
+    assert hub.connections() == 1
+    del connection
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while hub.channels and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not hub.channels and hub.connections() == 0
+
+
+def test_replays_do_not_delay_live_delivery_to_others(tmp_path):
+    from datastream.backends.sqlite import Backend
+
+    ds = Datastream(Backend(str(tmp_path / "fair.sqlite3")))
+    history = ds.ensure_stream({"name": "history"}, {}, ["mean"], Granularity.Seconds)
+    followed = ds.ensure_stream({"name": "followed"}, {}, ["mean"], Granularity.Seconds)
+    ds.append_multiple(
+        [{"stream_id": history, "value": i, "timestamp": at(i)} for i in range(60_000)]
+    )
+    hub = Hub(interval=0.05, keepalive=0.3, stall_timeout=5)
+    follower = Reader(hub.events(ds, LiveSpec(followed, Granularity.Seconds, True), None, True))
+    follower.wait_for(lambda events: "connected" in follower.text)
+    # Four clients replaying 60,000 events as fast as they can read: pages for all of them
+    # keep the hub's thread busy for a while.
+    replays = [
+        hub.events(ds, LiveSpec(history, Granularity.Seconds, raw=True), None, False)
+        for _ in range(4)
+    ]
+    finished = []
+
+    def read_all(connection):
+        count = 0
+        for chunk in connection:
+            count += chunk.count(b"\ndata: ")
+            if count >= 60_000:
+                finished.append(time.monotonic())
+                break
+
+    threads = [threading.Thread(target=read_all, args=(c,), daemon=True) for c in replays]
+    for thread in threads:
+        thread.start()
+    while hub.replay_pages < 4:  # the replays are under way
+        time.sleep(0.005)
+    ds.append(followed, 1, at(1))
+    follower.wait_for(lambda events: len(events) == 1)
+    assert not finished  # the follower's event came while every replay was still going on
+    for thread in threads:
+        thread.join(20)
+    assert len(finished) == 4  # and the replays completed
+    follower.close()
+    for connection in replays:
+        connection.close()
+    assert hub.connections() == 0
+    ds.backend.close()
