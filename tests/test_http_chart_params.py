@@ -287,6 +287,6 @@ def test_the_open_bucket_respects_the_range_pages_and_order(client):
     raw = detail(client, {"ob": 1, "l": 1000})
     assert len(raw["datapoints"]) == POINTS and "open" not in raw["datapoints"][-1]
     assert error(client, {"ob": "maybe"}) == (
-        "Invalid boolean: 'maybe' in parameter 'ob'. Use one of 1, true, t, yes, y, on for "
-        "true, or 0, false, f, no, n, off for false."
+        "Invalid boolean: 'maybe' in parameter 'ob'. Use one of 1, true, t, yes, y for "
+        "true, or 0, false, f, no, n for false."
     )
