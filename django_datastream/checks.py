@@ -38,7 +38,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import datastream_settings, dotted_path, import_backend, init_datastream
-from .serializers import CONTENT_TYPES
+from .formats.serializer import CONTENT_TYPES
 
 FORMATS = tuple(CONTENT_TYPES)
 

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of the API, served at ``/api/v1/openapi.json``.
 
 The document is built at request time from the same definitions the request parsing uses:
-parameter names and short forms (:data:`django_datastream.query.ALIASES`), granularities,
-downsamplers and boolean words (:mod:`datastream.constants`, :mod:`django_datastream.query`),
+parameter names and short forms (:data:`django_datastream.params.parse.ALIASES`), granularities,
+downsamplers and boolean words (:mod:`datastream.constants`, :mod:`django_datastream.params.parse`),
 limits and formats (the settings and each resource's ``Meta``), so it follows the
 configuration and cannot drift from the code (a test checks that every parsed parameter is
 described). Paths are absolute, under the prefix the API is included at, one set per registered
@@ -51,18 +51,18 @@ from datastream.limits import MAX_TEXT_PATTERN_LENGTH
 from datastream.tagquery import LIST_OPERATORS, OPERATORS, TEXT_OPERATORS
 from datastream.thinning import ALGORITHMS, MIN_POINTS
 
-from . import query
-from .chartformat import SHAPES, TIME_FORMATS
-from .chartquery import CHART_ALIASES
 from .conf import datastream_settings
-from .cursors import MAX_CURSOR_LENGTH, TOKEN_PATTERN
-from .serializers import (
+from .detail.cursors import MAX_CURSOR_LENGTH, TOKEN_PATTERN
+from .formats.columns import SHAPES, TIME_FORMATS
+from .formats.serializer import (
     CALLBACK_PATTERN,
     CONTENT_TYPES,
     MAX_CALLBACK_LENGTH,
     RESERVED_WORDS,
 )
-from .timeparse import MAX_SECONDS, MIN_SECONDS
+from .params import parse as query
+from .params.chart import CHART_ALIASES
+from .params.times import MAX_SECONDS, MIN_SECONDS
 
 __all__ = [
     "OPENAPI_VERSION",
@@ -88,7 +88,7 @@ _PLAIN_FORMATS = ("json", "jsonp", "xml")
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """A query parameter: its long name, schema and description (the short form comes from
-    :data:`django_datastream.query.ALIASES`)."""
+    :data:`django_datastream.params.parse.ALIASES`)."""
 
     name: str
     schema: dict[str, Any]

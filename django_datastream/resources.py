@@ -40,12 +40,11 @@ from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TY
 from datastream.granularity import Granularity
 from datastream.tagquery import matches, parse_query
 
-from . import caching
-from .chartdetail import choose_query, finish_page, thinned_datapoints
-from .chartformat import convert_datapoint, time_converter
-from .chartquery import parse_chart_options
 from .conf import datastream_settings, get_datastream
-from .export import export_response
+from .detail.chart import choose_query, finish_page, thinned_datapoints
+from .detail.export import export_response
+from .detail.pagination import DatapointsPaginator
+from .detail.paging import CursorStreamsPaginator, detail_meta, detail_window
 from .fields import (
     DatapointsField,
     DateTimeField,
@@ -55,10 +54,18 @@ from .fields import (
     ListField,
     StringField,
 )
+from .formats.columns import convert_datapoint, time_converter
+from .formats.serializer import (
+    CONTENT_TYPES,
+    STREAMED_FORMATS,
+    DatastreamSerializer,
+    determine_format,
+)
+from .http import caching
+from .http.responses import ApiError, check_read_method, render, respond
 from .liveview import access_check, check_live_parameters, live_response
-from .paginator import DatapointsPaginator
-from .paging import CursorStreamsPaginator, detail_meta, detail_window
-from .query import (
+from .params.chart import parse_chart_options
+from .params.parse import (
     ALIASES,
     QueryError,
     combine_tag_queries,
@@ -66,8 +73,6 @@ from .query import (
     parse_tag_filters,
     quote,
 )
-from .responses import ApiError, check_read_method, render, respond
-from .serializers import CONTENT_TYPES, STREAMED_FORMATS, DatastreamSerializer, determine_format
 
 __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
@@ -190,7 +195,7 @@ class StreamResource(Resource):
     # Answer conventions ----------------------------------------------------------------------
 
     def wrap_view(self, view: str) -> Callable[..., HttpResponse]:
-        """Every URL answers through :func:`django_datastream.responses.respond` (JSON errors,
+        """Every URL answers through :func:`django_datastream.http.responses.respond` (JSON errors,
         CORS headers); ``Meta.cache`` sets the caching headers as in tastypie.
 
         This is also where requests are counted toward ``Meta.throttle``, in one place for
@@ -431,7 +436,7 @@ class StreamResource(Resource):
         max_limit = meta.datapoints_max_limit
         if max_limit is None:
             max_limit = datastream_settings.DETAIL_MAX_LIMIT
-        # Chart parameters (django_datastream.chartdetail): max_points picks the granularity,
+        # Chart parameters (django_datastream.detail.chart): max_points picks the granularity,
         # thin picks raw datapoints; then time_format, open_bucket and shape on the page.
         chart = parse_chart_options(request.GET, _names_granularity(request.GET), max_limit)
         if chart.shape == "columns" and self.determine_format(request) in _STREAMED:

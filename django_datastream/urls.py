@@ -17,10 +17,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from tastypie.api import Api
 
+from .formats.serializer import DatastreamSerializer
+from .http.responses import check_read_method, not_found, render, respond
 from .openapi import build_document
 from .resources import StreamResource
-from .responses import check_read_method, not_found, render, respond
-from .serializers import DatastreamSerializer
 
 __all__ = ["DatastreamApi", "api", "urlpatterns"]
 

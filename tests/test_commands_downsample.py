@@ -122,7 +122,7 @@ def test_errors(run_command, demo_store, args, message):
 
 def test_tags_parse_by_the_api_rule():
     from django_datastream.management.commands.downsample import parse_tags
-    from django_datastream.query import parse_tag_filters
+    from django_datastream.params.parse import parse_tag_filters
 
     assert parse_tags([]) is None
     assert parse_tags(["stream_number=1"]) == {"stream_number": 1}

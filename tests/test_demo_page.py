@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 
 import django_datastream.demo
 from datastream import Granularity
-from django_datastream.staticfinders import PLOTLY_STATIC_PATH, PlotlyFinder, plotly_js_path
+from django_datastream.demo.staticfinders import PLOTLY_STATIC_PATH, PlotlyFinder, plotly_js_path
 
 STATIC = Path(django_datastream.demo.__file__).parent / "static" / "datastream"
 
@@ -100,7 +100,7 @@ def test_plotly_static_file_is_served():
 
 
 def test_finder_warns_without_plotly(monkeypatch):
-    monkeypatch.setattr("django_datastream.staticfinders.plotly_js_path", lambda: None)
+    monkeypatch.setattr("django_datastream.demo.staticfinders.plotly_js_path", lambda: None)
     finder = PlotlyFinder()
     assert finder.find(PLOTLY_STATIC_PATH) == []
     assert list(finder.list([])) == []

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 from helpers import G, at, seconds
 
-from django_datastream.caching import (
+from django_datastream.http.caching import (
     NO_CACHE,
     apply_cache_headers,
     cache_control,

@@ -21,7 +21,7 @@ from plugins.django_api import LIST_URI
 
 from datastream import Stream
 from datastream.granularity import to_seconds
-from django_datastream.cursors import (
+from django_datastream.detail.cursors import (
     DatapointPosition,
     InvalidCursor,
     Window,
@@ -31,8 +31,8 @@ from django_datastream.cursors import (
     position_after,
     query_digest,
 )
-from django_datastream.paging import detail_scope, page_position
-from django_datastream.query import parse_detail_query
+from django_datastream.detail.paging import detail_scope, page_position
+from django_datastream.params.parse import parse_detail_query
 
 T0 = at(2020, 1, 1)
 

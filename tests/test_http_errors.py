@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plugins.django_api import LIST_URI
 
-from django_datastream import responses
+from django_datastream.http import responses
 
 # Hypothesis' failure report imports mypy_extensions, which warns; keep failures readable.
 pytestmark = pytest.mark.filterwarnings(

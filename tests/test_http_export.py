@@ -15,7 +15,7 @@ from django.test import override_settings
 from helpers import G, at, new_stream, seconds
 
 from datastream.granularity import to_seconds
-from django_datastream.export import csv_chunks, datapoint_pages, ndjson_chunks
+from django_datastream.detail.export import csv_chunks, datapoint_pages, ndjson_chunks
 
 T0 = at(2021, 1, 1)
 

@@ -17,7 +17,7 @@ from plugins.django_api import LIST_URI, jsonable, parse_uri
 from tastypie.bundle import Bundle
 
 from datastream import Granularity
-from django_datastream.serializers import DatastreamSerializer, is_valid_callback
+from django_datastream.formats.serializer import DatastreamSerializer, is_valid_callback
 
 UTC = datetime.UTC
 

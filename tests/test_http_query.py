@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from datastream import Granularity
 from datastream.tagquery import matches, parse_query
-from django_datastream.chartquery import parse_chart_options
-from django_datastream.query import (
+from django_datastream.params.chart import parse_chart_options
+from django_datastream.params.parse import (
     DEFAULT_START,
     FALSE_WORDS,
     MAX_TAG_DEPTH,

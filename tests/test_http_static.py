@@ -13,7 +13,7 @@ from django.contrib.staticfiles import finders
 from django.test import override_settings
 
 from django_datastream.demo.server import DemoServer
-from django_datastream.staticfinders import PLOTLY_STATIC_PATH, PlotlyFinder, plotly_js_path
+from django_datastream.demo.staticfinders import PLOTLY_STATIC_PATH, PlotlyFinder, plotly_js_path
 
 TRAVERSALS = [
     "..%2f..%2fetc%2fpasswd",
@@ -34,7 +34,7 @@ TRAVERSALS = [
 FINDER_ORDERS = {
     "project": None,  # the test project's STATICFILES_FINDERS
     "plotly first": [
-        "django_datastream.staticfinders.PlotlyFinder",
+        "django_datastream.demo.staticfinders.PlotlyFinder",
         "django.contrib.staticfiles.finders.FileSystemFinder",
         "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     ],

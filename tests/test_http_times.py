@@ -9,7 +9,7 @@ from helpers import at
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_datastream.timeparse import (
+from django_datastream.params.times import (
     MAX_SECONDS,
     MIN_SECONDS,
     InvalidTime,

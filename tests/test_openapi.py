@@ -33,14 +33,14 @@ from tastypie.authentication import (
 )
 from tastypie.throttle import CacheThrottle
 
-from django_datastream import query
-from django_datastream.chartquery import CHART_ALIASES
 from django_datastream.openapi import (
     build_document,
     detail_parameters,
     list_parameters,
     resource_access,
 )
+from django_datastream.params import parse as query
+from django_datastream.params.chart import CHART_ALIASES
 from django_datastream.resources import StreamResource
 
 FUZZ_EXAMPLES = int(os.environ.get("DATASTREAM_FUZZ_EXAMPLES", "600"))

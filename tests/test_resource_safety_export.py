@@ -27,8 +27,8 @@ from django.test import AsyncClient, override_settings
 
 from datastream import Datastream, Granularity
 from datastream.backends.sqlite import Backend
-from django_datastream import export as export_module
-from django_datastream.export import TRUNCATED_HEADER, export_filename, in_worker_threads
+from django_datastream.detail import export as export_module
+from django_datastream.detail.export import TRUNCATED_HEADER, export_filename, in_worker_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 CAP_SETTING = "DATASTREAM_EXPORT_MAX_POINTS"

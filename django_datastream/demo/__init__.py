@@ -11,7 +11,7 @@ dummy-stream code ``datastream_demo`` shares with it lives in :mod:`django_datas
 (:mod:`.streamtypes`, :mod:`.timespan` and :mod:`.generator` here only re-export it).
 
 plotly.js comes from the installed ``plotly`` package through
-:class:`django_datastream.staticfinders.PlotlyFinder`. A project that lists only
+:class:`django_datastream.demo.staticfinders.PlotlyFinder`. A project that lists only
 ``django_datastream`` gets the API and the ``downsample`` and ``dummystream`` commands, nothing
 of this.
 """

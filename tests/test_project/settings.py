@@ -54,7 +54,7 @@ STATIC_URL = "/static/"
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "django_datastream.staticfinders.PlotlyFinder",
+    "django_datastream.demo.staticfinders.PlotlyFinder",
 ]
 
 if os.environ.get("DATASTREAM_MONGODB_URI"):

@@ -17,14 +17,14 @@ from django_datastream.management.support import (
     counted,
     parse_timestamp,
 )
-from django_datastream.query import QueryError, parse_tag_filters
+from django_datastream.params.parse import QueryError, parse_tag_filters
 
 
 def parse_tags(texts: Iterable[str]) -> dict[str, Any] | None:
     """The ``find_streams`` query of ``--tag`` arguments, by the HTTP API's rule.
 
     ``KEY=VALUE`` reads as the API's ``tags__KEY=VALUE`` filter (see
-    :func:`django_datastream.query.parse_tag_filters`): ``a__b=1`` addresses a nested tag, a
+    :func:`django_datastream.params.parse.parse_tag_filters`): ``a__b=1`` addresses a nested tag, a
     last segment may be an operator (``size__gte=10``), and values are coerced the same way.
     ``None`` when there are no tags.
     """

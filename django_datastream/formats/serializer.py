@@ -39,8 +39,8 @@ from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
 from datastream.jsonformat import iso_seconds
 
-from .conf import datastream_settings
-from .query import QueryError, quote
+from ..conf import datastream_settings
+from ..params.parse import QueryError, quote
 
 __all__ = [
     "CALLBACK_PATTERN",
@@ -64,7 +64,7 @@ CONTENT_TYPES: dict[str, str] = {
     "ndjson": "application/x-ndjson",
 }
 
-#: Formats whose detail answers are streamed (see :mod:`django_datastream.export`).
+#: Formats whose detail answers are streamed (see :mod:`django_datastream.detail.export`).
 STREAMED_FORMATS = ("csv", "ndjson")
 
 _FORMAT_OF = {content_type: name for name, content_type in CONTENT_TYPES.items()}

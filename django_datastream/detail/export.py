@@ -1,7 +1,7 @@
 """Streamed exports of datapoints: NDJSON and CSV, written page by page from storage.
 
 An export reads ``page_size`` datapoints at a time, each page a fresh query that continues
-right after the previous one (the positions of :mod:`django_datastream.cursors`), so neither
+right after the previous one (the positions of :mod:`django_datastream.detail.cursors`), so neither
 the server's memory nor a storage transaction grows with the size of the export, and datapoints
 appended meanwhile are neither repeated nor skipped. The generators yield ``bytes`` chunks for a
 ``StreamingHttpResponse`` (one chunk per page; Django's ``GZipMiddleware`` compresses them as
@@ -260,7 +260,7 @@ def _body(request: Any, chunks: Iterator[bytes]) -> Iterator[bytes] | AsyncItera
 def _range_seconds(stream: Any, query: Any) -> tuple[int | None, int | None]:
     """The first and last second of the export's range as asked (the stream's first and last
     datapoint where the query leaves it open)."""
-    from .query import DEFAULT_START
+    from ..params.parse import DEFAULT_START
 
     start = query.start_exclusive or query.start
     if start is None or start == DEFAULT_START:
@@ -288,9 +288,9 @@ def export_response(
     from its offset, at most ``limit`` (default ``default_limit``, at most ``max_points``: a
     larger ``limit`` that the range would fill is cut there, and the answer says so).
     ``convert`` (optional) rewrites each datapoint (time formats)."""
-    from .paginator import parse_limit
-    from .query import get_parameter
-    from .serializers import CONTENT_TYPES, csv_columns
+    from ..formats.serializer import CONTENT_TYPES, csv_columns
+    from ..params.parse import get_parameter
+    from .pagination import parse_limit
 
     limit = get_parameter(request.GET, "limit", parse_limit, default_limit)
     capped = bool(max_points) and limit > max_points
@@ -298,7 +298,7 @@ def export_response(
         limit = max_points
     offset = window.offset
     if window.position is None:
-        from .paginator import parse_offset
+        from .pagination import parse_offset
 
         offset = get_parameter(request.GET, "offset", parse_offset, 0)
     content_type = build_content_type(CONTENT_TYPES[format_name])

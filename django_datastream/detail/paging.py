@@ -1,6 +1,6 @@
 """Cursor paging in the views: reading ``cursor``/``cu``, and the cursor fields of ``meta``.
 
-The positions and tokens themselves are :mod:`django_datastream.cursors`. A page reached by
+The positions and tokens themselves are :mod:`django_datastream.detail.cursors`. A page reached by
 cursor reports ``offset`` and ``previous`` as ``null`` (there is no index to go back to),
 ``total_count`` from the cursor on, and ``next`` as the URI carrying ``meta.next_cursor``.
 """
@@ -13,6 +13,7 @@ from typing import Any
 
 from datastream.granularity import to_seconds
 
+from ..params.parse import ALIASES, QueryError, get_parameter, parse_tag_filters, quote
 from .cursors import (
     DatapointPosition,
     InvalidCursor,
@@ -23,8 +24,7 @@ from .cursors import (
     encode_cursor,
     position_after,
 )
-from .paginator import StreamsPaginator
-from .query import ALIASES, QueryError, get_parameter, parse_tag_filters, quote
+from .pagination import StreamsPaginator
 
 __all__ = [
     "DATAPOINTS",
@@ -49,7 +49,7 @@ def _token(value: str, key: str) -> str:
 
 def read_cursor(params: Any, kind: str, scope: Any) -> list[int] | None:
     """The position in the request's ``cursor`` (``cu``), ``None`` without one. Raises
-    :class:`~django_datastream.query.QueryError` for a cursor with ``offset``, or one that
+    :class:`~django_datastream.params.parse.QueryError` for a cursor with ``offset``, or one that
     is invalid, altered or made for another query."""
     token = get_parameter(params, "cursor", _token)
     if token is None:

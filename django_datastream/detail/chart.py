@@ -1,4 +1,4 @@
-"""The chart parameters at work in a detail request (see :mod:`django_datastream.chartquery`).
+"""The chart parameters at work in a detail request (see :mod:`django_datastream.params.chart`).
 
 The detail view calls, in this order: :func:`choose_query` (``max_points`` picks the
 granularity), :func:`thinned_datapoints` (``thin``: a few actual raw datapoints instead of the
@@ -17,11 +17,11 @@ from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import from_seconds, to_seconds
 from datastream.pointbudget import TimeRange, choose_granularity
 
-from .chartformat import convert_datapoint, time_converter, to_columns
-from .chartquery import ChartOptions
-from .conf import datastream_settings
-from .live import open_buckets
-from .query import DEFAULT_START, DetailQuery, QueryError
+from ..conf import datastream_settings
+from ..formats.columns import convert_datapoint, time_converter, to_columns
+from ..live import open_buckets
+from ..params.chart import ChartOptions
+from ..params.parse import DEFAULT_START, DetailQuery, QueryError
 
 __all__ = ["choose_query", "finish_page", "thinned_datapoints", "time_range"]
 

@@ -1,0 +1,1 @@
+"""The formats answers are written in (JSON, JSONP, XML, CSV, NDJSON, the columns shape)."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing of the API: responses and errors, caching validators, format negotiation."""

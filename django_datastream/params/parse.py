@@ -1,0 +1,451 @@
+"""Query-string parsing and validation for the stream API.
+
+Every parameter has a long name and a short alias (``granularity``/``g``, ``start``/``s``, …,
+see :data:`ALIASES`). Both may be given; if their parsed values differ the request is
+rejected. A parameter repeated under one name uses its last value, except the downsampler
+lists, which concatenate every value.
+
+All problems raise :class:`QueryError`, whose message names the parameter and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.granularity import Granularity
+from datastream.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_BOUND_SECONDS,
+    MAX_NESTING_DEPTH,
+    MIN_BOUND_SECONDS,
+)
+from datastream.tagquery import LIST_OPERATORS, OPERATORS
+
+from .times import InvalidTime, parse_time, rounding_for
+
+__all__ = [
+    "ALIASES",
+    "DetailQuery",
+    "FALSE_WORDS",
+    "LIST_OPERATORS",
+    "MAX_OFFSET",
+    "MAX_TIMESTAMP",
+    "MIN_TIMESTAMP",
+    "QueryError",
+    "MAX_TAG_DEPTH",
+    "TAG_OPERATORS",
+    "TRUE_WORDS",
+    "coerce_filter_value",
+    "combine_tag_queries",
+    "get_parameter",
+    "parse_boolean",
+    "parse_detail_query",
+    "parse_integer",
+    "parse_tag_filters",
+    "quote",
+]
+
+#: Long parameter name -> short alias.
+ALIASES: dict[str, str] = {
+    "granularity": "g",
+    "start": "s",
+    "end": "e",
+    "start_exclusive": "sx",
+    "end_exclusive": "ex",
+    "value_downsamplers": "v",
+    "time_downsamplers": "t",
+    "reverse": "r",
+    "limit": "l",
+    "offset": "o",
+    "cursor": "cu",
+    # The chart parameters (django_datastream.params.chart).
+    "max_points": "mp",
+    "thin": "th",
+    "shape": "sh",
+    "time_format": "tf",
+    "open_bucket": "ob",
+}
+
+#: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
+MIN_TIMESTAMP = MIN_BOUND_SECONDS
+MAX_TIMESTAMP = MAX_BOUND_SECONDS
+
+#: Largest accepted ``offset`` (a signed 64-bit integer, what storages can skip).
+MAX_OFFSET = INT64_MAX
+
+#: Tag lookup operators understood as the last segment of a ``tags__…`` filter (the core's).
+TAG_OPERATORS = OPERATORS
+
+#: Most segments (nested tag names and the operator) of a ``tags__…`` filter: the library's
+#: nesting limit of query tags (deeper filters answer 400 naming it).
+MAX_TAG_DEPTH = MAX_NESTING_DEPTH
+
+
+#: The words of a boolean parameter, in any case (ASCII): one rule for every boolean parameter
+#: (``reverse``, ``open_bucket``); any other value, the empty one included, is refused. The
+#: true words are exactly the original's; it read every other value as false, so a word it
+#: read as false (``on``, say) is refused rather than given a different meaning.
+TRUE_WORDS = ("1", "true", "t", "yes", "y")
+FALSE_WORDS = ("0", "false", "f", "no", "n")
+_BOOLEANS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_QUOTED = 100
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_T = TypeVar("_T")
+
+
+class QueryError(ValueError):
+    """A query parameter is invalid; the message names the parameter and the value."""
+
+
+def quote(value: str) -> str:
+    """``value`` quoted for an error message, shortened if it is very long."""
+    if len(value) > _MAX_QUOTED:
+        value = value[:_MAX_QUOTED] + "…"
+    return repr(value)
+
+
+def parse_integer(value: str) -> int | None:
+    """The integer written in ASCII digits in ``value`` (optional sign), else ``None``."""
+    if not _INTEGER.fullmatch(value):
+        return None
+    try:
+        return int(value)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
+def get_parameter(
+    params: Any, name: str, parse: Callable[[str, str], _T], default: _T | None = None
+) -> _T | None:
+    """Parse ``name`` and its alias from ``params`` (a ``QueryDict``) with
+    ``parse(raw value, parameter name)``; ``default`` if neither is present."""
+    found: list[tuple[str, str, _T]] = []
+    for key in (name, ALIASES[name]):
+        if key in params:
+            raw = params[key]
+            found.append((key, raw, parse(raw, key)))
+    if not found:
+        return default
+    if len(found) == 2 and found[0][2] != found[1][2]:
+        raise QueryError(
+            f"Conflicting values for '{found[0][0]}' and '{found[1][0]}': "
+            f"{quote(found[0][1])} and {quote(found[1][1])}."
+        )
+    return found[0][2]
+
+
+def get_list_parameter(
+    params: Any, name: str, parse: Callable[[str, str, str], _T]
+) -> list[_T] | None:
+    """Like :func:`get_parameter` for comma-separated, repeatable lists;
+    ``parse(item, raw value, parameter name)`` parses one item."""
+    found: list[tuple[str, list[str], list[_T]]] = []
+    for key in (name, ALIASES[name]):
+        if key in params:
+            raws = params.getlist(key)
+            found.append((key, raws, [parse(i, raw, key) for raw in raws for i in raw.split(",")]))
+    if not found:
+        return None
+    if len(found) == 2 and found[0][2] != found[1][2]:
+        raise QueryError(
+            f"Conflicting values for '{found[0][0]}' and '{found[1][0]}': "
+            f"{quote(','.join(found[0][1]))} and {quote(','.join(found[1][1]))}."
+        )
+    return found[0][2]
+
+
+# Detail parameters --------------------------------------------------------------------------
+
+
+def _parse_granularity(value: str, key: str) -> Any:
+    granularity = Granularity.by_name.get(value) or Granularity.by_key.get(value)
+    if granularity is None:
+        choices = ", ".join(f"{g.name} ({g.key})" for g in Granularity.values)
+        raise QueryError(
+            f"Invalid granularity: {quote(value)} in parameter '{key}'. Use one of {choices}."
+        )
+    return granularity
+
+
+def _downsampler_parser(known: dict[str, str], kind: str) -> Callable[[str, str, str], str]:
+    by_key = {k: name for name, k in known.items()}
+
+    def parse(item: str, raw: str, key: str) -> str:
+        if item in known:
+            return item
+        if item in by_key:
+            return by_key[item]
+        choices = ", ".join(f"{name} ({k})" for name, k in known.items())
+        raise QueryError(
+            f"Invalid {kind} downsampler: {quote(item)} in parameter '{key}'={quote(raw)}. "
+            f"Use names or keys, comma-separated: {choices}."
+        )
+
+    return parse
+
+
+_parse_value_downsampler = _downsampler_parser(VALUE_DOWNSAMPLERS, "value")
+_parse_time_downsampler = _downsampler_parser(TIME_DOWNSAMPLERS, "time")
+
+
+def _timestamp_parser(parameter: str) -> Callable[[str, str], datetime.datetime]:
+    """A parser of the bound ``parameter`` (long name): integer UNIX seconds or an ISO 8601 /
+    RFC 3339 timestamp (:mod:`django_datastream.params.times`), rounded to whole seconds so that
+    it selects the datapoints the exact moment would."""
+    which = "start" if parameter.startswith("start") else "end"
+    rounding = rounding_for(parameter)
+
+    def parse(value: str, key: str) -> datetime.datetime:
+        try:
+            return parse_time(value, key, which, rounding)
+        except InvalidTime as error:
+            raise QueryError(str(error)) from None
+
+    return parse
+
+
+_parse_start = _timestamp_parser("start")
+_parse_start_exclusive = _timestamp_parser("start_exclusive")
+_parse_end = _timestamp_parser("end")
+_parse_end_exclusive = _timestamp_parser("end_exclusive")
+
+
+def parse_boolean(value: str, key: str) -> bool:
+    """A boolean parameter: one of :data:`TRUE_WORDS` or :data:`FALSE_WORDS` in any case
+    (ASCII letters only); anything else raises :class:`QueryError` naming ``key``."""
+    parsed = _BOOLEANS.get(value.lower()) if value.isascii() else None
+    if parsed is None:
+        raise QueryError(
+            f"Invalid boolean: {quote(value)} in parameter '{key}'. Use one of "
+            f"{', '.join(TRUE_WORDS)} for true, or {', '.join(FALSE_WORDS)} for false."
+        )
+    return parsed
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailQuery:
+    """The parsed datapoint query of a detail request (arguments of ``get_data``)."""
+
+    granularity: Any
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    start_exclusive: datetime.datetime | None = None
+    end_exclusive: datetime.datetime | None = None
+    reverse: bool = False
+    value_downsamplers: list[str] | None = None
+    time_downsamplers: list[str] | None = None
+
+    def get_data_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for ``Datastream.get_data`` (besides the stream id)."""
+        # Not dataclasses.asdict: it deep-copies every value, the granularity class included.
+        arguments = {field.name: getattr(self, field.name) for field in _DETAIL_QUERY_FIELDS}
+        for name in ("value_downsamplers", "time_downsamplers"):
+            if arguments[name] is not None:
+                arguments[name] = list(arguments[name])
+        return arguments
+
+    def echo(self) -> dict[str, Any]:
+        """The ``query_params`` of the response: long names, granularity by name."""
+        return self.get_data_arguments() | {"granularity": self.granularity.name}
+
+
+_DETAIL_QUERY_FIELDS = dataclasses.fields(DetailQuery)
+
+#: The start used when the request gives none: the whole stream.
+DEFAULT_START = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def parse_detail_query(params: Any, default_granularity: Any) -> DetailQuery:
+    """Parse the datapoint parameters of a detail request (``params`` is a ``QueryDict``)."""
+    granularity = get_parameter(params, "granularity", _parse_granularity, default_granularity)
+    start = get_parameter(params, "start", _parse_start)
+    start_exclusive = get_parameter(params, "start_exclusive", _parse_start_exclusive)
+    end = get_parameter(params, "end", _parse_end)
+    end_exclusive = get_parameter(params, "end_exclusive", _parse_end_exclusive)
+    if start is not None and start_exclusive is not None:
+        raise QueryError(
+            "Only one time range start can be specified: got both 'start' and 'start_exclusive'."
+        )
+    if end is not None and end_exclusive is not None:
+        raise QueryError(
+            "Only one time range end can be specified: got both 'end' and 'end_exclusive'."
+        )
+    if start is None and start_exclusive is None:
+        start = DEFAULT_START
+    return DetailQuery(
+        granularity=granularity,
+        start=start,
+        end=end,
+        start_exclusive=start_exclusive,
+        end_exclusive=end_exclusive,
+        reverse=bool(get_parameter(params, "reverse", parse_boolean, False)),
+        value_downsamplers=get_list_parameter(
+            params, "value_downsamplers", _parse_value_downsampler
+        ),
+        time_downsamplers=get_list_parameter(params, "time_downsamplers", _parse_time_downsampler),
+    )
+
+
+# Tag filters ----------------------------------------------------------------------------------
+
+
+def coerce_filter_value(value: str) -> Any:
+    """A filter value as a Python value: booleans, ``None``, integers (64-bit) and finite
+    floats are recognised; everything else stays a string."""
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    if value in ("none", "None", "null"):
+        return None
+    integer = parse_integer(value)
+    if integer is not None:
+        return integer if INT64_MIN <= integer <= INT64_MAX else value
+    if _FLOAT.fullmatch(value):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    return value
+
+
+def parse_tag_filters(params: Any) -> dict[str, Any] | None:
+    """The ``find_streams`` query of the ``tags__…`` parameters in ``params``, else ``None``.
+
+    ``tags__a__b=1`` becomes ``{'a': {'b': 1}}``; the last segment after a tag name may be an
+    operator (``tags__a__gte=1`` → ``{'a': {'gte': 1}}``); ``in``/``nin``/``all`` take a list
+    of all comma-separated and repeated values. Parameters whose first ``__`` segment is not
+    ``tags`` are not filters; ``tags`` alone, or an empty segment, is an error.
+    """
+    query: dict[str, Any] = {}
+    for name in params:
+        segments = name.split("__")
+        if segments[0] != "tags":
+            continue
+        path = segments[1:]
+        raw = params.getlist(name)[-1]
+        if not path or not all(path):
+            raise QueryError(
+                f"Invalid tag filter {quote(name)}={quote(raw)}: use "
+                "tags__<tag>[__<tag>…][__<operator>]=<value>."
+            )
+        operator = path[-1] if len(path) > 1 and path[-1] in TAG_OPERATORS else None
+        if len(path) > MAX_TAG_DEPTH:
+            raise QueryError(
+                f"Tag filter {quote(name)} is nested {len(path)} levels deep; at most "
+                f"{MAX_TAG_DEPTH} levels (tag names and an operator) are allowed."
+            )
+        if operator in LIST_OPERATORS:
+            value: Any = [
+                coerce_filter_value(item)
+                for each in params.getlist(name)
+                for item in each.split(",")
+            ]
+        else:
+            value = coerce_filter_value(raw)
+        if operator == "size" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise QueryError(
+                f"Invalid tag filter {quote(name)}={quote(raw)}: the 'size' operator needs an "
+                "integer."
+            )
+        node = query
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        if not isinstance(node, dict) or path[-1] in node:
+            raise QueryError(
+                f"Conflicting tag filter {quote(name)}={quote(raw)}: another filter already "
+                "sets this tag."
+            )
+        node[path[-1]] = value
+    return query or None
+
+
+# Combining tag queries ------------------------------------------------------------------------
+
+
+def combine_tag_queries(
+    query: Mapping[str, Any] | None, required: Mapping[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Both ``find_streams`` queries at once: ``(combined, leftover)``.
+
+    ``combined`` holds every condition of ``required`` and every condition of ``query`` that
+    the dictionary form can hold beside them, so that the storage evaluates both (with its
+    indexes). A condition of ``query`` on the same tag and operator as one of ``required``
+    with another value cannot share the dictionary: it is returned in ``leftover`` (``None``
+    when there is none) for the caller to check on the streams found.
+    """
+    if not required:
+        return (dict(query) if query else None), None
+    combined = _copy(query or {})
+    leftover: dict[str, Any] = {}
+    _merge(combined, required, leftover, nested=False)
+    return combined, leftover or None
+
+
+def _is_node(value: Any) -> bool:
+    """True for a non-empty dictionary: nested tag names and/or operators."""
+    return isinstance(value, Mapping) and bool(value)
+
+
+def _copy(query: Mapping[str, Any]) -> dict[str, Any]:
+    # Iterative, so that a query nested as deep as the library accepts copies too.
+    root: dict[str, Any] = {}
+    stack = [(root, query)]
+    while stack:
+        target, source = stack.pop()
+        for key, value in source.items():
+            if _is_node(value):
+                target[key] = {}
+                stack.append((target[key], value))
+            else:
+                target[key] = value
+    return root
+
+
+def _same(a: Any, b: Any) -> bool:
+    # True == 1 in Python, but not as tag values: only identical types count as equal, at
+    # every level of a dictionary or list.
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return a == b
+
+
+def _merge(
+    target: dict[str, Any], extra: Mapping[str, Any], leftover: dict[str, Any], nested: bool
+) -> None:
+    """Add the conditions of ``extra`` to ``target``; the conditions of ``target`` that
+    ``extra`` displaces go to ``leftover``."""
+    for key, value in extra.items():
+        if key not in target:
+            target[key] = _copy(value) if _is_node(value) else value
+            continue
+        current = target[key]
+        if _same(current, value):
+            continue
+        is_operator = nested and key in TAG_OPERATORS
+        if not is_operator and (_is_node(current) or _is_node(value)):
+            # A plain value is the condition {"exact": value} on that tag.
+            merged = current if _is_node(current) else {"exact": current}
+            merged = _copy(merged)
+            displaced: dict[str, Any] = {}
+            _merge(merged, value if _is_node(value) else {"exact": value}, displaced, True)
+            target[key] = merged
+            if displaced:
+                leftover[key] = displaced
+        else:
+            target[key] = _copy(value) if _is_node(value) else value
+            leftover[key] = current
