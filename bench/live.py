@@ -11,8 +11,8 @@ are printed, never asserted.
     second stream live, appended every 100 ms with the wall-clock time as value. Prints the
     server's resident memory (RSS, from ``/proc``) before, at its peak during the replay and
     after the clients closed, the replay time, and the followers' delivery latency p50/p99
-    meanwhile. Then the same number of clients ask for the same replay and never read a byte
-    (a tiny receive buffer): RSS while they hang and after they closed.
+    meanwhile. Then, on a fresh server, the same number of clients ask for the same replay and
+    never read a byte (a tiny receive buffer) for ``--hang`` seconds: the same figures.
 
 ``latency``
     N connections follow one stream appended every 100 ms (``--connections``, by default
@@ -66,12 +66,21 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
+def _status(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
 def rss_bytes(pid: int) -> int:
     """The resident set size of process ``pid`` (``VmRSS`` of ``/proc/<pid>/status``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return _status(pid, "VmRSS") * 1024
+
+
+def threads(pid: int) -> int:
+    """How many threads process ``pid`` runs."""
+    return _status(pid, "Threads")
 
 
 def _mb(size: float) -> str:
@@ -79,11 +88,13 @@ def _mb(size: float) -> str:
 
 
 class RssSampler:
-    """Samples a process's RSS every 50 ms in a thread; ``peak`` is the largest seen."""
+    """Samples a process's RSS every 50 ms in a thread; ``peak`` is the largest seen,
+    ``threads`` the most threads seen."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak = rss_bytes(pid)
+        self.threads = threads(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -92,6 +103,7 @@ class RssSampler:
         while not self._stop.wait(0.05):
             with contextlib.suppress(OSError, RuntimeError):
                 self.peak = max(self.peak, rss_bytes(self.pid))
+                self.threads = max(self.threads, threads(self.pid))
 
     def stop(self) -> int:
         self._stop.set()
@@ -184,8 +196,10 @@ async def hang_one(port: int, path: str, opened: list[socket.socket]) -> None:
 
 async def replay_scenario(
     port: int, pid: int, replay_path: str, follow_path: str, args: argparse.Namespace,
-    append: Callable[[], None],
+    append: Callable[[], None], reading: bool,
 ) -> None:  # fmt: skip
+    """``--replayers`` clients ask for the replay (and read it, or read nothing for
+    ``--hang`` seconds) while ``--followers`` clients follow another stream live."""
     latencies: list[float] = []
     followers = [Follower(latencies) for _ in range(args.followers)]
     tasks = [asyncio.create_task(f.run(port, follow_path)) for f in followers]
@@ -201,63 +215,46 @@ async def replay_scenario(
     await asyncio.sleep(2)
     latencies.clear()
     idle = rss_bytes(pid)
-    print(f"server RSS with {args.followers} followers: {_mb(idle)}")
-
     sampler = RssSampler(pid)
     began = time.monotonic()
-    replays = []
-    for index in range(args.replayers):
-        replays.append(asyncio.create_task(replay_one(port, replay_path, args.history)))
-        if index % 50 == 49:
-            await asyncio.sleep(0.05)  # do not overflow the listen backlog
-    counts = await asyncio.wait_for(asyncio.gather(*replays), args.timeout)
-    took = time.monotonic() - began
+    if reading:
+        replays = []
+        for index in range(args.replayers):
+            replays.append(asyncio.create_task(replay_one(port, replay_path, args.history)))
+            if index % 50 == 49:
+                await asyncio.sleep(0.05)  # do not overflow the listen backlog
+        counts = await asyncio.wait_for(asyncio.gather(*replays), args.timeout)
+        done = sum(count >= args.history for count in counts)
+        what = f"read the replay, {done} complete in {time.monotonic() - began:.1f} s"
+    else:
+        opened: list[socket.socket] = []
+        for index in range(args.replayers):
+            await hang_one(port, replay_path, opened)
+            if index % 50 == 49:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(args.hang)
+        what = f"read nothing for {args.hang:.0f} s"
     peak = sampler.stop()
     during = sorted(latencies)
+    if not reading:
+        for sock in opened:
+            sock.close()
     await asyncio.sleep(3)
     after = rss_bytes(pid)
-    complete = sum(count >= args.history for count in counts)
     print(
-        f"{args.replayers} clients replaying {args.history:,} events each: {complete} complete "
-        f"in {took:.1f} s; RSS peak {_mb(peak)} (+{_mb(peak - idle)}, "
-        f"{(peak - idle) / args.replayers / 2**20:.2f} MB a connection); 3 s after they "
-        f"closed {_mb(after)} (+{_mb(after - idle)})"
+        f"{args.replayers} clients asking for a replay of {args.history:,} events {what}: "
+        f"server RSS {_mb(idle)} before, peak {_mb(peak)} (+{_mb(peak - idle)}, "
+        f"{(peak - idle) / args.replayers / 2**20:.2f} MB a connection, {sampler.threads} "
+        f"threads), 3 s after they closed {_mb(after)} (+{_mb(after - idle)})"
     )
     if during:
         print(
-            f"  followers meanwhile: {len(during):,} events, latency p50 "
-            f"{statistics.median(during) * 1000:,.0f} ms, p99 "
+            f"  {args.followers} followers of another stream meanwhile: {len(during):,} events, "
+            f"latency p50 {statistics.median(during) * 1000:,.0f} ms, p99 "
             f"{_percentile(during, 0.99) * 1000:,.0f} ms, max {during[-1] * 1000:,.0f} ms"
         )
     else:
-        print("  followers meanwhile: no event received")
-
-    # The same replay asked for by clients that never read.
-    latencies.clear()
-    before = rss_bytes(pid)
-    sampler = RssSampler(pid)
-    opened: list[socket.socket] = []
-    for index in range(args.replayers):
-        await hang_one(port, replay_path, opened)
-        if index % 50 == 49:
-            await asyncio.sleep(0.05)
-    await asyncio.sleep(args.hang)
-    peak = sampler.stop()
-    during = sorted(latencies)
-    for sock in opened:
-        sock.close()
-    await asyncio.sleep(3)
-    after = rss_bytes(pid)
-    print(
-        f"{args.replayers} clients asking for the replay and never reading, for "
-        f"{args.hang:.0f} s: RSS peak {_mb(peak)} (+{_mb(peak - before)}); 3 s after they "
-        f"closed {_mb(after)} (+{_mb(after - before)})"
-    )
-    if during:
-        print(
-            f"  followers meanwhile: latency p50 {statistics.median(during) * 1000:,.0f} ms, "
-            f"p99 {_percentile(during, 0.99) * 1000:,.0f} ms"
-        )
+        print(f"  {args.followers} followers of another stream meanwhile: no event received")
     stop.set()
     await appender
     for follower in followers:
@@ -271,6 +268,7 @@ def run_replay(args: argparse.Namespace, source: Path) -> None:
     from datastream import Datastream, Granularity
     from datastream.backends.sqlite import Backend
 
+    print(f"uvicorn, one process (a fresh one for each line), SQLite file, code of {source}")
     with tempfile.TemporaryDirectory() as directory:
         database = str(Path(directory) / "live.sqlite3")
         datastream = Datastream(Backend(database))
@@ -284,15 +282,15 @@ def run_replay(args: argparse.Namespace, source: Path) -> None:
         )  # fmt: skip
         followed = datastream.ensure_stream({"bench": "live"}, {}, ["mean"], Granularity.Seconds)
         start = HISTORY_START.strftime("%Y-%m-%dT%H:%M:%SZ")
-        with serve(database, source) as (port, server):
-            print(f"uvicorn, one process, SQLite file, code of {source}")
-            asyncio.run(
-                replay_scenario(
-                    port, server.pid, f"/api/v1/stream/{history}/live/?s={start}",
-                    f"/api/v1/stream/{followed}/live/", args,
-                    lambda: datastream.append(followed, time.time()),
-                )
-            )  # fmt: skip
+        for reading in (True, False):
+            with serve(database, source) as (port, server):
+                asyncio.run(
+                    replay_scenario(
+                        port, server.pid, f"/api/v1/stream/{history}/live/?s={start}",
+                        f"/api/v1/stream/{followed}/live/", args,
+                        lambda: datastream.append(followed, time.time()), reading,
+                    )
+                )  # fmt: skip
         datastream.backend.close()
 
 
