@@ -40,6 +40,7 @@ from datastream.granularity import Granularity
 from datastream.jsonformat import iso_seconds
 
 from ..conf import datastream_settings
+from ..errors import NotAcceptable
 from ..params.parse import QueryError, quote
 
 __all__ = [
@@ -86,11 +87,9 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class FormatNotAvailable(UnsupportedSerializationFormat):
+class FormatNotAvailable(NotAcceptable, UnsupportedSerializationFormat):
     """An enabled format that cannot write this response (CSV of the schema); answered 406
     with the message as it is."""
-
-    _msg_template = "%s"
 
 
 def is_valid_callback(name: str) -> bool:

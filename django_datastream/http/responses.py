@@ -30,15 +30,16 @@ from tastypie.exceptions import (
 )
 from tastypie.utils.mime import build_content_type
 
-from datastream import exceptions
-
 from ..conf import datastream_settings
-from ..formats.serializer import CONTENT_TYPES, FormatNotAvailable, determine_format
-from ..params.parse import QueryError, quote
+from ..errors import LIBRARY_STATUSES, ApiError, error_for_status
+from ..formats.serializer import CONTENT_TYPES, determine_format
+from ..params.parse import quote
 
 __all__ = [
     "ALLOWED_METHODS",
+    "STATUSES",
     "ApiError",
+    "api_error",
     "add_cors_headers",
     "check_read_method",
     "error_response",
@@ -62,15 +63,6 @@ _EMPTY_ERROR_MESSAGES = {
     429: "Too many requests: the request rate limit of this API is exceeded.",
     501: "Not implemented.",
 }
-
-
-class ApiError(Exception):
-    """An error answered as ``{"error": message}`` with ``status`` (400 by default)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def error_response(message: str, status: int = 400) -> HttpResponse:
@@ -209,37 +201,69 @@ def _add_error_body(response: HttpResponse) -> None:
     response["Content-Type"] = "application/json"
 
 
-def _error_to_response(request: HttpRequest, error: Exception) -> HttpResponse:
+def _message(error: Exception) -> str | None:
+    return str(error.args[0]) if error.args else None
+
+
+def _too_many_fields(error: Exception) -> str:
+    return (
+        f"Too many query parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted."
+    )
+
+
+def _suspicious(error: Exception) -> str:
+    logging.getLogger(f"django.security.{type(error).__name__}").error(str(error))
+    return "Bad request: refused as suspicious."
+
+
+def _unavailable(error: Exception) -> str | None:
+    logger.warning("Datastream backend unavailable: %s", error)
+    return None  # the class's message: the error's may name hosts
+
+
+def _no_message(error: Exception) -> str | None:
+    return None
+
+
+#: Exception class -> (status, the answer's message from the exception; ``None``: the
+#: status's own). The library's classes come from :data:`~django_datastream.errors.
+#: LIBRARY_STATUSES`; the others are Django's and tastypie's. The most specific class of an
+#: exception's MRO found here decides; :class:`~django_datastream.errors.ApiError` carries its
+#: own status, and a class found nowhere is a bug (500).
+STATUSES: dict[type[Exception], tuple[int, Callable[[Exception], str | None]]] = {
+    BadRequest: (400, _message),
+    TooManyFieldsSent: (400, _too_many_fields),
+    SuspiciousOperation: (400, _suspicious),
+    UnsupportedSerializationFormat: (406, _no_message),
+    NotFound: (404, str),
+    ObjectDoesNotExist: (404, str),
+    Http404: (404, str),
+    Unauthorized: (401, str),
+    **{
+        error_class: (status, _unavailable if status == 503 else str)
+        for error_class, status in LIBRARY_STATUSES.items()
+    },
+}
+
+
+def api_error(error: Exception) -> ApiError | None:
+    """The :class:`~django_datastream.errors.ApiError` answering ``error`` (``None``: a bug)."""
     if isinstance(error, ApiError):
-        return error_response(error.message, error.status)
-    if isinstance(error, QueryError | BadRequest):
-        return error_response(str(error.args[0]) if error.args else "Bad request.", 400)
+        return error
+    for error_class in type(error).__mro__:
+        entry = STATUSES.get(error_class)
+        if entry is not None:
+            status, message = entry
+            return error_for_status(status, message(error))
+    return None
+
+
+def _error_to_response(request: HttpRequest, error: Exception) -> HttpResponse:
     if isinstance(error, ImmediateHttpResponse):
         return error.response
-    if isinstance(error, FormatNotAvailable):
-        return error_response(str(error), 406)
-    if isinstance(error, UnsupportedSerializationFormat):
-        return error_response("This format is not available here.", 406)
-    if isinstance(error, TooManyFieldsSent):
-        return error_response(
-            "Too many query parameters: at most "
-            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted.",
-            400,
-        )
-    if isinstance(error, SuspiciousOperation):
-        logging.getLogger(f"django.security.{type(error).__name__}").error(str(error))
-        return error_response("Bad request: refused as suspicious.", 400)
-    if isinstance(error, exceptions.StreamNotFound | NotFound | ObjectDoesNotExist | Http404):
-        return error_response(str(error) or "Not found.", 404)
-    if isinstance(error, Unauthorized):
-        return error_response(str(error) or "You are not allowed to read this.", 401)
-    if isinstance(error, exceptions.BackendUnavailable):
-        logger.warning("Datastream backend unavailable: %s", error)
-        return error_response("The datastream backend is unavailable.", 503)
-    if isinstance(error, exceptions.DatastreamException) and isinstance(
-        error, ValueError | TypeError | AttributeError
-    ):
-        return error_response(str(error), 400)
+    answer = api_error(error)
+    if answer is not None:
+        return error_response(answer.message, answer.status_code)
     logger.error(
         "Internal Server Error: %s",
         request.path,

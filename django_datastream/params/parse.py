@@ -28,6 +28,7 @@ from datastream.limits import (
 )
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 
+from ..errors import BadParameter
 from .times import InvalidTime, parse_time, rounding_for
 
 __all__ = [
@@ -102,8 +103,8 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _T = TypeVar("_T")
 
 
-class QueryError(ValueError):
-    """A query parameter is invalid; the message names the parameter and the value."""
+class QueryError(BadParameter):
+    """A query parameter is invalid; the message names the parameter and the value (400)."""
 
 
 def quote(value: str) -> str:
