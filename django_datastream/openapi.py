@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the API, served at ``/api/v1/openapi.json``.
 
 The document is built at request time from the same definitions the request parsing uses:
-parameter names and short forms (:data:`django_datastream.params.parse.ALIASES`), granularities,
+parameter names and short forms (:data:`django_datastream.params.table.ALIASES`), granularities,
 downsamplers and boolean words (:mod:`datastream.constants`, :mod:`django_datastream.params.parse`),
 limits and formats (the settings and each resource's ``Meta``), so it follows the
 configuration and cannot drift from the code (a test checks that every parsed parameter is
@@ -61,7 +61,7 @@ from .formats.serializer import (
     RESERVED_WORDS,
 )
 from .params import parse as query
-from .params.chart import CHART_ALIASES
+from .params.table import ALIASES, LIVE
 from .params.times import MAX_SECONDS, MIN_SECONDS
 
 __all__ = [
@@ -88,7 +88,7 @@ _PLAIN_FORMATS = ("json", "jsonp", "xml")
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """A query parameter: its long name, schema and description (the short form comes from
-    :data:`django_datastream.params.parse.ALIASES`)."""
+    :data:`django_datastream.params.table.ALIASES`)."""
 
     name: str
     schema: dict[str, Any]
@@ -97,7 +97,7 @@ class Parameter:
     @property
     def short(self) -> str | None:
         """The short form of the name, if there is one."""
-        return query.ALIASES.get(self.name) or CHART_ALIASES.get(self.name)
+        return ALIASES.get(self.name)
 
     def names(self) -> list[str]:
         """The long name, then the short form if there is one."""
@@ -307,16 +307,9 @@ def list_parameters(max_limit: int | None = None) -> list[Parameter]:
     ]
 
 
-#: Detail parameters the live endpoint takes (the others answer 400 there).
-_LIVE_PARAMETERS = (
-    "granularity", "start", "start_exclusive", "value_downsamplers", "time_downsamplers",
-    "time_format", "open_bucket",
-)  # fmt: skip
-
-
 def live_parameters() -> list[Parameter]:
     """The parameters of ``/stream/<id>/live/`` (long names)."""
-    return [p for p in detail_parameters() if p.name in _LIVE_PARAMETERS]
+    return [p for p in detail_parameters() if p.name in LIVE]
 
 
 # Rules joining parameters --------------------------------------------------------------------

@@ -66,13 +66,13 @@ from .http.responses import ApiError, check_read_method, render, respond
 from .liveview import access_check, check_live_parameters, live_response
 from .params.chart import parse_chart_options
 from .params.parse import (
-    ALIASES,
     QueryError,
     combine_tag_queries,
     parse_detail_query,
     parse_tag_filters,
     quote,
 )
+from .params.table import QUERY_NAMES
 
 __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
@@ -84,13 +84,6 @@ _THROTTLE_CHECKED = "_datastream_throttle_checked"
 _THROTTLE_LOGGED = "_datastream_throttle_logged"
 #: Content type -> format name of the formats whose detail answers are streamed.
 _STREAMED = {CONTENT_TYPES[name]: name for name in STREAMED_FORMATS}
-#: Parameters the parsed ``DetailQuery`` holds (the others go into an ETag as they are).
-_QUERY_PARAMETERS = frozenset(
-    name
-    for long in ("granularity", "start", "end", "start_exclusive", "end_exclusive",
-                 "value_downsamplers", "time_downsamplers", "reverse")
-    for name in (long, ALIASES[long])
-)  # fmt: skip
 
 
 class StreamObjects:
@@ -265,7 +258,7 @@ class StreamResource(Resource):
             query,
             self.determine_format(request),
             self._meta.serializer.datetime_formatting,
-            {*_QUERY_PARAMETERS, "format"},
+            {*QUERY_NAMES, "format"},
             datastream_settings.CLOSED_MAX_AGE,
         )
 

@@ -23,17 +23,12 @@ from datastream.thinning import ALGORITHMS, MIN_POINTS
 
 from ..formats.columns import SHAPES, TIME_FORMATS
 from .parse import QueryError, get_parameter, parse_boolean, parse_integer, quote
+from .table import PARAMETERS
 
 __all__ = ["CHART_ALIASES", "ChartOptions", "parse_chart_options"]
 
-#: Long parameter name -> short alias, for :data:`django_datastream.params.parse.ALIASES`.
-CHART_ALIASES: dict[str, str] = {
-    "max_points": "mp",
-    "thin": "th",
-    "shape": "sh",
-    "time_format": "tf",
-    "open_bucket": "ob",
-}
+#: Long parameter name -> short alias of the chart parameters (from the table).
+CHART_ALIASES: dict[str, str] = {p.name: p.alias for p in PARAMETERS if p.role == "chart"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,7 @@ from datastream.limits import (
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 
 from ..errors import BadParameter
+from .table import ALIASES
 from .times import InvalidTime, parse_time, rounding_for
 
 __all__ = [
@@ -53,26 +54,6 @@ __all__ = [
     "quote",
 ]
 
-#: Long parameter name -> short alias.
-ALIASES: dict[str, str] = {
-    "granularity": "g",
-    "start": "s",
-    "end": "e",
-    "start_exclusive": "sx",
-    "end_exclusive": "ex",
-    "value_downsamplers": "v",
-    "time_downsamplers": "t",
-    "reverse": "r",
-    "limit": "l",
-    "offset": "o",
-    "cursor": "cu",
-    # The chart parameters (django_datastream.params.chart).
-    "max_points": "mp",
-    "thin": "th",
-    "shape": "sh",
-    "time_format": "tf",
-    "open_bucket": "ob",
-}
 
 #: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
 MIN_TIMESTAMP = MIN_BOUND_SECONDS
