@@ -41,10 +41,9 @@ from datastream.granularity import Granularity
 from datastream.tagquery import matches, parse_query
 
 from .conf import datastream_settings, get_datastream
-from .detail.chart import choose_query, finish_page, thinned_datapoints
-from .detail.export import export_response
-from .detail.pagination import DatapointsPaginator
-from .detail.paging import CursorStreamsPaginator, detail_meta, detail_window
+from .detail import pipeline
+from .detail.pagination import CursorStreamsPaginator, DatapointsPaginator
+from .detail.request import DetailRequest, PagingSettings
 from .fields import (
     DatapointsField,
     DateTimeField,
@@ -54,7 +53,6 @@ from .fields import (
     ListField,
     StringField,
 )
-from .formats.columns import convert_datapoint, time_converter
 from .formats.serializer import (
     CONTENT_TYPES,
     STREAMED_FORMATS,
@@ -72,7 +70,6 @@ from .params.parse import (
     parse_tag_filters,
     quote,
 )
-from .params.table import QUERY_NAMES
 
 __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 
@@ -246,43 +243,6 @@ class StreamResource(Resource):
             raise ImmediateHttpResponse(unchanged)
         return data
 
-    def _check_detail_cache(
-        self, request: HttpRequest, datastream: Datastream, stream: Stream, query: Any
-    ) -> HttpResponse | None:
-        """Remember the detail answer's ETag and Cache-Control; the 304 answer when the
-        client's copy is current (decided before any datapoint is read)."""
-        return caching.detail_validators(
-            request,
-            stream,
-            datastream.get_data_version(stream.id),
-            query,
-            self.determine_format(request),
-            self._meta.serializer.datetime_formatting,
-            {*QUERY_NAMES, "format"},
-            datastream_settings.CLOSED_MAX_AGE,
-        )
-
-    def _export(
-        self, request: HttpRequest, datastream: Datastream, stream: Stream, query: Any,
-        chart: Any, window: Any, format_name: str,
-    ) -> None:  # fmt: skip
-        """Raise the streamed CSV or NDJSON answer (tastypie's dispatch would turn a response
-        that is not an ``HttpResponse`` into a 204)."""
-        convert = None
-        if chart.time_format != "iso":
-            times = time_converter(chart.time_format)
-
-            def convert(point: dict[str, Any]) -> dict[str, Any]:
-                return convert_datapoint(point, times)
-
-        streamed = export_response(
-            request, self._meta.serializer, datastream, stream, query, window, format_name,
-            datastream_settings.EXPORT_MAX_POINTS,
-            self._meta.datapoints_limit or datastream_settings.DETAIL_LIMIT, convert,
-        )  # fmt: skip
-        caching.finish(request, streamed)
-        raise ImmediateHttpResponse(streamed)
-
     def method_check(self, request: HttpRequest, allowed: Any = None) -> str:
         """GET and HEAD (answered as GET) when ``allowed`` has ``'get'``; OPTIONS answers 200,
         anything else 405 (the API is read-only)."""
@@ -416,7 +376,9 @@ class StreamResource(Resource):
 
     def get_detail(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """One stream with a page of its datapoints (``Meta.datapoints_paginator_class``),
-        the understood query (``query_params``) and the page's ``meta``.
+        the understood query (``query_params``) and the page's ``meta``: the stream is read
+        and dehydrated here, the rest is the detail pipeline
+        (:mod:`django_datastream.detail.pipeline`).
 
         The stream is read with ``obj_get``, not tastypie's ``cached_obj_get``: a stream found
         in ``Meta.cache`` would skip the authorization (and its metadata moves with every
@@ -424,60 +386,20 @@ class StreamResource(Resource):
         stream = self.obj_get(
             bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
         )
-        query = parse_detail_query(request.GET, stream.highest_granularity)
-        meta = self._meta
-        max_limit = meta.datapoints_max_limit
-        if max_limit is None:
-            max_limit = datastream_settings.DETAIL_MAX_LIMIT
-        # Chart parameters (django_datastream.detail.chart): max_points picks the granularity,
-        # thin picks raw datapoints; then time_format, open_bucket and shape on the page.
-        chart = parse_chart_options(request.GET, _names_granularity(request.GET), max_limit)
-        if chart.shape == "columns" and self.determine_format(request) in _STREAMED:
-            raise QueryError(
-                "shape=columns is for JSON, JSONP and XML; CSV and NDJSON are always rows."
-            )
-        datastream = self.datastream()
-        query = choose_query(datastream, stream, query, chart)
-        unchanged = self._check_detail_cache(request, datastream, stream, query)
-        if unchanged is not None:
-            return unchanged
-        window = detail_window(request.GET, datastream, stream, query)
-        content_type = self.determine_format(request)
-        if content_type in _STREAMED and chart.thin is None:
-            self._export(request, datastream, stream, query, chart, window, _STREAMED[content_type])
-        raw_count = None
-        if chart.thin is not None:
-            if window.position is not None:
-                raise QueryError("'thin' answers one page of thinned datapoints: no cursor.")
-            datapoints, raw_count = thinned_datapoints(datastream, stream, query, chart)
-        else:
-            datapoints = datastream.get_data(stream.id, **window.arguments)
         bundle = self.full_dehydrate(self.build_bundle(obj=stream, request=request))
-        page = meta.datapoints_paginator_class(
-            request.GET,
-            datapoints,
-            resource_uri=self.dehydrate_resource_uri(bundle),
-            limit=meta.datapoints_limit if chart.max_points is None else chart.max_points,
-            max_limit=meta.datapoints_max_limit,
-            offset=window.offset,
-        ).page()
-        if raw_count is not None:
-            page["meta"]["raw_count"] = raw_count
-            page["meta"]["next_cursor"] = None
-        else:
-            detail_meta(
-                request.GET, datastream, stream, query, window, page,
-                self.dehydrate_resource_uri(bundle),
-            )  # fmt: skip
-        objects, extra = finish_page(
-            datastream, stream, query, chart, page["objects"], page["meta"]
+        meta = self._meta
+        paging = PagingSettings(
+            meta.datapoints_paginator_class, meta.datapoints_limit, meta.datapoints_max_limit
         )
-        bundle.data["datapoints"] = objects
-        bundle.data["query_params"] = query.echo() | chart.echo()
-        bundle.data["meta"] = page["meta"]
-        bundle.data.update(extra)
-        bundle = self.alter_detail_data_to_serialize(request, bundle)
-        return self.create_response(request, bundle)
+        detail = DetailRequest.parse(
+            request, self.datastream(), bundle, meta.serializer, paging,
+            self.dehydrate_resource_uri(bundle),
+        )  # fmt: skip
+        response = pipeline.run(detail, self.alter_detail_data_to_serialize)
+        if not isinstance(response, HttpResponse):
+            # A streamed export: tastypie's dispatch would answer 204 for it.
+            raise ImmediateHttpResponse(response)
+        return response
 
     def get_live(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """``<id>/live/``: the stream's new datapoints as Server-Sent Events (see

@@ -31,7 +31,7 @@ from django_datastream.detail.cursors import (
     position_after,
     query_digest,
 )
-from django_datastream.detail.paging import detail_scope, page_position
+from django_datastream.detail.pagination import detail_scope, page_position
 from django_datastream.params.parse import parse_detail_query
 
 T0 = at(2020, 1, 1)

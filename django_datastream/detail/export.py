@@ -39,7 +39,14 @@ from tastypie.utils.mime import build_content_type
 
 from datastream.granularity import from_seconds, to_seconds
 
+from ..conf import datastream_settings
+from ..formats.columns import convert_datapoint, time_converter
+from ..formats.serializer import CONTENT_TYPES, csv_columns
+from ..http.caching import finish
+from ..params.parse import DEFAULT_START, get_parameter
 from .cursors import GetData, Window, continue_datapoints, position_after
+from .pagination import parse_limit, parse_offset
+from .request import DetailRequest
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -260,8 +267,6 @@ def _body(request: Any, chunks: Iterator[bytes]) -> Iterator[bytes] | AsyncItera
 def _range_seconds(stream: Any, query: Any) -> tuple[int | None, int | None]:
     """The first and last second of the export's range as asked (the stream's first and last
     datapoint where the query leaves it open)."""
-    from ..params.parse import DEFAULT_START
-
     start = query.start_exclusive or query.start
     if start is None or start == DEFAULT_START:
         start = stream.earliest_datapoint
@@ -272,25 +277,21 @@ def _range_seconds(stream: Any, query: Any) -> tuple[int | None, int | None]:
     )
 
 
-def export_response(
-    request: Any,
-    serializer: Any,
-    datastream: Any,
-    stream: Any,
-    query: Any,
-    window: Window,
-    format_name: str,
-    max_points: int,
-    default_limit: int,
-    convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> ExportResponse:
-    """The streamed NDJSON or CSV answer of a detail request: the datapoints of ``window``
-    from its offset, at most ``limit`` (default ``default_limit``, at most ``max_points``: a
-    larger ``limit`` that the range would fill is cut there, and the answer says so).
-    ``convert`` (optional) rewrites each datapoint (time formats)."""
-    from ..formats.serializer import CONTENT_TYPES, csv_columns
-    from ..params.parse import get_parameter
-    from .pagination import parse_limit
+def export_response(detail: DetailRequest, window: Window) -> ExportResponse:
+    """The streamed NDJSON or CSV answer of ``detail``: the datapoints of ``window`` from its
+    offset, at most ``limit`` (default ``Meta.datapoints_limit``, at most
+    ``DATASTREAM_EXPORT_MAX_POINTS``: a larger ``limit`` that the range would fill is cut
+    there, and the answer says so), times written as ``time_format`` asks."""
+    request, stream, query = detail.request, detail.stream, detail.query
+    datastream, serializer, format_name = detail.datastream, detail.serializer, detail.format_name
+    max_points = datastream_settings.EXPORT_MAX_POINTS
+    default_limit = detail.paging.limit or datastream_settings.DETAIL_LIMIT
+    convert = None
+    if detail.chart.time_format != "iso":
+        times = time_converter(detail.chart.time_format)
+
+        def convert(point: dict[str, Any]) -> dict[str, Any]:
+            return convert_datapoint(point, times)
 
     limit = get_parameter(request.GET, "limit", parse_limit, default_limit)
     capped = bool(max_points) and limit > max_points
@@ -298,8 +299,6 @@ def export_response(
         limit = max_points
     offset = window.offset
     if window.position is None:
-        from .pagination import parse_offset
-
         offset = get_parameter(request.GET, "offset", parse_offset, 0)
     content_type = build_content_type(CONTENT_TYPES[format_name])
     get_data = functools.partial(datastream.get_data, stream.id)
@@ -313,7 +312,11 @@ def export_response(
     if capped and get_data(**window.arguments)[offset : offset + limit + 1].count() > limit:
         headers[TRUNCATED_HEADER] = str(limit)
     if (request.method or "").upper() == "HEAD":
-        return ExportResponse(_body(request, iter(())), content_type=content_type, headers=headers)
+        response = ExportResponse(
+            _body(request, iter(())), content_type=content_type, headers=headers
+        )
+        finish(request, response)
+        return response
     pages: Iterable[list[dict[str, Any]]] = datapoint_pages(
         get_data,
         query.get_data_arguments(),
@@ -339,4 +342,6 @@ def export_response(
         chunks = csv_chunks(pages, serializer.csv_cell_converter(), *csv_columns(detail))
     if capped:
         chunks = _with_trailer(chunks, cut, truncated_line(format_name, limit))
-    return ExportResponse(_body(request, chunks), content_type=content_type, headers=headers)
+    response = ExportResponse(_body(request, chunks), content_type=content_type, headers=headers)
+    finish(request, response)
+    return response

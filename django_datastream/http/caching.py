@@ -31,7 +31,6 @@ __all__ = [
     "apply_cache_headers",
     "cache_control",
     "closed_range",
-    "detail_validators",
     "finish",
     "list_validators",
     "make_etag",
@@ -145,40 +144,6 @@ def finish(request: HttpRequest, response: HttpResponse, replace_control: bool =
 def _page_parameters(params: Any, known: set[str]) -> list[Any]:
     """The request's parameters that the parsed query does not hold, in a stable order."""
     return sorted((key, params.getlist(key)) for key in params if key not in known)
-
-
-def detail_validators(
-    request: HttpRequest,
-    stream: Any,
-    data_version: int,
-    query: Any,
-    content_type: str,
-    datetime_formatting: str,
-    known: set[str],
-    max_age: int,
-) -> HttpResponse | None:
-    """Remember the tag and ``Cache-Control`` of a detail answer; the 304 (or 412) answer if
-    the request's conditions say the client's copy is current."""
-    state = {key: value for key, value in vars(stream).items() if key != "datapoints"}
-    etag = make_etag(
-        "detail",
-        state,
-        data_version,
-        query.echo(),
-        _page_parameters(request.GET, known),
-        content_type,
-        datetime_formatting,
-    )
-    closed = closed_range(
-        query.granularity,
-        stream.highest_granularity,
-        query.end,
-        query.end_exclusive,
-        getattr(stream, "downsampled_until", None),
-    )
-    control = cache_control(closed, max_age)
-    remember(request, etag, control)
-    return not_modified(request, etag, control)
 
 
 def list_validators(

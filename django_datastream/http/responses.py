@@ -122,12 +122,14 @@ def render(
     serializer: Any,
     data: Any,
     response_class: type[HttpResponse] = HttpResponse,
+    content_type: str | None = None,
     **response_kwargs: Any,
 ) -> HttpResponse:
     """``data`` written by ``serializer`` in the format the request negotiates (see
-    :func:`django_datastream.formats.serializer.determine_format`): the one way API answers
-    are made."""
-    content_type = determine_format(request, serializer)
+    `django_datastream.formats.serializer.determine_format`, unless ``content_type`` gives the
+    format already negotiated): the one way API answers are made."""
+    if content_type is None:
+        content_type = determine_format(request, serializer)
     options = {}
     if content_type == CONTENT_TYPES["jsonp"]:
         options["callback"] = request.GET.get("callback", "callback")

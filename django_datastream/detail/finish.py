@@ -1,0 +1,104 @@
+"""Finishing a detail page as the chart parameters ask: times (``time_format``), the open
+bucket (``open_bucket``, computed from raw datapoints) and the ``columns`` shape, plus
+``meta.downsampled_until``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from datastream import Datastream, Stream
+from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.granularity import from_seconds, to_seconds
+
+from ..formats.columns import convert_datapoint, time_converter, to_columns
+from ..live import open_buckets
+from ..params.chart import ChartOptions
+from ..params.parse import DetailQuery
+
+__all__ = ["finish_page"]
+
+
+def _bucket_bounds(query: DetailQuery) -> tuple[int | None, int | None]:
+    """The first and last bucket start (seconds) ``query`` includes, ``None`` when open."""
+    size = query.granularity.seconds
+    first = last = None
+    if query.start_exclusive is not None:
+        first = query.granularity.round_seconds(to_seconds(query.start_exclusive)) + size
+    elif query.start is not None:
+        first = query.granularity.round_seconds(to_seconds(query.start))
+    if query.end_exclusive is not None:
+        last = query.granularity.round_seconds(to_seconds(query.end_exclusive) - 1)
+    elif query.end is not None:
+        last = query.granularity.round_seconds(to_seconds(query.end))
+    return first, last
+
+
+def _columns_keys(stream: Stream, query: DetailQuery) -> tuple[list[str], list[str]]:
+    time_names = query.time_downsamplers
+    if time_names is None:
+        time_names = list(TIME_DOWNSAMPLERS)
+    value_names = query.value_downsamplers
+    stored = [VALUE_DOWNSAMPLERS[name] for name in stream.value_downsamplers]
+    if value_names is None:
+        value_keys = stored
+    else:
+        wanted = {VALUE_DOWNSAMPLERS[name] for name in value_names}
+        value_keys = [key for key in stored if key in wanted]
+    time_keys = [TIME_DOWNSAMPLERS[name] for name in TIME_DOWNSAMPLERS if name in time_names]
+    return time_keys, value_keys
+
+
+def finish_page(
+    datastream: Datastream,
+    stream: Stream,
+    query: DetailQuery,
+    chart: ChartOptions,
+    objects: Any,
+    meta: dict[str, Any],
+) -> tuple[Any, dict[str, Any]]:
+    """The page's datapoints as the chart parameters ask, and the response's extra top-level
+    fields (``open_from`` in the ``columns`` shape). Adds ``downsampled_until`` to ``meta``.
+
+    The page is left as it is (the lazy result, written by the storage's JSON fast path) when
+    no chart parameter changes it.
+    """
+    raw = query.granularity >= stream.highest_granularity
+    convert = time_converter(chart.time_format)
+    until = None
+    if not raw:
+        until = (getattr(stream, "downsampled_until", None) or {}).get(query.granularity.name)
+    meta["downsampled_until"] = convert(until) if isinstance(until, datetime.datetime) else until
+    extra: dict[str, Any] = {}
+    opened: list[dict[str, Any]] = []
+    open_from = None
+    last_page = meta.get("next") is None if not query.reverse else not meta.get("offset")
+    if chart.open_bucket and not raw and last_page and meta.get("limit", 1) != 0:
+        first, last = _bucket_bounds(query)
+        buckets = open_buckets(
+            datastream, stream, query.granularity, query.value_downsamplers,
+            query.time_downsamplers, first, last,
+        )  # fmt: skip
+        opened = [datapoint | {"open": True} for _start, datapoint in buckets]
+        open_from = buckets[0][0] if buckets else None
+        if query.reverse:
+            opened.reverse()
+    if chart.shape == "columns":
+        extra["open_from"] = convert(from_seconds(open_from)) if open_from is not None else None
+    if chart.time_format == "iso" and chart.shape == "rows" and not opened:
+        return objects, extra
+    points = list(iter(objects))
+    if query.reverse:
+        points = opened + points
+    else:
+        points.extend(opened)
+    points = [convert_datapoint(point, convert) for point in points]
+    if chart.shape == "rows":
+        return points, extra
+    time_keys, value_keys = _columns_keys(stream, query)
+    if query.time_downsamplers == []:
+        time_keys = []
+    if query.value_downsamplers == []:
+        value_keys = []
+    return to_columns(points, raw, time_keys, value_keys), extra

@@ -1,0 +1,101 @@
+"""The detail request, parsed once: :class:`DetailRequest` carries the stream, its datapoint
+query, the chart options, the negotiated format and the resource's paging settings through
+the pipeline (:mod:`django_datastream.detail.pipeline`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.http import HttpRequest
+from tastypie.bundle import Bundle
+
+from datastream import Datastream, Stream
+
+from ..conf import datastream_settings
+from ..formats.serializer import CONTENT_TYPES, STREAMED_FORMATS, determine_format
+from ..params.chart import ChartOptions, parse_chart_options
+from ..params.parse import ALIASES, DetailQuery, QueryError, parse_detail_query
+
+__all__ = ["DetailRequest", "PagingSettings"]
+
+_FORMAT_NAMES = {content_type: name for name, content_type in CONTENT_TYPES.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class PagingSettings:
+    """What the resource's ``Meta`` says of a stream's datapoints: the paginator class and
+    the page sizes (``None``: the settings' default)."""
+
+    paginator_class: Any
+    limit: int | None
+    max_limit: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailRequest:
+    """One detail request, parsed: everything the pipeline's steps need."""
+
+    request: HttpRequest
+    datastream: Datastream
+    stream: Stream
+    #: The stream, dehydrated by the resource (``bundle.data`` becomes the answer).
+    bundle: Bundle
+    query: DetailQuery
+    chart: ChartOptions
+    #: The negotiated content type and its format name (``json``, ``csv``, …).
+    content_type: str
+    format_name: str
+    serializer: Any
+    paging: PagingSettings
+    #: ``<list URI><id>/``: the base of ``next``/``previous``.
+    resource_uri: str
+
+    @property
+    def params(self) -> Any:
+        """The query string (a ``QueryDict``)."""
+        return self.request.GET
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the answer is a streamed export (CSV and NDJSON, except thinned pages)."""
+        return self.format_name in STREAMED_FORMATS and self.chart.thin is None
+
+    @classmethod
+    def parse(
+        cls,
+        request: HttpRequest,
+        datastream: Datastream,
+        bundle: Bundle,
+        serializer: Any,
+        paging: PagingSettings,
+        resource_uri: str,
+    ) -> DetailRequest:
+        """Parse and check every parameter of ``request`` (400 for the first one wrong)."""
+        stream = bundle.obj
+        params = request.GET
+        query = parse_detail_query(params, stream.highest_granularity)
+        max_limit = paging.max_limit
+        if max_limit is None:
+            max_limit = datastream_settings.DETAIL_MAX_LIMIT
+        names_granularity = "granularity" in params or ALIASES["granularity"] in params
+        chart = parse_chart_options(params, names_granularity, max_limit)
+        content_type = determine_format(request, serializer)
+        format_name = _FORMAT_NAMES[content_type]
+        if chart.shape == "columns" and format_name in STREAMED_FORMATS:
+            raise QueryError(
+                "shape=columns is for JSON, JSONP and XML; CSV and NDJSON are always rows."
+            )
+        return cls(
+            request=request,
+            datastream=datastream,
+            stream=stream,
+            bundle=bundle,
+            query=query,
+            chart=chart,
+            content_type=content_type,
+            format_name=format_name,
+            serializer=serializer,
+            paging=paging,
+            resource_uri=resource_uri,
+        )
