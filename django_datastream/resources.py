@@ -4,18 +4,18 @@ Requests go through tastypie's own ``dispatch`` (and its ``get_list`` and ``get_
 every ``Meta`` hook of a subclass applies: ``authentication``, ``authorization``,
 ``throttle``, ``cache``, ``paginator_class``, ``limit`` and ``max_limit`` (plus
 ``datapoints_paginator_class``, ``datapoints_limit`` and ``datapoints_max_limit`` for the
-datapoints of a stream). What is overridden is what tastypie leaves to a resource that is not
-backed by Django models: where the objects come from (``get_object_list``, ``obj_get_list``,
-``obj_get``, ``detail_uri_kwargs``), the detail view (a stream and a page of its datapoints),
-``get_multiple`` (by id, not by a queryset filter), the schema's ``choices``, the answer
-conventions of this API (``wrap_view``, ``method_check``, ``determine_format``,
-``create_response``, ``unauthorized_result``: JSON errors, CORS, read-only methods), and two
-hot paths of a page of streams (``full_dehydrate``, ``dehydrate_resource_uri``), whose
-semantics are tastypie's.
+datapoints of a stream). The resource keeps tastypie's data hooks: where the objects come from
+(``get_object_list``, ``obj_get_list``, ``obj_get``, ``detail_uri_kwargs``), how they are
+dehydrated (``full_dehydrate`` with the per-field lookups done once, ``dehydrate_resource_uri``),
+the schema's ``choices`` (``build_schema``) and its own URLs (``prepend_urls``: ``set/…/`` and
+``<id>/live/``). The answer conventions of the API (JSON errors, CORS, read-only methods, one
+content negotiation per request, the list's 304 and the throttle counting every answer once)
+are ``wrap_view``, ``method_check``, ``determine_format``, ``unauthorized_result``,
+``alter_list_data_to_serialize`` and the two throttle hooks.
 
-A request walks each module once: this resource parses it (:mod:`.query`), asks the
-``Datastream`` for lazy results, pages them (:mod:`.paginator`) and hands the page to the
-serializer (:mod:`.serializers`), which alone decides how it is written.
+The detail view reads and dehydrates the stream, then hands the request to the detail pipeline
+(:mod:`django_datastream.detail.pipeline`), which parses it once and walks each of its steps
+once: granularity, cache validators, read or export, pagination, finish, render.
 """
 
 from __future__ import annotations
@@ -54,13 +54,11 @@ from .fields import (
     StringField,
 )
 from .formats.serializer import (
-    CONTENT_TYPES,
-    STREAMED_FORMATS,
     DatastreamSerializer,
-    determine_format,
 )
 from .http import caching
-from .http.responses import ApiError, check_read_method, render, respond
+from .http.negotiation import determine_format
+from .http.responses import ApiError, check_read_method, respond
 from .liveview import access_check, check_live_parameters, live_response
 from .params.chart import parse_chart_options
 from .params.parse import (
@@ -79,8 +77,6 @@ _LIST_URI_ATTRIBUTE = "_datastream_list_uri"
 #: Request attributes: the request passed ``throttle_check`` / its access was recorded.
 _THROTTLE_CHECKED = "_datastream_throttle_checked"
 _THROTTLE_LOGGED = "_datastream_throttle_logged"
-#: Content type -> format name of the formats whose detail answers are streamed.
-_STREAMED = {CONTENT_TYPES[name]: name for name in STREAMED_FORMATS}
 
 
 class StreamObjects:
@@ -221,6 +217,7 @@ class StreamResource(Resource):
 
     def _cached_view(self, request: HttpRequest, view: str, *args: Any, **kwargs: Any) -> Any:
         response = getattr(self, view)(request, *args, **kwargs)
+        patch_vary_headers(response, ("Accept",))  # the format may follow the Accept header
         cache = self._meta.cache
         varies = getattr(cache, "varies", None)
         if varies:
@@ -251,16 +248,6 @@ class StreamResource(Resource):
     def determine_format(self, request: HttpRequest) -> str:
         """The negotiated content type (``?format=``, ``callback``, ``Accept``)."""
         return determine_format(request, self._meta.serializer)
-
-    def create_response(
-        self,
-        request: HttpRequest,
-        data: Any,
-        response_class: type[HttpResponse] = HttpResponse,
-        **response_kwargs: Any,
-    ) -> HttpResponse:
-        """``data`` written in the negotiated format by ``Meta.serializer``."""
-        return render(request, self._meta.serializer, data, response_class, **response_kwargs)
 
     def unauthorized_result(self, exception: Exception) -> None:
         """A refusal of the authorization answers 401 with its message."""
@@ -421,10 +408,16 @@ class StreamResource(Resource):
         return live_response(request, self.datastream(), stream, query, chart, check)
 
     def prepend_urls(self) -> list[Any]:
-        """``<id>/live/`` before tastypie's detail URL (which would take ``live`` into the id)."""
+        """``set/<id>;<id>/`` (:meth:`get_set`, in place of tastypie's ``get_multiple``) and
+        ``<id>/live/`` before tastypie's detail URL (which would take ``live`` into the id)."""
         name = re.escape(self._meta.resource_name)
         return [
             *super().prepend_urls(),
+            re_path(
+                rf"^(?P<resource_name>{name})/set/(?P<pk_list>.*?)/$",
+                self.wrap_view("get_set"),
+                name="api_get_multiple",
+            ),
             re_path(
                 rf"^(?P<resource_name>{name})/(?P<pk>[^/]+)/live/$",
                 self.wrap_view("get_live"),
@@ -432,7 +425,7 @@ class StreamResource(Resource):
             ),
         ]
 
-    def get_multiple(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get_set(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """``{"objects": [stream, …], "not_found": [id, …]}`` for ``set/<id>;<id>;…/``, in
         the order of the ids; unknown and malformed ids, and those of streams the
         authorization does not let through, are listed in ``not_found``."""

@@ -13,7 +13,8 @@ from tastypie.bundle import Bundle
 from datastream import Datastream, Stream
 
 from ..conf import datastream_settings
-from ..formats.serializer import CONTENT_TYPES, STREAMED_FORMATS, determine_format
+from ..formats.serializer import CONTENT_TYPES, STREAMED_FORMATS
+from ..http.negotiation import determine_format
 from ..params.chart import ChartOptions, parse_chart_options
 from ..params.parse import ALIASES, DetailQuery, QueryError, parse_detail_query
 

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
-import mimeparse
 import orjson
 from django.conf import settings
 from tastypie.bundle import Bundle
@@ -41,7 +40,6 @@ from datastream.jsonformat import iso_seconds
 
 from ..conf import datastream_settings
 from ..errors import NotAcceptable
-from ..params.parse import QueryError, quote
 
 __all__ = [
     "CALLBACK_PATTERN",
@@ -52,7 +50,6 @@ __all__ = [
     "RESERVED_WORDS",
     "STREAMED_FORMATS",
     "csv_columns",
-    "determine_format",
     "is_valid_callback",
 ]
 
@@ -68,7 +65,6 @@ CONTENT_TYPES: dict[str, str] = {
 #: Formats whose detail answers are streamed (see :mod:`django_datastream.detail.export`).
 STREAMED_FORMATS = ("csv", "ndjson")
 
-_FORMAT_OF = {content_type: name for name, content_type in CONTENT_TYPES.items()}
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 #: A JSONP callback: dotted JavaScript identifiers in ASCII (none a reserved word, at most
 #: :data:`MAX_CALLBACK_LENGTH` characters).
@@ -417,41 +413,3 @@ def _xml_type(value: Any) -> str:
 
 def _xml_item_name(value: Any) -> str:
     return "object" if isinstance(value, dict) else "value"
-
-
-def determine_format(request: Any, serializer: DatastreamSerializer) -> str:
-    """The content type to answer ``request`` with: ``?format=``, else JSONP when a
-    ``callback`` is given, else the ``Accept`` header, else JSON. Raises ``QueryError`` for an
-    unknown ``format`` (the empty one included) or an invalid JSONP ``callback``: a callback
-    is checked whenever JSONP is enabled, whatever format the request asks for."""
-    formats = serializer.formats
-    if "jsonp" in formats and "callback" in request.GET:
-        _check_callback(request.GET["callback"])
-    name = request.GET.get("format")
-    if name is not None:
-        if name not in formats:  # the empty value included
-            raise QueryError(
-                f"Invalid format: {quote(name)} in parameter 'format'. "
-                f"Use one of {', '.join(formats)}."
-            )
-    elif "callback" in request.GET and "jsonp" in formats:
-        name = "jsonp"
-    else:
-        accept = request.META.get("HTTP_ACCEPT") or "*/*"
-        if accept != "*/*":
-            try:
-                best = mimeparse.best_match(serializer.supported_formats_reversed, accept)
-            except Exception:  # noqa: BLE001 - mimeparse raises assorted errors on bad input
-                raise QueryError(f"Invalid Accept header: {quote(accept)}.") from None
-            name = _FORMAT_OF.get(best or "")
-        if not name:
-            name = "json" if "json" in formats else formats[0]
-    return CONTENT_TYPES[name]
-
-
-def _check_callback(callback: str) -> None:
-    if not is_valid_callback(callback):
-        raise QueryError(
-            f"Invalid JSONP callback name: {quote(callback)} in parameter 'callback'. "
-            "Use a JavaScript identifier such as 'handleData' or 'app.handleData'."
-        )

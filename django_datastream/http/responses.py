@@ -32,8 +32,9 @@ from tastypie.utils.mime import build_content_type
 
 from ..conf import datastream_settings
 from ..errors import LIBRARY_STATUSES, ApiError, error_for_status
-from ..formats.serializer import CONTENT_TYPES, determine_format
+from ..formats.serializer import CONTENT_TYPES
 from ..params.parse import quote
+from .negotiation import determine_format
 
 __all__ = [
     "ALLOWED_METHODS",
@@ -126,7 +127,7 @@ def render(
     **response_kwargs: Any,
 ) -> HttpResponse:
     """``data`` written by ``serializer`` in the format the request negotiates (see
-    `django_datastream.formats.serializer.determine_format`, unless ``content_type`` gives the
+    `django_datastream.http.negotiation.determine_format`, unless ``content_type`` gives the
     format already negotiated): the one way API answers are made."""
     if content_type is None:
         content_type = determine_format(request, serializer)
