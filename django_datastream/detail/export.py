@@ -41,7 +41,8 @@ from datastream.granularity import from_seconds, to_seconds
 
 from ..conf import datastream_settings
 from ..formats.columns import convert_datapoint, time_converter
-from ..formats.serializer import CONTENT_TYPES, csv_columns
+from ..formats.csv import csv_columns, datapoint_header, datapoint_rows
+from ..formats.serializer import CONTENT_TYPES
 from ..http.caching import finish
 from ..params.parse import DEFAULT_START, get_parameter
 from .cursors import GetData, Window, continue_datapoints, position_after
@@ -141,20 +142,10 @@ def csv_chunks(
         output.truncate()
         return text.encode()
 
-    if raw:
-        writer.writerow(("t", "v"))
-    else:
-        writer.writerow([f"t.{k}" for k in time_keys] + [f"v.{k}" for k in value_keys])
+    writer.writerow(datapoint_header(raw, time_keys, value_keys))
     yield flush()
-    empty: dict[str, Any] = {}
     for page in pages:
-        if raw:
-            writer.writerows((cell(p.get("t")), cell(p.get("v"))) for p in page)
-        else:
-            writer.writerows(
-                [cell(times.get(k)) for k in time_keys] + [cell(values.get(k)) for k in value_keys]
-                for times, values in ((p.get("t") or empty, p.get("v") or empty) for p in page)
-            )
+        writer.writerows(datapoint_rows(page, cell, raw, time_keys, value_keys))
         yield flush()
 
 

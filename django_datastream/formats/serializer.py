@@ -34,12 +34,11 @@ from tastypie.exceptions import UnsupportedSerializationFormat
 from tastypie.serializers import Serializer
 
 from datastream import Datapoints, Streams
-from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from datastream.granularity import Granularity
 from datastream.jsonformat import iso_seconds
 
 from ..conf import datastream_settings
 from ..errors import NotAcceptable
+from .csv import csv_columns, datapoint_header, datapoint_rows
 
 __all__ = [
     "CALLBACK_PATTERN",
@@ -49,7 +48,6 @@ __all__ = [
     "MAX_CALLBACK_LENGTH",
     "RESERVED_WORDS",
     "STREAMED_FORMATS",
-    "csv_columns",
     "is_valid_callback",
 ]
 
@@ -358,16 +356,9 @@ class DatastreamSerializer(Serializer):
         time_keys: Sequence[str],
         value_keys: Sequence[str],
     ) -> None:
-        cell = self._cell_converter()
-        if raw:
-            writer.writerow(("t", "v"))
-            writer.writerows((cell(p.get("t")), cell(p.get("v"))) for p in datapoints)
-            return
-        writer.writerow([f"t.{k}" for k in time_keys] + [f"v.{k}" for k in value_keys])
-        empty: dict[str, Any] = {}
+        writer.writerow(datapoint_header(raw, time_keys, value_keys))
         writer.writerows(
-            [cell(times.get(k)) for k in time_keys] + [cell(values.get(k)) for k in value_keys]
-            for times, values in ((p.get("t") or empty, p.get("v") or empty) for p in datapoints)
+            datapoint_rows(datapoints, self._cell_converter(), raw, time_keys, value_keys)
         )
 
     def _write_streams(self, writer: Any, streams: Iterable[Any]) -> None:
@@ -384,25 +375,6 @@ class DatastreamSerializer(Serializer):
             writer.writerow(
                 [",".join(data.get(c) or ()) if c in joined else cell(data.get(c)) for c in columns]
             )
-
-
-def csv_columns(detail: dict[str, Any]) -> tuple[bool, list[str], list[str]]:
-    """(raw?, time keys, value keys) of a detail response: raw datapoints at the stream's
-    highest granularity (or a finer one), else a column per requested (by default every kept)
-    downsampler, duplicates once, in request order or in the order of the constants."""
-    query = detail.get("query_params") or {}
-    granularity = Granularity.by_name.get(query.get("granularity"))
-    highest = Granularity.by_name.get(detail.get("highest_granularity"))
-    if granularity is None or highest is None or granularity >= highest:
-        return True, [], []
-    columns = []
-    for kind, known in (("time", TIME_DOWNSAMPLERS), ("value", VALUE_DOWNSAMPLERS)):
-        names = query.get(f"{kind}_downsamplers")
-        if names is None:
-            kept = detail.get(f"{kind}_downsamplers") or ()
-            names = [name for name in known if name in kept]
-        columns.append(list(dict.fromkeys(known[name] for name in names)))
-    return False, columns[0], columns[1]
 
 
 def _xml_type(value: Any) -> str:
