@@ -3,6 +3,6 @@ here: use :mod:`django_datastream.params.chart`."""
 
 from __future__ import annotations
 
-from .params.chart import ChartOptions
+from .params.parse import ChartOptions
 
 __all__ = ["ChartOptions"]

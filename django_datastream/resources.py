@@ -60,10 +60,10 @@ from .http import caching
 from .http.negotiation import determine_format
 from .http.responses import ApiError, check_read_method, respond
 from .liveview import access_check, check_live_parameters, live_response
-from .params.chart import parse_chart_options
 from .params.parse import (
     QueryError,
     combine_tag_queries,
+    parse_chart_options,
     parse_detail_query,
     parse_tag_filters,
     quote,

@@ -6,14 +6,8 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 from helpers import G, at, seconds
 
-from django_datastream.http.caching import (
-    NO_CACHE,
-    apply_cache_headers,
-    cache_control,
-    closed_range,
-    make_etag,
-    not_modified,
-)
+from django_datastream.detail.validators import cache_control, closed_range
+from django_datastream.http.caching import NO_CACHE, apply_cache_headers, make_etag, not_modified
 
 T0 = at(2021, 1, 1)
 

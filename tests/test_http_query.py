@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from datastream import Granularity
 from datastream.tagquery import matches, parse_query
-from django_datastream.params.chart import parse_chart_options
 from django_datastream.params.parse import (
     DEFAULT_START,
     FALSE_WORDS,
@@ -23,6 +22,7 @@ from django_datastream.params.parse import (
     coerce_filter_value,
     combine_tag_queries,
     parse_boolean,
+    parse_chart_options,
     parse_detail_query,
     parse_tag_filters,
 )

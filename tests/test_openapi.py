@@ -40,7 +40,7 @@ from django_datastream.openapi import (
     resource_access,
 )
 from django_datastream.params import parse as query
-from django_datastream.params.chart import CHART_ALIASES
+from django_datastream.params.parse import CHART_ALIASES
 from django_datastream.resources import StreamResource
 
 FUZZ_EXAMPLES = int(os.environ.get("DATASTREAM_FUZZ_EXAMPLES", "600"))

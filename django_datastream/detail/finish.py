@@ -14,8 +14,7 @@ from datastream.granularity import from_seconds, to_seconds
 
 from ..formats.columns import convert_datapoint, time_converter, to_columns
 from ..live import open_buckets
-from ..params.chart import ChartOptions
-from ..params.parse import DetailQuery
+from ..params.parse import ChartOptions, DetailQuery
 
 __all__ = ["finish_page"]
 

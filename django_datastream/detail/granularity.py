@@ -11,8 +11,7 @@ from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
 from datastream.pointbudget import TimeRange, choose_granularity
 
-from ..params.chart import ChartOptions
-from ..params.parse import DEFAULT_START, DetailQuery
+from ..params.parse import DEFAULT_START, ChartOptions, DetailQuery
 from .request import DetailRequest
 
 __all__ = ["choose", "choose_query", "time_range"]

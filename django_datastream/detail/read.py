@@ -11,8 +11,7 @@ from datastream import Datastream, Stream, thinning
 from datastream.granularity import from_seconds
 
 from ..conf import datastream_settings
-from ..params.chart import ChartOptions
-from ..params.parse import DetailQuery, QueryError
+from ..params.parse import ChartOptions, DetailQuery, QueryError
 from .cursors import Window
 from .request import DetailRequest
 

@@ -15,8 +15,12 @@ from datastream import Datastream, Stream
 from ..conf import datastream_settings
 from ..formats.serializer import CONTENT_TYPES, STREAMED_FORMATS
 from ..http.negotiation import determine_format
-from ..params.chart import ChartOptions, parse_chart_options
-from ..params.parse import ALIASES, DetailQuery, QueryError, parse_detail_query
+from ..params.parse import (
+    ChartOptions,
+    DetailQuery,
+    QueryError,
+    parse_detail,
+)
 
 __all__ = ["DetailRequest", "PagingSettings"]
 
@@ -52,15 +56,10 @@ class DetailRequest:
     #: ``<list URI><id>/``: the base of ``next``/``previous``.
     resource_uri: str
 
-    @property
-    def params(self) -> Any:
-        """The query string (a ``QueryDict``)."""
-        return self.request.GET
-
-    @property
-    def streamed(self) -> bool:
-        """Whether the answer is a streamed export (CSV and NDJSON, except thinned pages)."""
-        return self.format_name in STREAMED_FORMATS and self.chart.thin is None
+    #: The query string (a ``QueryDict``).
+    params: Any
+    #: Whether the answer is a streamed export (CSV and NDJSON, except thinned pages).
+    streamed: bool
 
     @classmethod
     def parse(
@@ -75,12 +74,10 @@ class DetailRequest:
         """Parse and check every parameter of ``request`` (400 for the first one wrong)."""
         stream = bundle.obj
         params = request.GET
-        query = parse_detail_query(params, stream.highest_granularity)
         max_limit = paging.max_limit
         if max_limit is None:
             max_limit = datastream_settings.DETAIL_MAX_LIMIT
-        names_granularity = "granularity" in params or ALIASES["granularity"] in params
-        chart = parse_chart_options(params, names_granularity, max_limit)
+        query, chart = parse_detail(params, stream.highest_granularity, max_limit)
         content_type = determine_format(request, serializer)
         format_name = _FORMAT_NAMES[content_type]
         if chart.shape == "columns" and format_name in STREAMED_FORMATS:
@@ -89,6 +86,8 @@ class DetailRequest:
             )
         return cls(
             request=request,
+            params=params,
+            streamed=format_name in STREAMED_FORMATS and chart.thin is None,
             datastream=datastream,
             stream=stream,
             bundle=bundle,

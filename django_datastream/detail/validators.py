@@ -4,17 +4,54 @@ before any datapoint is read: a client whose copy is current gets its 304 at onc
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
 from django.http import HttpResponse
 
+from datastream.granularity import to_seconds
+
 from ..conf import datastream_settings
-from ..http.caching import cache_control, closed_range, make_etag, not_modified, remember
+from ..http.caching import NO_CACHE, conditional
 from ..params.table import QUERY_NAMES
 from .request import DetailRequest
 
-__all__ = ["check_validators"]
+__all__ = ["cache_control", "check_validators", "closed_range"]
 
 #: Parameters the ETag takes from the parsed query (the others go in as they are given).
 _PARSED = frozenset({*QUERY_NAMES, "format"})
+
+
+def closed_range(
+    granularity: Any,
+    highest: Any,
+    end: datetime.datetime | None,
+    end_exclusive: datetime.datetime | None,
+    downsampled_until: Mapping[str, datetime.datetime | None] | None,
+) -> bool:
+    """True if a query at ``granularity`` with this end reads only closed buckets: a
+    downsampled granularity whose last requested bucket ends at or before the stream's
+    ``downsampled_until`` for it. Raw data and open-ended ranges are never closed."""
+    if granularity >= highest or (end is None and end_exclusive is None):
+        return False
+    until = (downsampled_until or {}).get(granularity.name)
+    if until is None:
+        return False
+    size = granularity.seconds
+    if end is not None:
+        last_start = granularity.round_seconds(to_seconds(end))
+    else:
+        assert end_exclusive is not None
+        last_start = granularity.round_seconds(to_seconds(end_exclusive) - 1)
+    return last_start + size <= to_seconds(until)
+
+
+def cache_control(closed: bool, max_age: int) -> str:
+    """The ``Cache-Control`` value of an answer (``closed``: see :func:`closed_range`)."""
+    if closed and max_age > 0:
+        return f"public, max-age={int(max_age)}"
+    return NO_CACHE
 
 
 def check_validators(detail: DetailRequest) -> HttpResponse | None:
@@ -22,7 +59,7 @@ def check_validators(detail: DetailRequest) -> HttpResponse | None:
     answer if the request's conditions say the client's copy is current."""
     stream, query, params = detail.stream, detail.query, detail.params
     state = {key: value for key, value in vars(stream).items() if key != "datapoints"}
-    etag = make_etag(
+    parts = (
         "detail",
         state,
         detail.datastream.get_data_version(stream.id),
@@ -39,5 +76,4 @@ def check_validators(detail: DetailRequest) -> HttpResponse | None:
         getattr(stream, "downsampled_until", None),
     )
     control = cache_control(closed, datastream_settings.CLOSED_MAX_AGE)
-    remember(detail.request, etag, control)
-    return not_modified(detail.request, etag, control)
+    return conditional(detail.request, parts, control)

@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 
-from datastream.granularity import to_seconds
-
 __all__ = [
     "NO_CACHE",
     "apply_cache_headers",
-    "cache_control",
-    "closed_range",
+    "conditional",
     "finish",
     "list_validators",
     "make_etag",
@@ -66,37 +62,6 @@ def make_etag(*parts: Any) -> str:
     return '"' + hashlib.blake2b(text, digest_size=16).hexdigest() + '"'
 
 
-def closed_range(
-    granularity: Any,
-    highest: Any,
-    end: datetime.datetime | None,
-    end_exclusive: datetime.datetime | None,
-    downsampled_until: Mapping[str, datetime.datetime | None] | None,
-) -> bool:
-    """True if a query at ``granularity`` with this end reads only closed buckets: a
-    downsampled granularity whose last requested bucket ends at or before the stream's
-    ``downsampled_until`` for it. Raw data and open-ended ranges are never closed."""
-    if granularity >= highest or (end is None and end_exclusive is None):
-        return False
-    until = (downsampled_until or {}).get(granularity.name)
-    if until is None:
-        return False
-    size = granularity.seconds
-    if end is not None:
-        last_start = granularity.round_seconds(to_seconds(end))
-    else:
-        assert end_exclusive is not None
-        last_start = granularity.round_seconds(to_seconds(end_exclusive) - 1)
-    return last_start + size <= to_seconds(until)
-
-
-def cache_control(closed: bool, max_age: int) -> str:
-    """The ``Cache-Control`` value of an answer (``closed``: see :func:`closed_range`)."""
-    if closed and max_age > 0:
-        return f"public, max-age={int(max_age)}"
-    return NO_CACHE
-
-
 def apply_cache_headers(response: HttpResponse, etag: str, control: str) -> HttpResponse:
     """Set ``ETag``, ``Cache-Control`` and ``Vary`` on ``response``."""
     response["ETag"] = etag
@@ -116,6 +81,14 @@ def not_modified(request: HttpRequest, etag: str, control: str) -> HttpResponse 
     headers = apply_cache_headers(HttpResponse(), etag, control)
     response = get_conditional_response(request, etag=etag, response=headers)
     return None if response is headers else response
+
+
+def conditional(request: HttpRequest, parts: tuple[Any, ...], control: str) -> HttpResponse | None:
+    """Remember the tag of an answer depending on ``parts`` (see :func:`make_etag`) and its
+    ``Cache-Control``; the 304 (or 412) answer if the client's copy is current."""
+    etag = make_etag(*parts)
+    remember(request, etag, control)
+    return not_modified(request, etag, control)
 
 
 # In the views ---------------------------------------------------------------------------------

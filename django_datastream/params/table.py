@@ -11,9 +11,8 @@ its short form and what it is for. Everything that lists parameters is derived f
   takes;
 * the OpenAPI document's short forms (:mod:`django_datastream.openapi`).
 
-The parsers of the values are :mod:`django_datastream.params.parse` (query and paging) and
-:mod:`django_datastream.params.chart` (chart options); the ``query_params`` echo of a page is
-the parsed objects' ``echo()``, over the same names.
+The parsers of the values are :mod:`django_datastream.params.parse`; the ``query_params`` echo
+of a page is the parsed objects' ``echo()``, over the same names.
 """
 
 from __future__ import annotations
