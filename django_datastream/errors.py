@@ -59,21 +59,32 @@ class BadParameter(ApiError, ValueError):
 
 
 class NotAuthorized(ApiError):
+    """The authentication or the authorization refuses the request (401; a project's
+    ``Meta.authorization`` raising tastypie's ``Unauthorized`` gets it too)."""
+
     status_code = 401
     default_message = "You are not allowed to read this."
 
 
 class NotFound(ApiError):
+    """No such stream, or no endpoint at this URL."""
+
     status_code = 404
     default_message = "Not found."
 
 
 class NotAcceptable(ApiError):
+    """An enabled format that cannot write this answer (the CSV of the schema, say)."""
+
     status_code = 406
     default_message = "This format is not available here."
 
 
 class ServiceUnavailable(ApiError):
+    """The ``Datastream`` cannot be used: not configured, misconfigured, or its storage
+    unreachable (then the message does not repeat the storage's own error, which may name
+    hosts or credentials; the log has it)."""
+
     status_code = 503
     default_message = "The datastream backend is unavailable."
 

@@ -9,7 +9,7 @@ import datetime
 from typing import Any
 
 from datastream import Datastream, Stream
-from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.downsamplers import requested_keys
 from datastream.granularity import from_seconds, to_seconds
 
 from ..formats.columns import convert_datapoint, time_converter, to_columns
@@ -32,21 +32,6 @@ def _bucket_bounds(query: DetailQuery) -> tuple[int | None, int | None]:
     elif query.end is not None:
         last = query.granularity.round_seconds(to_seconds(query.end))
     return first, last
-
-
-def _columns_keys(stream: Stream, query: DetailQuery) -> tuple[list[str], list[str]]:
-    time_names = query.time_downsamplers
-    if time_names is None:
-        time_names = list(TIME_DOWNSAMPLERS)
-    value_names = query.value_downsamplers
-    stored = [VALUE_DOWNSAMPLERS[name] for name in stream.value_downsamplers]
-    if value_names is None:
-        value_keys = stored
-    else:
-        wanted = {VALUE_DOWNSAMPLERS[name] for name in value_names}
-        value_keys = [key for key in stored if key in wanted]
-    time_keys = [TIME_DOWNSAMPLERS[name] for name in TIME_DOWNSAMPLERS if name in time_names]
-    return time_keys, value_keys
 
 
 def finish_page(
@@ -95,9 +80,7 @@ def finish_page(
     points = [convert_datapoint(point, convert) for point in points]
     if chart.shape == "rows":
         return points, extra
-    time_keys, value_keys = _columns_keys(stream, query)
-    if query.time_downsamplers == []:
-        time_keys = []
-    if query.value_downsamplers == []:
-        value_keys = []
-    return to_columns(points, raw, time_keys, value_keys), extra
+    value_keys, time_keys = requested_keys(
+        stream.value_downsamplers, query.value_downsamplers, query.time_downsamplers
+    )
+    return to_columns(points, raw, time_keys or [], value_keys or []), extra
