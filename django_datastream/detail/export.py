@@ -310,7 +310,7 @@ def export_response(detail: DetailRequest, window: Window) -> ExportResponse:
         return response
     pages: Iterable[list[dict[str, Any]]] = datapoint_pages(
         get_data,
-        query.get_data_arguments(),
+        detail.arguments,
         stream.highest_granularity,
         offset,
         limit + 1 if capped else limit,
@@ -324,13 +324,13 @@ def export_response(detail: DetailRequest, window: Window) -> ExportResponse:
     if format_name == "ndjson":
         chunks = ndjson_chunks(pages, serializer.to_json)
     else:
-        detail = {
-            "query_params": query.echo(),
+        columns = {
+            "query_params": detail.echo,
             "highest_granularity": stream.highest_granularity.name,
             "value_downsamplers": stream.value_downsamplers,
             "time_downsamplers": stream.time_downsamplers,
         }
-        chunks = csv_chunks(pages, serializer.csv_cell_converter(), *csv_columns(detail))
+        chunks = csv_chunks(pages, serializer.csv_cell_converter(), *csv_columns(columns))
     if capped:
         chunks = _with_trailer(chunks, cut, truncated_line(format_name, limit))
     response = ExportResponse(_body(request, chunks), content_type=content_type, headers=headers)

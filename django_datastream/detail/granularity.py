@@ -11,7 +11,7 @@ from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
 from datastream.pointbudget import TimeRange, choose_granularity
 
-from ..params.parse import DEFAULT_START, ChartOptions, DetailQuery
+from ..params.parse import DEFAULT_START, ChartOptions, DetailQuery, query_forms
 from .request import DetailRequest
 
 __all__ = ["choose", "choose_query", "time_range"]
@@ -57,4 +57,7 @@ def choose_query(
 def choose(detail: DetailRequest) -> DetailRequest:
     """``detail`` with the granularity its query is read at."""
     query = choose_query(detail.datastream, detail.stream, detail.query, detail.chart)
-    return detail if query is detail.query else dataclasses.replace(detail, query=query)
+    if query is detail.query:
+        return detail
+    arguments, echo = query_forms(query)
+    return dataclasses.replace(detail, query=query, arguments=arguments, echo=echo)

@@ -317,19 +317,22 @@ def cursor_meta(
 
 def detail_scope(stream_id: str, query: Any) -> dict[str, Any]:
     """What a datapoint cursor is bound to: the stream and the parsed query."""
-    return {"stream": stream_id, "query": query.echo()}
+    return _scope(stream_id, query.echo())
 
 
-def detail_window(params: Any, datastream: Any, stream: Any, query: Any) -> Window:
+def _scope(stream_id: str, echo: dict[str, Any]) -> dict[str, Any]:
+    return {"stream": stream_id, "query": echo}
+
+
+def detail_window(detail: DetailRequest) -> Window:
     """The window of datapoints a detail request reads: the query itself, or its
     continuation after the request's cursor."""
-    arguments = query.get_data_arguments()
-    values = read_cursor(params, DATAPOINTS, detail_scope(stream.id, query))
+    values = read_cursor(detail.params, DATAPOINTS, _scope(detail.stream.id, detail.echo))
     if values is None:
-        return Window(arguments)
-    get_data = functools.partial(datastream.get_data, stream.id)
+        return Window(detail.arguments)
+    get_data = functools.partial(detail.datastream.get_data, detail.stream.id)
     return continue_datapoints(
-        get_data, arguments, stream.highest_granularity, datapoint_position(values)
+        get_data, detail.arguments, detail.stream.highest_granularity, datapoint_position(values)
     )
 
 
@@ -343,13 +346,13 @@ def detail_meta(
     params: Any,
     datastream: Any,
     stream: Any,
-    query: Any,
+    echo: dict[str, Any],
     window: Window,
     page: dict[str, Any],
     resource_uri: str | None,
 ) -> dict[str, Any]:
-    """``meta`` of a detail page read from ``window`` with its cursor fields; the page's
-    ``objects`` are kept to the datapoints it counted."""
+    """``meta`` of a detail page read from ``window`` with its cursor fields (bound to the
+    query's ``echo``); the page's ``objects`` are kept to the datapoints it counted."""
     meta = page["meta"]
     offset = meta["offset"]
     limit = meta["limit"]
@@ -363,7 +366,7 @@ def detail_meta(
     return cursor_meta(
         meta,
         kind=DATAPOINTS,
-        scope=detail_scope(stream.id, query),
+        scope=_scope(stream.id, echo),
         position=position,
         by_cursor=window.position is not None,
         given=get_parameter(params, "cursor", _token),
@@ -431,7 +434,7 @@ def paginate(
         page["meta"]["next_cursor"] = None
     else:
         detail_meta(
-            detail.params, detail.datastream, detail.stream, detail.query, window, page,
+            detail.params, detail.datastream, detail.stream, detail.echo, window, page,
             detail.resource_uri,
         )  # fmt: skip
     return page

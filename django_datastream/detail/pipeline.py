@@ -39,7 +39,7 @@ def run(detail: DetailRequest, alter: Callable[[Any, Bundle], Bundle]) -> HttpRe
     unchanged = validators.check_validators(detail)
     if unchanged is not None:
         return unchanged
-    window = pagination.detail_window(detail.params, detail.datastream, detail.stream, detail.query)
+    window = pagination.detail_window(detail)
     if detail.streamed:
         return export.export_response(detail, window)
     datapoints, raw_count = read.read(detail, window)
@@ -50,7 +50,7 @@ def run(detail: DetailRequest, alter: Callable[[Any, Bundle], Bundle]) -> HttpRe
     )  # fmt: skip
     bundle = detail.bundle
     bundle.data["datapoints"] = objects
-    bundle.data["query_params"] = detail.query.echo() | detail.chart.echo()
+    bundle.data["query_params"] = detail.echo | detail.chart_echo
     bundle.data["meta"] = page["meta"]
     bundle.data.update(extra)
     bundle = alter(detail.request, bundle)

@@ -48,6 +48,12 @@ class DetailRequest:
     bundle: Bundle
     query: DetailQuery
     chart: ChartOptions
+    #: ``Datastream.get_data`` keyword arguments of ``query`` (besides the stream id).
+    arguments: dict[str, Any]
+    #: ``query`` as the answer's ``query_params`` shows it (and a cursor is bound to it).
+    echo: dict[str, Any]
+    #: The chart options not at their default, as ``query_params`` shows them.
+    chart_echo: dict[str, Any]
     #: The negotiated content type and its format name (``json``, ``csv``, …).
     content_type: str
     format_name: str
@@ -77,7 +83,8 @@ class DetailRequest:
         max_limit = paging.max_limit
         if max_limit is None:
             max_limit = datastream_settings.DETAIL_MAX_LIMIT
-        query, chart = parse_detail(params, stream.highest_granularity, max_limit)
+        parsed = parse_detail(params, stream.highest_granularity, max_limit)
+        query, chart = parsed.query, parsed.chart
         content_type = determine_format(request, serializer)
         format_name = _FORMAT_NAMES[content_type]
         if chart.shape == "columns" and format_name in STREAMED_FORMATS:
@@ -93,6 +100,9 @@ class DetailRequest:
             bundle=bundle,
             query=query,
             chart=chart,
+            arguments=parsed.arguments,
+            echo=parsed.echo,
+            chart_echo=parsed.chart_echo,
             content_type=content_type,
             format_name=format_name,
             serializer=serializer,

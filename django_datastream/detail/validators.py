@@ -63,7 +63,7 @@ def check_validators(detail: DetailRequest) -> HttpResponse | None:
         "detail",
         state,
         detail.datastream.get_data_version(stream.id),
-        query.echo(),
+        detail.echo,
         sorted((key, params.getlist(key)) for key in params if key not in _PARSED),
         detail.content_type,
         detail.serializer.datetime_formatting,

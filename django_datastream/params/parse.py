@@ -15,7 +15,7 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
@@ -38,7 +38,9 @@ __all__ = [
     "CHART_ALIASES",
     "ChartOptions",
     "parse_chart_options",
+    "ParsedDetail",
     "parse_detail",
+    "query_forms",
     "ALIASES",
     "DetailQuery",
     "FALSE_WORDS",
@@ -399,16 +401,29 @@ def parse_chart_options(
     )
 
 
-def parse_detail(
-    params: Any, default_granularity: Any, max_limit: int | None
-) -> tuple[DetailQuery, ChartOptions]:
+class ParsedDetail(NamedTuple):
+    """The parameters of a detail request, parsed: the datapoint query, the chart options, and
+    what follows from them (the ``get_data`` arguments, the echo of each)."""
+
+    query: DetailQuery
+    chart: ChartOptions
+    arguments: dict[str, Any]
+    echo: dict[str, Any]
+    chart_echo: dict[str, Any]
+
+
+def parse_detail(params: Any, default_granularity: Any, max_limit: int | None) -> ParsedDetail:
     """The datapoint query and the chart options of a detail request, parsed and checked
     (``max_limit``: the largest page the endpoint serves)."""
     names_granularity = "granularity" in params or ALIASES["granularity"] in params
-    return (
-        parse_detail_query(params, default_granularity),
-        parse_chart_options(params, names_granularity, max_limit),
-    )
+    query = parse_detail_query(params, default_granularity)
+    chart = parse_chart_options(params, names_granularity, max_limit)
+    return ParsedDetail(query, chart, *query_forms(query), chart.echo())
+
+
+def query_forms(query: DetailQuery) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``get_data`` arguments of ``query`` and its echo (``query_params``)."""
+    return query.get_data_arguments(), query.echo()
 
 
 # Tag filters ----------------------------------------------------------------------------------
