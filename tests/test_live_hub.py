@@ -431,3 +431,34 @@ def test_replays_do_not_delay_live_delivery_to_others(tmp_path):
         connection.close()
     assert hub.connections() == 0
     ds.backend.close()
+
+
+@pytest.mark.parametrize("backend_name", ["mongodb-fallback"])
+def test_nothing_reads_the_storage_once_the_last_connection_closed(
+    ds, raw_stream, hub, monkeypatch
+):
+    # The storage may be closed right after the last connection: a read then would open a
+    # MongoClient that nobody closes (as the hub's thread once did, from a poll in flight).
+    backend = ds.backend
+    get_data = ds.get_data
+    reading, release = threading.Event(), threading.Event()
+
+    def held_in_the_hub(*args, **kwargs):
+        if threading.current_thread().name == "datastream-live-poller" and not release.is_set():
+            reading.set()
+            release.wait(10)
+        return get_data(*args, **kwargs)  # the storage is read when the result is iterated
+
+    connection = hub.events(ds, LiveSpec(raw_stream, Granularity.Seconds, True), None, True)
+    monkeypatch.setattr(ds, "get_data", held_in_the_hub)
+    assert reading.wait(5)  # a poll is in flight
+    closing = threading.Thread(target=connection.close)
+    closing.start()
+    closing.join(0.3)
+    assert closing.is_alive()  # close() waits for the read in flight for its channel
+    release.set()
+    closing.join(5)
+    assert not closing.is_alive() and not hub.channels
+    backend.close()
+    time.sleep(3 * hub.interval)
+    assert backend._client is None  # nothing used the storage after close() returned
