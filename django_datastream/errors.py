@@ -32,6 +32,7 @@ __all__ = [
     "NotFound",
     "ServiceUnavailable",
     "error_for_status",
+    "quote",
 ]
 
 
@@ -125,3 +126,14 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 def error_for_status(status: int, message: str | None = None) -> ApiError:
     """The :class:`ApiError` of ``status`` (its class in the tree when there is one)."""
     return _BY_STATUS.get(status, ApiError)(message or None, status)
+
+
+#: Longest value an error message quotes whole.
+_MAX_QUOTED = 100
+
+
+def quote(value: str) -> str:
+    """``value`` quoted for an error message, shortened if it is very long."""
+    if len(value) > _MAX_QUOTED:
+        value = value[:_MAX_QUOTED] + "…"
+    return repr(value)

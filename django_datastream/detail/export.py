@@ -42,6 +42,7 @@ from datastream.granularity import from_seconds, to_seconds
 from ..conf import datastream_settings
 from ..formats.columns import convert_datapoint, time_converter
 from ..formats.csv import csv_columns, datapoint_header, datapoint_rows
+from ..formats.ndjson import ndjson_lines
 from ..formats.serializer import CONTENT_TYPES
 from ..http.caching import finish
 from ..params.parse import DEFAULT_START, get_parameter
@@ -120,7 +121,7 @@ def ndjson_chunks(
 ) -> Iterator[bytes]:
     """One JSON datapoint a line (``dumps`` writes one as compact JSON), a chunk per page."""
     for page in pages:
-        yield b"".join(dumps(datapoint) + b"\n" for datapoint in page)
+        yield ndjson_lines(page, dumps)
 
 
 def csv_chunks(

@@ -39,6 +39,7 @@ from datastream.jsonformat import iso_seconds
 from ..conf import datastream_settings
 from ..errors import NotAcceptable
 from .csv import csv_columns, datapoint_header, datapoint_rows
+from .ndjson import ndjson_lines
 
 __all__ = [
     "CALLBACK_PATTERN",
@@ -312,7 +313,7 @@ class DatastreamSerializer(Serializer):
                 "NDJSON is available for the stream list and for a stream's datapoints only; "
                 f"ask for another format here: {others}."
             )
-        return b"".join(self.to_json(item) + b"\n" for item in items)
+        return ndjson_lines(items, self.to_json)
 
     def csv_cell_converter(self) -> Any:
         """The function turning a value into a CSV cell, as :meth:`to_csv` writes them."""

@@ -29,7 +29,7 @@ from datastream.limits import (
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 from datastream.thinning import ALGORITHMS, MIN_POINTS
 
-from ..errors import BadParameter
+from ..errors import BadParameter, quote
 from ..formats.columns import SHAPES, TIME_FORMATS
 from .table import ALIASES, PARAMETERS
 from .times import InvalidTime, parse_time, rounding_for
@@ -87,20 +87,12 @@ FALSE_WORDS = ("0", "false", "f", "no", "n")
 _BOOLEANS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_MAX_QUOTED = 100
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _T = TypeVar("_T")
 
 
 class QueryError(BadParameter):
     """A query parameter is invalid; the message names the parameter and the value (400)."""
-
-
-def quote(value: str) -> str:
-    """``value`` quoted for an error message, shortened if it is very long."""
-    if len(value) > _MAX_QUOTED:
-        value = value[:_MAX_QUOTED] + "…"
-    return repr(value)
 
 
 def parse_integer(value: str) -> int | None:

@@ -23,6 +23,8 @@ from dateutil.parser import isoparse
 
 from datastream.limits import MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 
+from ..errors import quote
+
 __all__ = [
     "MAX_SECONDS",
     "MIN_SECONDS",
@@ -41,7 +43,6 @@ _SECOND = datetime.timedelta(seconds=1)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # ISO 8601 needs at most ~40 characters; anything much longer is not a timestamp.
 _MAX_LENGTH = 64
-_MAX_QUOTED = 100
 _FRACTION = re.compile(r"[0-9]{2}[.,]([0-9]+)")
 # "<date>T<time> HH[:MM]": the "+" of an offset decoded as a space from a query string.
 _SPACE_OFFSET = re.compile(
@@ -67,15 +68,9 @@ def rounding_for(parameter: str) -> Rounding:
     return Rounding.CEIL if parameter in ("start", "end_exclusive") else Rounding.FLOOR
 
 
-def _quote(value: str) -> str:
-    if len(value) > _MAX_QUOTED:
-        value = value[:_MAX_QUOTED] + "…"
-    return repr(value)
-
-
 def _error(value: str, parameter: str, which: str, reason: str) -> InvalidTime:
     return InvalidTime(
-        f"Invalid time range {which} value: {_quote(value)} in parameter '{parameter}' "
+        f"Invalid time range {which} value: {quote(value)} in parameter '{parameter}' "
         f"({reason}). Use integer UNIX seconds (UTC) from {MIN_SECONDS} to {MAX_SECONDS}, or "
         "an ISO 8601 / RFC 3339 timestamp from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z "
         "such as '2024-01-01T00:00:00Z' or '2024-01-01T01:00:00+01:00' (no offset means UTC)."
