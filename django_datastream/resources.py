@@ -59,7 +59,7 @@ from .formats.serializer import (
 from .http import caching
 from .http.negotiation import determine_format
 from .http.responses import ApiError, check_read_method, respond
-from .liveview import access_check, check_live_parameters, live_response
+from .live.view import access_check, check_live_parameters, live_response
 from .params.parse import (
     QueryError,
     combine_tag_queries,
@@ -390,7 +390,7 @@ class StreamResource(Resource):
 
     def get_live(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """``<id>/live/``: the stream's new datapoints as Server-Sent Events (see
-        :mod:`django_datastream.liveview`), with the detail endpoint's authentication,
+        :mod:`django_datastream.live.view`), with the detail endpoint's authentication,
         authorization and throttling."""
         self.method_check(request, allowed=["get"])
         self.is_authenticated(request)
@@ -403,7 +403,7 @@ class StreamResource(Resource):
         chart = parse_chart_options(request.GET, _names_granularity(request.GET))
         if (request.method or "").upper() == "HEAD":
             return HttpResponse(content_type="text/event-stream")
-        # Access is checked again while the connection lasts (liveview.access_check).
+        # Access is checked again while the connection lasts (live.view.access_check).
         check = access_check(self, request, kwargs)
         return live_response(request, self.datastream(), stream, query, chart, check)
 

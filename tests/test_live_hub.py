@@ -1,4 +1,4 @@
-"""django_datastream.live: the per-process poller behind the live endpoint, on every backend.
+"""django_datastream.live.hub: the per-process poller behind the live endpoint, on every backend.
 
 The event streams are read exactly as a server would: the WSGI iterator in a thread, the ASGI
 async iterator in an event loop; the storage is the real one of each backend.
@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from datastream import Datastream, Granularity, Stream
-from django_datastream.live import (
+from django_datastream.live.hub import (
     AFTER_ALL,
     Hub,
     LiveSpec,

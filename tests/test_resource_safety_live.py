@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from datastream import Datastream, Granularity
-from django_datastream.live import BUFFER_BYTES, POLL_PAGE_BYTES, TOO_SLOW, Hub, LiveSpec
+from django_datastream.live.hub import BUFFER_BYTES, POLL_PAGE_BYTES, TOO_SLOW, Hub, LiveSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)

@@ -13,7 +13,7 @@ from datastream.downsamplers import requested_keys
 from datastream.granularity import from_seconds, to_seconds
 
 from ..formats.columns import convert_datapoint, time_converter, to_columns
-from ..live import open_buckets
+from ..live.hub import open_buckets
 from ..params.parse import ChartOptions, DetailQuery
 
 __all__ = ["finish_page"]

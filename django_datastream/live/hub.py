@@ -27,7 +27,7 @@ connection ends, the hub drops its queue, and the channel with its last connecti
 storage read in progress for it, so that nothing touches the storage afterwards).
 
 Access is checked again while a connection lasts: the connection calls its ``check`` (the
-resource's authentication and authorization, see :mod:`django_datastream.liveview`) before
+resource's authentication and authorization, see :mod:`django_datastream.live.view`) before
 it sends new data when the previous check is older than the poll interval, and at each
 keep-alive; a refusal ends the response with an ``error`` event carrying the refusal.
 
@@ -62,7 +62,7 @@ from datastream.granularity import GranularityType, from_seconds, to_seconds
 from datastream.jsonformat import dumps
 from datastream.limits import MAX_SECONDS, MIN_SECONDS
 
-from .chartformat import convert_datapoint, time_converter
+from ..formats.columns import convert_datapoint, time_converter
 
 __all__ = [
     "BUFFER_BYTES",

@@ -28,22 +28,19 @@ from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
 from datastream.limits import MAX_SECONDS, MIN_SECONDS
 
-from . import conf
-from .authorization import StreamAuthorization
-from .chartquery import ChartOptions
-from .conf import datastream_settings
-from .live import AFTER_ALL, Cursor, LiveSpec, Refusal, event_id_in_range, hub, parse_event_id
-from .query import ALIASES, DetailQuery, QueryError, quote
-from .responses import respond
+from .. import conf
+from ..authorization import StreamAuthorization
+from ..conf import datastream_settings
+from ..http.responses import respond
+from ..params.parse import ALIASES, ChartOptions, DetailQuery, QueryError, quote
+from ..params.table import NOT_LIVE
+from .hub import AFTER_ALL, Cursor, LiveSpec, Refusal, event_id_in_range, hub, parse_event_id
 
 __all__ = ["NOT_LIVE", "access_check", "live_response", "live_spec", "start_cursor"]
 
 #: Authorizations that let every authenticated request read every stream: with tastypie's
 #: ``Authentication`` (everyone is authenticated) a live connection needs no second check.
 _OPEN_AUTHORIZATIONS = (Authorization, ReadOnlyAuthorization, StreamAuthorization)
-
-#: Parameters of the detail endpoint the live endpoint refuses.
-NOT_LIVE = ("end", "end_exclusive", "reverse", "limit", "offset", "max_points", "thin", "shape")
 
 
 def check_live_parameters(params: Any) -> None:
