@@ -1,4 +1,5 @@
-"""Serialisation of API responses: JSON (orjson), JSONP, XML and CSV.
+"""Serialisation of API responses: JSON (orjson) here; JSONP, XML, CSV and NDJSON by the
+writers of this package (:mod:`.jsonp`, :mod:`.xml`, :mod:`.csv`, :mod:`.ndjson`).
 
 This module alone decides how a page is written. The resource hands over plain data: the
 stream list, or a stream whose ``datapoints`` are a page of the lazy ``get_data`` result
@@ -22,10 +23,8 @@ import email.utils
 import io
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
-from xml.etree import ElementTree
 
 import orjson
 from django.conf import settings
@@ -39,7 +38,15 @@ from datastream.jsonformat import iso_seconds
 from ..conf import datastream_settings
 from ..errors import NotAcceptable
 from .csv import csv_columns, datapoint_header, datapoint_rows
+from .jsonp import (
+    CALLBACK_PATTERN,
+    MAX_CALLBACK_LENGTH,
+    RESERVED_WORDS,
+    is_valid_callback,
+    wrap_jsonp,
+)
 from .ndjson import ndjson_lines
+from .xml import write_xml
 
 __all__ = [
     "CALLBACK_PATTERN",
@@ -65,36 +72,12 @@ CONTENT_TYPES: dict[str, str] = {
 STREAMED_FORMATS = ("csv", "ndjson")
 
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
-#: A JSONP callback: dotted JavaScript identifiers in ASCII (none a reserved word, at most
-#: :data:`MAX_CALLBACK_LENGTH` characters).
-CALLBACK_PATTERN = r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*"
-MAX_CALLBACK_LENGTH = 128
-_CALLBACK = re.compile(CALLBACK_PATTERN)
-#: Words a JSONP callback may not use as one of its names.
-RESERVED_WORDS = frozenset(
-    """break case catch class const continue debugger default delete do else enum export
-    extends false finally for function if implements import in instanceof interface let new
-    null package private protected public return static super switch this throw true try
-    typeof var void while with yield await arguments eval undefined NaN Infinity""".split()
-)
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class FormatNotAvailable(NotAcceptable, UnsupportedSerializationFormat):
     """An enabled format that cannot write this response (CSV of the schema); answered 406
     with the message as it is."""
-
-
-def is_valid_callback(name: str) -> bool:
-    """True if ``name`` is a safe JSONP callback: dotted JavaScript identifiers in ASCII,
-    no reserved words, at most 128 characters."""
-    return (
-        len(name) <= MAX_CALLBACK_LENGTH
-        and _CALLBACK.fullmatch(name) is not None
-        and not any(part in RESERVED_WORDS for part in name.split("."))
-    )
 
 
 class DatastreamSerializer(Serializer):
@@ -240,45 +223,13 @@ class DatastreamSerializer(Serializer):
 
     def to_jsonp(self, data: Any, options: Any = None) -> bytes:
         """JSON wrapped in a call of ``options['callback']`` (validated by the caller too)."""
-        callback = (options or {}).get("callback", "callback")
-        if not is_valid_callback(callback):
-            raise ValueError(f"Invalid JSONP callback name: {callback!r}")
-        # U+2028/U+2029 are valid in JSON strings but end a line in older JavaScript.
-        body = self.to_json(data).replace(b"\xe2\x80\xa8", b"\\u2028")
-        body = body.replace(b"\xe2\x80\xa9", b"\\u2029")
-        return b"/**/" + callback.encode() + b"(" + body + b");"
+        return wrap_jsonp(self.to_json(data), (options or {}).get("callback", "callback"))
 
     # XML ----------------------------------------------------------------------------------
 
     def to_xml(self, data: Any, options: Any = None) -> bytes:
         """tastypie-style XML: ``<response>`` root, ``type`` attributes on non-strings."""
-        root = self._xml_element(self.to_plain(data), None, 0)
-        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
-
-    def _xml_element(self, value: Any, name: str | None, depth: int) -> ElementTree.Element:
-        if name is not None and not _XML_NAME.fullmatch(name):
-            element = ElementTree.Element("item", key=_XML_INVALID.sub("\ufffd", name))
-        else:
-            default = "objects" if isinstance(value, list) else "response" if not depth else None
-            element = ElementTree.Element(name or default or _xml_item_name(value))
-        if isinstance(value, list):
-            if depth:
-                element.set("type", "list")
-            for item in value:
-                element.append(self._xml_element(item, None, depth + 1))
-        elif isinstance(value, dict):
-            if depth:
-                element.set("type", "hash")
-            for key, item in value.items():
-                element.append(self._xml_element(item, key, depth + 1))
-        elif value is None:
-            element.set("type", "null")
-        elif isinstance(value, str):
-            element.text = _XML_INVALID.sub("\ufffd", value)
-        else:
-            element.set("type", _xml_type(value))
-            element.text = str(value)
-        return element
+        return write_xml(self.to_plain(data))
 
     # CSV ----------------------------------------------------------------------------------
 
@@ -376,13 +327,3 @@ class DatastreamSerializer(Serializer):
             writer.writerow(
                 [",".join(data.get(c) or ()) if c in joined else cell(data.get(c)) for c in columns]
             )
-
-
-def _xml_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return "integer" if isinstance(value, int) else "float"
-
-
-def _xml_item_name(value: Any) -> str:
-    return "object" if isinstance(value, dict) else "value"
