@@ -129,15 +129,20 @@ class StreamsPaginator(Paginator):
             collection_name=collection_name,
         )
 
-    @staticmethod
-    def default_limit() -> int:
-        """The page size when neither the request nor the resource gives one."""
-        return datastream_settings.LIST_LIMIT
+    #: The settings (of ``datastream_settings``) giving the page size and the largest page
+    #: when neither the request nor the resource gives one.
+    limit_setting = "LIST_LIMIT"
+    max_limit_setting = "LIST_MAX_LIMIT"
 
-    @staticmethod
-    def default_max_limit() -> int:
+    @classmethod
+    def default_limit(cls) -> int:
+        """The page size when neither the request nor the resource gives one."""
+        return getattr(datastream_settings, cls.limit_setting)
+
+    @classmethod
+    def default_max_limit(cls) -> int:
         """The largest page when the resource gives none (``0``: no maximum)."""
-        return datastream_settings.LIST_MAX_LIMIT
+        return getattr(datastream_settings, cls.max_limit_setting)
 
     def get_limit(self) -> int:
         limit = get_parameter(self.request_data, "limit", parse_limit, self.limit)
@@ -193,14 +198,8 @@ class DatapointsPaginator(StreamsPaginator):
     metadata and ``total_count``)."""
 
     zero_means_max = False
-
-    @staticmethod
-    def default_limit() -> int:
-        return datastream_settings.DETAIL_LIMIT
-
-    @staticmethod
-    def default_max_limit() -> int:
-        return datastream_settings.DETAIL_MAX_LIMIT
+    limit_setting = "DETAIL_LIMIT"
+    max_limit_setting = "DETAIL_MAX_LIMIT"
 
 
 #: Cursor kinds: a cursor of one is refused by the other.
