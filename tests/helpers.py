@@ -1,7 +1,13 @@
 """Helpers shared by the tests (fixtures live in ``tests/plugins``)."""
 
+import contextlib
 import datetime
+import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +109,48 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def uvicorn_server(sqlite_path: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen]:
+    """The test project served by uvicorn in a subprocess, on a free loopback port, with the
+    SQLite file ``sqlite_path`` as its datastream; yields the process, its port as ``.port``.
+    The process is stopped on leaving."""
+    port = free_port()
+    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(sqlite_path))
+    environment.pop("DATASTREAM_MONGODB_URI", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
+         str(ROOT / "tests"), "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=environment,
+    )  # fmt: skip
+    server.port = port  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + timeout
+        while not accepts(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"uvicorn did not start on port {port} (exit {server.poll()})")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def accepts(port: int) -> bool:
+    """Whether something accepts TCP connections on the loopback ``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def resident_memory(pid: int) -> dict[str, int]:
+    """``VmRSS`` (resident now) and ``VmHWM`` (its peak) of process ``pid``, in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status if line.startswith("Vm"))
+    return {name: int(fields[name].split()[0]) * 1024 for name in ("VmRSS", "VmHWM")}

@@ -6,21 +6,17 @@ from __future__ import annotations
 import datetime
 import http.client
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
-from pathlib import Path
 
 import orjson
 import pytest
 from django.test import override_settings
+from helpers import uvicorn_server
 
 from datastream import Datastream, Granularity
 from datastream.backends.sqlite import Backend
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 S0 = int(T0.timestamp())
 
@@ -143,35 +139,12 @@ def test_live_endpoint_on_mongodb_under_the_threaded_wsgi_server(live_server, mo
         core.backend.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_live_endpoint_under_uvicorn(store):
     pytest.importorskip("uvicorn")
     core, stream_id, path = store
-    port = _free_port()
-    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(path))
-    environment.pop("DATASTREAM_MONGODB_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
-         str(ROOT / "tests"), "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=environment,
-    )  # fmt: skip
-    try:
-        for _ in range(150):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        check_follow_and_resume(f"http://127.0.0.1:{port}", core, stream_id)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with uvicorn_server(path) as server:
+        check_follow_and_resume(f"http://127.0.0.1:{server.port}", core, stream_id)
 
 
 def test_live_endpoint_errors(api):

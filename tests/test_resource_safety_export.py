@@ -13,24 +13,19 @@ import csv
 import datetime
 import http.client
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import orjson
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, override_settings
+from helpers import resident_memory, uvicorn_server
 
 from datastream import Datastream, Granularity
 from datastream.backends.sqlite import Backend
 from django_datastream.detail import export as export_module
 from django_datastream.detail.export import TRUNCATED_HEADER, export_filename, in_worker_threads
 
-ROOT = Path(__file__).resolve().parent.parent
 CAP_SETTING = "DATASTREAM_EXPORT_MAX_POINTS"
 
 
@@ -210,19 +205,6 @@ POINTS = 1_000_000
 MIB = 2**20
 
 
-def resident(pid: int) -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` (the peak) of a process, in bytes."""
-    with open(f"/proc/{pid}/status") as status:
-        fields = dict(line.split(":", 1) for line in status if line.startswith("Vm"))
-    return {name: int(fields[name].split()[0]) * 1024 for name in ("VmRSS", "VmHWM")}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def long_store(tmp_path_factory):
     """An SQLite file with one stream of ``POINTS`` per-second datapoints (about 38 MB of
@@ -253,22 +235,8 @@ def test_exports_under_uvicorn_stream_in_flat_memory(long_store):
     and a datapoint appended after the first bytes arrived is in the export."""
     pytest.importorskip("uvicorn")
     core, stream_id, path, start = long_store
-    port = _free_port()
-    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(path))
-    environment.pop("DATASTREAM_MONGODB_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
-         str(ROOT / "tests"), "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=environment,
-    )  # fmt: skip
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    with uvicorn_server(path) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
         uri = f"/api/v1/stream/{stream_id}/"
 
         def get(query: str) -> http.client.HTTPResponse:
@@ -280,7 +248,7 @@ def test_exports_under_uvicorn_stream_in_flat_memory(long_store):
         # Warm up: Django, the backend, a first short export.
         get("l=10").read()
         get("format=ndjson&l=5000").read()
-        idle = resident(server.pid)["VmRSS"]
+        idle = resident_memory(server.pid)["VmRSS"]
         ceiling = 24 * MIB
         bodies = {}
         for name, count in [("ndjson", POINTS // 10), ("ndjson", POINTS + 1), ("csv", POINTS)]:
@@ -292,7 +260,7 @@ def test_exports_under_uvicorn_stream_in_flat_memory(long_store):
                 # arrived is in the export (the server reads a page when the client takes it).
                 core.append(stream_id, -1, start + datetime.timedelta(seconds=POINTS + 10))
             bodies[name, count] = first + response.read()
-            growth = resident(server.pid)["VmHWM"] - idle
+            growth = resident_memory(server.pid)["VmHWM"] - idle
             assert growth < ceiling, (name, count, growth / MIB)
         assert len(bodies["ndjson", POINTS + 1]) > 1.2 * ceiling
         lines = bodies["ndjson", POINTS + 1].splitlines()
@@ -300,6 +268,3 @@ def test_exports_under_uvicorn_stream_in_flat_memory(long_store):
         assert orjson.loads(lines[-1]) == {"t": "2024-01-12T13:46:50Z", "v": -1}
         assert bodies["csv", POINTS].count(b"\n") == POINTS + 1
         connection.close()
-    finally:
-        server.terminate()
-        server.wait(10)

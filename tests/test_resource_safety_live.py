@@ -17,22 +17,18 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gc
-import os
 import socket
-import subprocess
-import sys
 import time
 import tracemalloc
 import weakref
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from helpers import resident_memory, uvicorn_server
 
 from datastream import Datastream, Granularity
 from django_datastream.live.hub import BUFFER_BYTES, POLL_PAGE_BYTES, TOO_SLOW, Hub, LiveSpec
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 #: A replay event here is about 60 bytes: ``id: 1704067200-0\ndata: {"t":"…Z","v":1.5}``.
 EVENT_BYTES = 60
@@ -180,20 +176,6 @@ def test_a_client_that_reads_nothing_is_dropped_once_its_buffer_is_full(ds, back
 # Over real HTTP: the resident memory of a uvicorn server -------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss(pid: int) -> int:
-    """The resident set size of process ``pid``, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 async def replay(port: int, path: str, events: int) -> int:
     """Read a replay over HTTP until ``events`` data events arrived; returns their count."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -231,20 +213,15 @@ def test_server_memory_per_replaying_connection_is_bounded_and_reused(tmp_path):
     core = Datastream(Backend(str(database)))
     stream_id = fill(core, points)
     core.backend.close()
-    port = _free_port()
-    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(database))
-    environment.pop("DATASTREAM_MONGODB_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
-         str(ROOT / "tests"), "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=environment,
-    )  # fmt: skip
     path = f"/api/v1/stream/{stream_id}/live/?s=2024-01-01T00:00:00Z"
-    try:
-        wait_until(lambda: server.poll() is not None or _accepts(port), timeout=30)
-        assert server.poll() is None
+    with uvicorn_server(database) as server:
+        port = server.port
+
+        def rss() -> int:
+            return resident_memory(server.pid)["VmRSS"]
+
         asyncio.run(replay(port, path, points))  # warm up: imports, first allocations
-        base = rss(server.pid)
+        base = rss()
         peaks = []
         for _round in range(3):
             # Half the clients read their whole replay, half read nothing while they wait.
@@ -255,7 +232,7 @@ def test_server_memory_per_replaying_connection_is_bounded_and_reused(tmp_path):
                 return await asyncio.gather(*tasks)
 
             assert asyncio.run(readers()) == [points] * (count // 2)
-            peaks.append(rss(server.pid))
+            peaks.append(rss())
             for sock in hanging:
                 sock.close()
             time.sleep(0.5)
@@ -266,14 +243,3 @@ def test_server_memory_per_replaying_connection_is_bounded_and_reused(tmp_path):
         # Closed connections left nothing behind: once the allocator is warm (the first two
         # rounds), another round reuses that memory instead of adding its own.
         assert peaks[2] - peaks[1] < (peaks[0] - base) / 2, (base, peaks)
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.2).close()
-    except OSError:
-        return False
-    return True
