@@ -32,27 +32,21 @@ import asyncio
 import contextlib
 import datetime
 import math
-import os
 import resource
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+
+from bench.servers import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Where the replayed history starts (one datapoint per second from here).
 HISTORY_START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _raise_file_limit() -> int:
@@ -109,31 +103,6 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         return self.peak
-
-
-@contextlib.contextmanager
-def serve(database: str, source: Path) -> Iterator[tuple[int, subprocess.Popen]]:
-    """The test project under uvicorn (code of ``source``) on a free loopback port."""
-    port = _free_port()
-    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=database)
-    environment.pop("DATASTREAM_MONGODB_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_project.asgi:application",
-         "--app-dir", str(source / "tests"), "--port", str(port), "--log-level", "warning",
-         "--backlog", "4096"],
-        cwd=source, env=environment,
-    )  # fmt: skip
-    try:
-        for _ in range(150):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield port, server
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def _request(path: str) -> bytes:

@@ -32,11 +32,12 @@ import http.client
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.servers import serve, status_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.datetime(2023, 1, 1, tzinfo=datetime.UTC)
@@ -53,17 +54,6 @@ def _environment(code: Path, database: Path) -> dict[str, str]:
     environment["DATASTREAM_SQLITE_PATH"] = str(database)
     environment.pop("DATASTREAM_MONGODB_URI", None)
     return environment
-
-
-def status_memory(pid: int | str = "self") -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` (peak) of a process, in bytes (Linux ``/proc``)."""
-    figures = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                figures[name] = int(value.split()[0]) * 1024
-    return figures
 
 
 def build(path: Path, points: int) -> str:
@@ -161,28 +151,10 @@ def bench_thin(code: Path, database: Path, stream_id: str, points: int, options)
             )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bench_export(code: Path, database: Path, stream_id: str, points: int, options) -> None:
     count = options.export_points or points
     print(f"\nexport of {count:,} datapoints over HTTP from uvicorn ({code})")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",
-         str(code / "tests"), "--port", str(port), "--log-level", "warning"],
-        cwd=code, env=_environment(code, database),
-    )  # fmt: skip
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serve(str(database), code) as (port, server):
         # One small request first, so that Django and the backend are loaded.
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         connection.request("GET", f"/api/v1/stream/{stream_id}/?l=1")
@@ -207,9 +179,6 @@ def bench_export(code: Path, database: Path, stream_id: str, points: int, option
                 f"process peak (VmHWM) {memory['VmHWM'] / 2**20:7,.1f} MiB"
             )
         connection.close()
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def main(argv: list[str] | None = None) -> None:
