@@ -15,14 +15,13 @@ import time
 import orjson
 import pytest
 
-from datastream import Datastream, Granularity, Stream
+from datastream import Datastream, Granularity
 from django_datastream.live.hub import (
     AFTER_ALL,
     Hub,
     LiveSpec,
     event_id_in_range,
     format_event_id,
-    open_buckets,
     parse_event_id,
 )
 
@@ -214,19 +213,21 @@ def test_closed_buckets_and_the_open_bucket(ds, raw_stream, hub):
 
 
 def test_open_buckets_are_computed_from_raw_datapoints(ds, raw_stream):
+    # The engine's open buckets, which live open_bucket events send, on every backend.
     for second in [0, 30, 61, 62, 125]:
         ds.append(raw_stream, second, at(second))
-    stream = Stream(ds.get_tags(raw_stream))
-    buckets = open_buckets(ds, stream, Granularity.Minutes, ["min", "max"], ["first"])
+    buckets = ds.get_open_buckets(
+        raw_stream, Granularity.Minutes, value_downsamplers=["min", "max"],
+        time_downsamplers=["first"],
+    )  # fmt: skip
     assert buckets == [
-        (S0, {"t": {"a": at(0)}, "v": {"l": 0, "u": 30}}),
-        (S0 + 60, {"t": {"a": at(61)}, "v": {"l": 61, "u": 62}}),
-        (S0 + 120, {"t": {"a": at(125)}, "v": {"l": 125, "u": 125}}),
+        (at(0), {"t": {"a": at(0)}, "v": {"l": 0, "u": 30}}),
+        (at(60), {"t": {"a": at(61)}, "v": {"l": 61, "u": 62}}),
+        (at(120), {"t": {"a": at(125)}, "v": {"l": 125, "u": 125}}),
     ]
     ds.downsample_streams(until=at(200))
-    stream = Stream(ds.get_tags(raw_stream))
-    assert [b for b, _ in open_buckets(ds, stream, Granularity.Minutes)] == [S0 + 120]
-    assert open_buckets(ds, stream, Granularity.Minutes, start=S0, end=S0 + 119) == []
+    assert [b for b, _ in ds.get_open_buckets(raw_stream, Granularity.Minutes)] == [at(120)]
+    assert ds.get_open_buckets(raw_stream, Granularity.Minutes, start=at(0), end=at(119)) == []
 
 
 def test_a_deleted_stream_ends_the_connection_with_an_error_event(ds, raw_stream, hub):

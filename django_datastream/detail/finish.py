@@ -1,6 +1,6 @@
 """Finishing a detail page as the chart parameters ask: times (``time_format``), the open
-bucket (``open_bucket``, computed from raw datapoints) and the ``columns`` shape, plus
-``meta.downsampled_until``.
+bucket (``open_bucket``, read with ``Datastream.get_open_buckets``) and the ``columns``
+shape, plus ``meta.downsampled_until``.
 """
 
 from __future__ import annotations
@@ -10,28 +10,11 @@ from typing import Any
 
 from datastream import Datastream, Stream
 from datastream.downsamplers import requested_keys
-from datastream.granularity import from_seconds, to_seconds
 
 from ..formats.columns import convert_datapoint, time_converter, to_columns
-from ..live.hub import open_buckets
 from ..params.parse import ChartOptions, DetailQuery
 
 __all__ = ["finish_page"]
-
-
-def _bucket_bounds(query: DetailQuery) -> tuple[int | None, int | None]:
-    """The first and last bucket start (seconds) ``query`` includes, ``None`` when open."""
-    size = query.granularity.seconds
-    first = last = None
-    if query.start_exclusive is not None:
-        first = query.granularity.round_seconds(to_seconds(query.start_exclusive)) + size
-    elif query.start is not None:
-        first = query.granularity.round_seconds(to_seconds(query.start))
-    if query.end_exclusive is not None:
-        last = query.granularity.round_seconds(to_seconds(query.end_exclusive) - 1)
-    elif query.end is not None:
-        last = query.granularity.round_seconds(to_seconds(query.end))
-    return first, last
 
 
 def finish_page(
@@ -56,20 +39,16 @@ def finish_page(
     meta["downsampled_until"] = convert(until) if isinstance(until, datetime.datetime) else until
     extra: dict[str, Any] = {}
     opened: list[dict[str, Any]] = []
-    open_from = None
+    open_from: datetime.datetime | None = None
     last_page = meta.get("next") is None if not query.reverse else not meta.get("offset")
     if chart.open_bucket and not raw and last_page and meta.get("limit", 1) != 0:
-        first, last = _bucket_bounds(query)
-        buckets = open_buckets(
-            datastream, stream, query.granularity, query.value_downsamplers,
-            query.time_downsamplers, first, last,
-        )  # fmt: skip
+        # The query's own range and order: the engine selects buckets as get_data does.
+        buckets = datastream.get_open_buckets(stream.id, **query.get_data_arguments())
         opened = [datapoint | {"open": True} for _start, datapoint in buckets]
-        open_from = buckets[0][0] if buckets else None
-        if query.reverse:
-            opened.reverse()
+        if buckets:  # the oldest open bucket: the last one when newest first
+            open_from = buckets[-1 if query.reverse else 0][0]
     if chart.shape == "columns":
-        extra["open_from"] = convert(from_seconds(open_from)) if open_from is not None else None
+        extra["open_from"] = convert(open_from) if open_from is not None else None
     if chart.time_format == "iso" and chart.shape == "rows" and not opened:
         return objects, extra
     points = list(iter(objects))

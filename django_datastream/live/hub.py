@@ -46,7 +46,6 @@ import asyncio
 import bisect
 import collections
 import dataclasses
-import itertools
 import logging
 import re
 import threading
@@ -56,8 +55,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from datastream import Datastream, exceptions
-from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from datastream.downsamplers import expand_value_downsamplers, summarise_times, summarise_values
 from datastream.granularity import GranularityType, from_seconds, to_seconds
 from datastream.jsonformat import dumps
 from datastream.limits import MAX_SECONDS, MIN_SECONDS
@@ -80,7 +77,6 @@ __all__ = [
     "format_event",
     "format_event_id",
     "hub",
-    "open_buckets",
     "parse_event_id",
 ]
 
@@ -166,94 +162,6 @@ def format_event(data: bytes, event_id: str | None = None, event: str | None = N
 
 
 # Reading ------------------------------------------------------------------------------------
-
-
-def _value_keys(stream: Any, names: tuple[str, ...] | None) -> list[str]:
-    stored = [VALUE_DOWNSAMPLERS[n] for n in stream.value_downsamplers]
-    if names is None:
-        return stored
-    wanted = {VALUE_DOWNSAMPLERS[n] for n in names}
-    return [k for k in stored if k in wanted]
-
-
-def _time_keys(names: tuple[str, ...] | None) -> list[str]:
-    if names is None:
-        return list(TIME_DOWNSAMPLERS.values())
-    wanted = {TIME_DOWNSAMPLERS[n] for n in names}
-    return [k for k in TIME_DOWNSAMPLERS.values() if k in wanted]
-
-
-def open_buckets(
-    datastream: Datastream,
-    stream: Any,
-    granularity: GranularityType,
-    value_downsamplers: tuple[str, ...] | list[str] | None = None,
-    time_downsamplers: tuple[str, ...] | list[str] | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> list[tuple[int, dict[str, Any]]]:
-    """The buckets of ``granularity`` not closed yet, computed from raw datapoints.
-
-    ``stream`` is a :class:`datastream.Stream`. Returns ``(bucket start, datapoint)`` pairs, in
-    time order, for the buckets from ``downsampled_until`` (the first bucket of the stream when
-    nothing is closed) to the one holding the latest datapoint, within the buckets whose
-    start lies in ``[start, end]`` when given. Datapoints have the requested keys, as
-    ``get_data`` gives them; nothing is stored.
-    """
-    if stream.latest_datapoint is None or not stream.value_downsamplers:
-        return []
-    size = granularity.seconds
-    until = (getattr(stream, "downsampled_until", None) or {}).get(granularity.name)
-    first = (
-        to_seconds(until)
-        if until is not None
-        else granularity.round_seconds(to_seconds(stream.earliest_datapoint))
-    )
-    last = granularity.round_seconds(to_seconds(stream.latest_datapoint))
-    if start is not None:
-        first = max(first, granularity.round_seconds(start))
-    if end is not None:
-        last = min(last, granularity.round_seconds(end))
-    if last < first:
-        return []
-    raw = datastream.get_data(
-        stream.id,
-        stream.highest_granularity,
-        start=from_seconds(first),
-        end_exclusive=from_seconds(last + size),
-    )
-    keys = [
-        VALUE_DOWNSAMPLERS[name]
-        for name in expand_value_downsamplers(stream.value_downsamplers, stream.value_type)
-    ]
-    high_accuracy = bool(stream.value_type_options.get("high_accuracy"))
-    value_keys = _value_keys(
-        stream, None if value_downsamplers is None else tuple(value_downsamplers)
-    )
-    time_names = None if time_downsamplers is None else tuple(time_downsamplers)
-    time_keys = _time_keys(time_names)
-    buckets: list[tuple[int, dict[str, Any]]] = []
-    for bucket, points in itertools.groupby(raw, key=lambda p: granularity.round_timestamp(p["t"])):
-        times, values = [], []
-        for point in points:
-            times.append(to_seconds(point["t"]))
-            values.append(point["v"])
-        non_null = [t for t, v in zip(times, values) if v is not None]
-        start_seconds = to_seconds(bucket)
-        summary = summarise_values(values, keys, stream.value_type, high_accuracy)
-        time_summary = summarise_times(times, non_null, start_seconds, size)
-        datapoint: dict[str, Any] = {}
-        if time_names != ():
-            datapoint["t"] = {
-                k: from_seconds(time_summary[k])
-                if k in ("a", "z", "m") and time_summary.get(k) is not None
-                else time_summary.get(k)
-                for k in time_keys
-            }
-        if value_downsamplers is None or len(value_downsamplers):
-            datapoint["v"] = {k: summary.get(k) for k in value_keys}
-        buckets.append((start_seconds, datapoint))
-    return buckets
 
 
 class Page:
@@ -428,15 +336,14 @@ class Channel:
         for index, datapoint in enumerate(data[:limit]):
             yield (first + index * size, 0), datapoint
 
-    def read_open(self, stream: Any) -> bytes | None:
+    def read_open(self) -> bytes | None:
         """The open buckets as one JSON array of datapoints (``None`` when there are none)."""
         spec = self.spec
-        buckets = open_buckets(
-            self.datastream,
-            stream,
+        buckets = self.datastream.get_open_buckets(
+            spec.stream_id,
             spec.granularity,
-            spec.value_downsamplers,
-            spec.time_downsamplers,
+            value_downsamplers=spec.value_downsamplers,
+            time_downsamplers=spec.time_downsamplers,
         )
         if not buckets:
             return None
@@ -485,7 +392,7 @@ class Channel:
                         with self.lock:
                             self.head = self.current_head(stream) or self.head
                         break
-                open_payload = self.read_open(stream) if spec.open_bucket else None
+                open_payload = self.read_open() if spec.open_bucket else None
             except exceptions.StreamNotFound:
                 self.close("The stream was deleted.")
                 return
@@ -745,7 +652,7 @@ class Hub:
                         stream = channel.stream()
                         channel.head = channel.current_head(stream)
                         if spec.open_bucket:
-                            channel.open_payload = channel.read_open(stream)
+                            channel.open_payload = channel.read_open()
                         channel.ready = True
                     subscriber = subscriber_class(channel, self.buffer_bytes)
                     subscriber.wake_hub = self._wake.set
