@@ -47,7 +47,7 @@ from tastypie.throttle import BaseThrottle
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TYPES
 from datastream.granularity import Granularity
-from datastream.limits import MAX_TEXT_PATTERN_LENGTH
+from datastream.limits import MAX_BOUND_SECONDS, MAX_TEXT_PATTERN_LENGTH, MIN_BOUND_SECONDS
 from datastream.tagquery import LIST_OPERATORS, OPERATORS, TEXT_OPERATORS
 from datastream.thinning import ALGORITHMS, MIN_POINTS
 
@@ -62,7 +62,6 @@ from .formats.serializer import (
 )
 from .params import parse as query
 from .params.table import ALIASES, LIVE
-from .params.times import MAX_SECONDS, MIN_SECONDS
 
 __all__ = [
     "OPENAPI_VERSION",
@@ -147,7 +146,7 @@ def _time_schema(ceiling: bool) -> dict[str, Any]:
     pattern = "^" + "".join(f"(?!{exclusion})" for exclusion in exclusions)
     return {
         "anyOf": [
-            {"type": "integer", "minimum": MIN_SECONDS, "maximum": MAX_SECONDS},
+            {"type": "integer", "minimum": MIN_BOUND_SECONDS, "maximum": MAX_BOUND_SECONDS},
             {"type": "string", "format": "date-time", "pattern": pattern},
             {"type": "string", "format": "date"},
         ]

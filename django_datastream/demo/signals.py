@@ -18,12 +18,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from datastream.constants import UNIX_EPOCH
 from django_datastream.management.streamtypes import NUMERIC_VALUE_DOWNSAMPLERS
 
 __all__ = ["DEMO_SIGNALS", "Signal"]
 
 _DAY = 86400.0
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def _chance(*key: Any) -> float:
@@ -102,7 +102,7 @@ class Signal:
 
     def value_at(self, timestamp: datetime.datetime, rng: random.Random) -> float | None:
         """The value at ``timestamp``, or ``None`` inside a gap (append nothing then)."""
-        seconds = (timestamp - _EPOCH).total_seconds()
+        seconds = (timestamp - UNIX_EPOCH).total_seconds()
         if self.in_gap(seconds):
             return None
         day_phase = 2 * math.pi * (seconds / _DAY - self.peak_hour / 24)

@@ -37,6 +37,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from tastypie.utils.mime import build_content_type
 
+from datastream.constants import TIMESTAMP_TIME_KEYS
 from datastream.granularity import from_seconds, to_seconds
 
 from ..conf import datastream_settings
@@ -72,14 +73,12 @@ TRUNCATED_HEADER = "X-Datastream-Truncated"
 _CAP_SETTING = "DATASTREAM_EXPORT_MAX_POINTS"
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
-_TIME_KEYS = ("a", "z", "m")  # first, last, mean: times inside the bucket
-
 
 def _time_of(datapoint: dict[str, Any]) -> int | None:
     """A second inside the datapoint's bucket (its own time for raw datapoints)."""
     time = datapoint.get("t")
     if isinstance(time, dict):
-        for key in _TIME_KEYS:
+        for key in TIMESTAMP_TIME_KEYS:  # first, last, mean: times inside the bucket
             value = time.get(key)
             if value is not None:
                 return to_seconds(value)

@@ -17,6 +17,8 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from datastream.constants import TIMESTAMP_TIME_KEYS, UNIX_EPOCH
+
 __all__ = [
     "SHAPES",
     "TIME_FORMATS",
@@ -33,9 +35,8 @@ TIME_FORMATS: tuple[str, ...] = ("iso", "epoch", "epoch_ms")
 SHAPES: tuple[str, ...] = ("rows", "columns")
 
 #: Time downsampler keys whose values are times (the others are durations in seconds).
-TIME_KEYS_AS_TIMES = frozenset({"a", "z", "m"})
+TIME_KEYS_AS_TIMES = frozenset(TIMESTAMP_TIME_KEYS)
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _SECOND = datetime.timedelta(seconds=1)
 _MILLISECOND = datetime.timedelta(milliseconds=1)
 
@@ -53,7 +54,7 @@ def time_converter(time_format: str) -> Callable[[Any], Any]:
             return value
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.UTC)
-        return (value - _EPOCH) // unit
+        return (value - UNIX_EPOCH) // unit
 
     return convert
 

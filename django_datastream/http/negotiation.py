@@ -12,8 +12,9 @@ from typing import Any
 
 import mimeparse
 
+from ..errors import quote
 from ..formats.serializer import CONTENT_TYPES, DatastreamSerializer, is_valid_callback
-from ..params.parse import QueryError, quote
+from ..params.parse import QueryError
 
 __all__ = ["determine_format"]
 

@@ -31,9 +31,8 @@ from tastypie.exceptions import (
 from tastypie.utils.mime import build_content_type
 
 from ..conf import datastream_settings
-from ..errors import LIBRARY_STATUSES, ApiError, error_for_status
+from ..errors import LIBRARY_STATUSES, ApiError, error_for_status, quote
 from ..formats.serializer import CONTENT_TYPES
-from ..params.parse import quote
 from .negotiation import determine_format
 
 __all__ = [

@@ -57,7 +57,7 @@ from typing import Any
 from datastream import Datastream, exceptions
 from datastream.granularity import GranularityType, from_seconds, to_seconds
 from datastream.jsonformat import dumps
-from datastream.limits import MAX_SECONDS, MIN_SECONDS
+from datastream.limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 
 from ..formats.columns import convert_datapoint, time_converter
 
@@ -143,7 +143,7 @@ def parse_event_id(text: str) -> Cursor | None:
 def event_id_in_range(cursor: Cursor) -> bool:
     """Whether ``cursor`` lies in the time range of the library's datapoints (and so of every
     event: 0001-01-02T00:00:00Z to 9999-12-30T23:59:59Z, ``datastream.limits``)."""
-    return MIN_SECONDS <= cursor[0] <= MAX_SECONDS
+    return MIN_DATAPOINT_SECONDS <= cursor[0] <= MAX_DATAPOINT_SECONDS
 
 
 def format_event_id(cursor: Cursor) -> str:
@@ -299,7 +299,7 @@ class Channel:
         """``(position, datapoint)`` of at most ``limit`` events after ``cursor``."""
         spec = self.spec
         if spec.raw:
-            seconds, seen = cursor if cursor is not None else (MIN_SECONDS - 1, AFTER_ALL)
+            seconds, seen = cursor if cursor is not None else (MIN_DATAPOINT_SECONDS - 1, AFTER_ALL)
             if seen >= AFTER_ALL:  # everything of that second was seen
                 data = self.datastream.get_data(
                     spec.stream_id, spec.granularity, start_exclusive=from_seconds(seconds)
@@ -324,7 +324,7 @@ class Channel:
         first = spec.granularity.round_seconds(to_seconds(stream.earliest_datapoint))
         if cursor is not None:
             first = max(first, spec.granularity.round_seconds(cursor[0]) + size)
-        if first > MAX_SECONDS:
+        if first > MAX_DATAPOINT_SECONDS:
             return
         data = self.datastream.get_data(
             spec.stream_id,

@@ -26,13 +26,14 @@ from tastypie.authorization import Authorization, ReadOnlyAuthorization
 
 from datastream import Datastream, Stream
 from datastream.granularity import to_seconds
-from datastream.limits import MAX_SECONDS, MIN_SECONDS
+from datastream.limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 
 from .. import conf
 from ..authorization import StreamAuthorization
 from ..conf import datastream_settings
+from ..errors import quote
 from ..http.responses import respond
-from ..params.parse import ALIASES, ChartOptions, DetailQuery, QueryError, quote
+from ..params.parse import ALIASES, ChartOptions, DetailQuery, QueryError
 from ..params.table import NOT_LIVE
 from .hub import AFTER_ALL, Cursor, LiveSpec, Refusal, event_id_in_range, hub, parse_event_id
 
@@ -94,22 +95,22 @@ def start_cursor(
             raise QueryError(
                 f"Invalid Last-Event-ID: {quote(text)}{where}: its time is outside the "
                 "supported range, 0001-01-02T00:00:00Z to 9999-12-30T23:59:59Z "
-                f"({MIN_SECONDS} to {MAX_SECONDS} seconds)."
+                f"({MIN_DATAPOINT_SECONDS} to {MAX_DATAPOINT_SECONDS} seconds)."
             )
         return cursor, False
     params = request.GET
     granularity = spec.granularity
     if query.start_exclusive is not None:
         seconds = to_seconds(query.start_exclusive)
-        if seconds < MIN_SECONDS:
+        if seconds < MIN_DATAPOINT_SECONDS:
             return None, False
-        seconds = min(seconds, MAX_SECONDS)
+        seconds = min(seconds, MAX_DATAPOINT_SECONDS)
         if spec.raw:
             return (seconds, AFTER_ALL), False
         return (granularity.round_seconds(seconds), 0), False
     if query.start is not None and ("start" in params or ALIASES["start"] in params):
-        seconds = min(to_seconds(query.start), MAX_SECONDS)
-        if seconds <= MIN_SECONDS:  # nothing lies before: the whole stream
+        seconds = min(to_seconds(query.start), MAX_DATAPOINT_SECONDS)
+        if seconds <= MIN_DATAPOINT_SECONDS:  # nothing lies before: the whole stream
             return None, False
         if spec.raw:
             return (seconds - 1, AFTER_ALL), False

@@ -22,9 +22,7 @@ from datastream.granularity import Granularity
 from datastream.limits import (
     INT64_MAX,
     INT64_MIN,
-    MAX_BOUND_SECONDS,
     MAX_NESTING_DEPTH,
-    MIN_BOUND_SECONDS,
 )
 from datastream.tagquery import LIST_OPERATORS, OPERATORS
 from datastream.thinning import ALGORITHMS, MIN_POINTS
@@ -46,8 +44,6 @@ __all__ = [
     "FALSE_WORDS",
     "LIST_OPERATORS",
     "MAX_OFFSET",
-    "MAX_TIMESTAMP",
-    "MIN_TIMESTAMP",
     "QueryError",
     "MAX_TAG_DEPTH",
     "TAG_OPERATORS",
@@ -59,13 +55,8 @@ __all__ = [
     "parse_detail_query",
     "parse_integer",
     "parse_tag_filters",
-    "quote",
 ]
 
-
-#: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
-MIN_TIMESTAMP = MIN_BOUND_SECONDS
-MAX_TIMESTAMP = MAX_BOUND_SECONDS
 
 #: Largest accepted ``offset`` (a signed 64-bit integer, what storages can skip).
 MAX_OFFSET = INT64_MAX
@@ -87,7 +78,6 @@ FALSE_WORDS = ("0", "false", "f", "no", "n")
 _BOOLEANS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _T = TypeVar("_T")
 
 

@@ -21,24 +21,18 @@ import re
 
 from dateutil.parser import isoparse
 
+from datastream.constants import UNIX_EPOCH
 from datastream.limits import MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 
 from ..errors import quote
 
 __all__ = [
-    "MAX_SECONDS",
-    "MIN_SECONDS",
     "InvalidTime",
     "Rounding",
     "parse_time",
     "rounding_for",
 ]
 
-#: UNIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the accepted bounds.
-MIN_SECONDS = MIN_BOUND_SECONDS
-MAX_SECONDS = MAX_BOUND_SECONDS
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _SECOND = datetime.timedelta(seconds=1)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # ISO 8601 needs at most ~40 characters; anything much longer is not a timestamp.
@@ -71,9 +65,10 @@ def rounding_for(parameter: str) -> Rounding:
 def _error(value: str, parameter: str, which: str, reason: str) -> InvalidTime:
     return InvalidTime(
         f"Invalid time range {which} value: {quote(value)} in parameter '{parameter}' "
-        f"({reason}). Use integer UNIX seconds (UTC) from {MIN_SECONDS} to {MAX_SECONDS}, or "
-        "an ISO 8601 / RFC 3339 timestamp from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z "
-        "such as '2024-01-01T00:00:00Z' or '2024-01-01T01:00:00+01:00' (no offset means UTC)."
+        f"({reason}). Use integer UNIX seconds (UTC) from {MIN_BOUND_SECONDS} to "
+        f"{MAX_BOUND_SECONDS}, or an ISO 8601 / RFC 3339 timestamp from 0001-01-01T00:00:00Z "
+        "to 9999-12-31T23:59:59Z such as '2024-01-01T00:00:00Z' or "
+        "'2024-01-01T01:00:00+01:00' (no offset means UTC)."
     )
 
 
@@ -94,9 +89,9 @@ def parse_time(
             seconds = int(value)
         except ValueError:  # more digits than Python converts
             raise _error(value, parameter, which, "too many digits") from None
-        if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        if not MIN_BOUND_SECONDS <= seconds <= MAX_BOUND_SECONDS:
             raise _error(value, parameter, which, "out of range")
-        return _EPOCH + seconds * _SECOND
+        return UNIX_EPOCH + seconds * _SECOND
     if len(value) > _MAX_LENGTH:
         raise _error(value, parameter, which, "too long for a timestamp")
     moment = _parse_iso(value, parameter, which)
