@@ -42,3 +42,26 @@ def test_mongodb_tests_opted_out_are_skipped_and_counted():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "MongoDB tests NOT RUN (--no-mongodb)" in result.stdout
     assert "1 skipped" in result.stdout
+
+
+def test_the_openapi_document_tests_run_without_the_validator_and_say_what_they_skip():
+    # openapi-spec-validator's import fails, as where the test extra is not installed
+    # (test_openapi_fuzz.py likewise skips itself without schemathesis, naming the extra).
+    program = (
+        "import sys\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'openapi_spec_validator':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        "import pytest\n"
+        "sys.exit(pytest.main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, "-p", "no:cacheprovider", "-n", "0", "-q", "-rs",
+         str(TESTS / "test_openapi.py")],
+        capture_output=True, text=True, cwd=TESTS.parent, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "openapi-spec-validator comes with the test extra" in result.stdout
+    assert " passed" in result.stdout  # what needs no validator still runs
