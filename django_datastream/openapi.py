@@ -47,21 +47,19 @@ from tastypie.throttle import BaseThrottle
 
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS, VALUE_TYPES
 from datastream.granularity import Granularity
-from datastream.limits import MAX_BOUND_SECONDS, MAX_TEXT_PATTERN_LENGTH, MIN_BOUND_SECONDS
+from datastream.limits import MAX_TEXT_PATTERN_LENGTH
 from datastream.tagquery import LIST_OPERATORS, OPERATORS, TEXT_OPERATORS
-from datastream.thinning import ALGORITHMS, MIN_POINTS
+from datastream.thinning import MIN_POINTS
 
 from .conf import datastream_settings
-from .detail.cursors import MAX_CURSOR_LENGTH, TOKEN_PATTERN
-from .formats.columns import SHAPES, TIME_FORMATS
 from .formats.serializer import (
     CALLBACK_PATTERN,
     CONTENT_TYPES,
     MAX_CALLBACK_LENGTH,
     RESERVED_WORDS,
 )
-from .params import parse as query
-from .params.table import ALIASES, LIVE
+from .params.schemas import Context
+from .params.table import ALIASES, LIVE, PARAMETERS, Param
 
 __all__ = [
     "OPENAPI_VERSION",
@@ -113,90 +111,11 @@ class Parameter:
         return result
 
 
-def _names_and_keys(known: Mapping[str, str]) -> list[str]:
-    return list(dict.fromkeys([*known, *known.values()]))
-
-
-def _any_case(word: str) -> str:
-    """A regular expression matching ``word`` in any ASCII case."""
-    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
-
-
-def _boolean_schema() -> dict[str, Any]:
-    words = "|".join(_any_case(word) for word in (*query.TRUE_WORDS, *query.FALSE_WORDS))
-    return {"type": "string", "pattern": f"^({words})$"}
-
-
-def _boolean(name: str, meaning: str) -> Parameter:
+def _parameter(param: Param, context: Context) -> Parameter:
+    """The parameter of a table entry, its schema and description written for ``context``."""
     return Parameter(
-        name,
-        _boolean_schema(),
-        f"{meaning} A boolean: {', '.join(query.TRUE_WORDS)} (true) or "
-        f"{', '.join(query.FALSE_WORDS)} (false), in any case; anything else answers 400.",
+        param.name, param.kind.schema(context), param.kind.describe(param.meaning, context)
     )
-
-
-def _time_schema(ceiling: bool) -> dict[str, Any]:
-    # RFC 3339 date-times the API takes: an offset must not move the moment out of
-    # 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z, and a bound that rounds a fraction of a second
-    # up cannot do so from the last second.
-    exclusions = [r"0001-01-01T[0-9:.]+\+(?!00:00$)", r"9999-12-31T[0-9:.]+-(?!00:00$)"]
-    if ceiling:
-        exclusions.append(r"9999-12-31T23:59:59\.[0-9]*[1-9]")
-    pattern = "^" + "".join(f"(?!{exclusion})" for exclusion in exclusions)
-    return {
-        "anyOf": [
-            {"type": "integer", "minimum": MIN_BOUND_SECONDS, "maximum": MAX_BOUND_SECONDS},
-            {"type": "string", "format": "date-time", "pattern": pattern},
-            {"type": "string", "format": "date"},
-        ]
-    }
-
-
-def _time(name: str, meaning: str) -> Parameter:
-    return Parameter(
-        name,
-        _time_schema(ceiling=name in ("start", "end_exclusive")),
-        f"{meaning}: integer UNIX seconds (UTC), or an ISO 8601 / RFC 3339 timestamp "
-        "(`2024-01-01T00:00:00Z`, `2024-01-01T01:00:00+01:00`; no offset means UTC) from "
-        "0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. A fraction of a second is rounded to "
-        "the whole second selecting the same datapoints.",
-    )
-
-
-def _downsamplers(name: str, known: Mapping[str, str], kind: str) -> Parameter:
-    item = "|".join(re.escape(word) for word in _names_and_keys(known))
-    return Parameter(
-        name,
-        {"type": "string", "pattern": f"^({item})(,({item}))*$"},
-        f"{kind} downsamplers to return, by name or key, comma-separated (a repeated parameter "
-        "adds to the list); default: every one the stream keeps.",
-    )
-
-
-def _limit(default: int, maximum: int, zero: str) -> Parameter:
-    capped = f"larger values give {maximum}" if maximum else "no maximum"
-    return Parameter(
-        "limit",
-        {"type": "integer", "minimum": 0},
-        f"Items per page: default {default}, {capped}; `0` gives {zero}.",
-    )
-
-
-_OFFSET = Parameter(
-    "offset",
-    {"type": "integer", "minimum": 0, "maximum": query.MAX_OFFSET},
-    "Number of items to skip. Not with `cursor`.",
-)
-
-_CURSOR = Parameter(
-    "cursor",
-    {"type": "string", "pattern": f"^{TOKEN_PATTERN}$", "maxLength": MAX_CURSOR_LENGTH},
-    "Continue right after the last item of the response whose `meta.next_cursor` this is, "
-    "whatever was appended meanwhile. Only the server makes cursors: any other value, or a "
-    "cursor of another query (keep every other parameter but `limit` and `format` unchanged), "
-    "answers 400 naming the parameter. Not with `offset`.",
-)
 
 
 def _format_property(names: Iterable[str]) -> dict[str, Any]:
@@ -236,74 +155,27 @@ def _format_and_callback_parameters(formats: list[str]) -> list[dict[str, Any]]:
 
 
 def detail_parameters(max_points: int | None = None) -> list[Parameter]:
-    """The datapoint parameters of ``/stream/<id>/`` (long names); ``max_points``: the
-    largest page of datapoints (default: ``DATASTREAM_API_DETAIL_MAX_LIMIT``)."""
+    """The datapoint parameters of ``/stream/<id>/`` (long names), written from
+    :data:`django_datastream.params.table.PARAMETERS`; ``max_points``: the largest page of
+    datapoints (default: ``DATASTREAM_API_DETAIL_MAX_LIMIT``)."""
     if max_points is None:
         max_points = datastream_settings.DETAIL_MAX_LIMIT
-    granularities = [name for g in Granularity.values for name in (g.name, g.key)]
-    return [
-        Parameter(
-            "granularity",
-            {"type": "string", "enum": granularities},
-            "Granularity by name or key; default: the stream's highest (raw datapoints). Not "
-            "with `max_points`.",
-        ),
-        _time("start", "Inclusive start, rounded down to the start of its bucket"),
-        _time("start_exclusive", "Exclusive start: the bucket holding it is excluded"),
-        _time("end", "Inclusive end: the bucket starting at or before it is included"),
-        _time("end_exclusive", "Exclusive end: buckets starting before it are included"),
-        _boolean("reverse", "Newest first (default: oldest first)."),
-        _downsamplers("value_downsamplers", VALUE_DOWNSAMPLERS, "Value"),
-        _downsamplers("time_downsamplers", TIME_DOWNSAMPLERS, "Time"),
-        Parameter(
-            "max_points",
-            {"type": "integer", "minimum": 1, "maximum": max_points},
-            "At most this many datapoints over the requested range (a chart's width): picks the "
-            "finest granularity that fits. Not with `granularity`.",
-        ),
-        Parameter(
-            "thin",
-            {"type": "string", "enum": list(ALGORITHMS)},
-            f"Thin raw datapoints to `max_points` (at least {MIN_POINTS}) with this algorithm "
-            "instead of choosing a granularity. Needs `max_points`; not with `granularity` nor "
-            "`cursor`; numeric streams only (another stream answers 400).",
-        ),
-        Parameter(
-            "shape",
-            {"type": "string", "enum": list(SHAPES)},
-            "`rows` (default): a list of datapoints; `columns`: one array per key "
-            "(JSON, JSONP and XML; with CSV or NDJSON it answers 400).",
-        ),
-        Parameter(
-            "time_format",
-            {"type": "string", "enum": list(TIME_FORMATS)},
-            "Datapoint times as `iso` (default) strings, `epoch` seconds or `epoch_ms` "
-            "milliseconds.",
-        ),
-        _boolean(
-            "open_bucket",
-            "Add the still-open last bucket of a downsampled granularity, computed from raw data.",
-        ),
-        _limit(
-            datastream_settings.DETAIL_LIMIT,
-            max_points,
-            "no datapoints (only the metadata and the count)",
-        ),
-        _OFFSET,
-        _CURSOR,
-    ]
+    context = Context(
+        max_points,
+        datastream_settings.DETAIL_LIMIT,
+        "no datapoints (only the metadata and the count)",
+    )
+    return [_parameter(param, context) for param in PARAMETERS]
 
 
 def list_parameters(max_limit: int | None = None) -> list[Parameter]:
-    """The paging parameters of ``/stream/`` (long names); ``max_limit``: the largest page
+    """The paging parameters of ``/stream/`` (long names), the detail's paging entries of
+    :data:`django_datastream.params.table.PARAMETERS`; ``max_limit``: the largest page
     (default: ``DATASTREAM_API_LIST_MAX_LIMIT``)."""
     if max_limit is None:
         max_limit = datastream_settings.LIST_MAX_LIMIT
-    return [
-        _limit(datastream_settings.LIST_LIMIT, max_limit, "the largest page"),
-        _OFFSET,
-        _CURSOR,
-    ]
+    context = Context(max_limit, datastream_settings.LIST_LIMIT, "the largest page")
+    return [_parameter(param, context) for param in PARAMETERS if param.role == "paging"]
 
 
 def live_parameters() -> list[Parameter]:

@@ -9,7 +9,8 @@ its short form and what it is for. Everything that lists parameters is derived f
 * :data:`CHART_NAMES` and :data:`PAGING_NAMES`, the other roles;
 * :data:`NOT_LIVE` and :data:`LIVE`, the detail parameters the live endpoint refuses and
   takes;
-* the OpenAPI document's short forms (:mod:`django_datastream.openapi`).
+* the OpenAPI document's parameters: each entry's schema and description (its ``kind`` and
+  ``meaning``) and short form (:mod:`django_datastream.openapi`, whose rules join some).
 
 The parsers of the values are :mod:`django_datastream.params.parse`; the ``query_params`` echo
 of a page is the parsed objects' ``echo()``, over the same names.
@@ -19,6 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Literal
+
+from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from datastream.granularity import Granularity
+from datastream.thinning import ALGORITHMS, MIN_POINTS
+
+from ..formats.columns import SHAPES, TIME_FORMATS
+from .schemas import Boolean, Choice, Count, Names, Time, Token, max_offset, page_max
 
 __all__ = [
     "ALIASES",
@@ -33,6 +41,7 @@ __all__ = [
 ]
 
 Role = Literal["query", "chart", "paging"]
+Kind = Boolean | Choice | Count | Names | Time | Token
 Live = Literal["takes", "refuses", "ignores"]
 
 
@@ -47,6 +56,11 @@ class Param:
     #: ``query``: an argument of ``Datastream.get_data``; ``chart``: how the page is chosen
     #: and written; ``paging``: where the page starts and how long it is.
     role: Role
+    #: The kind of value it takes: its OpenAPI schema and the wording the kind adds to
+    #: ``meaning`` (:mod:`django_datastream.params.schemas`).
+    kind: Kind
+    #: What it means, as the OpenAPI document describes it (the kind completes it).
+    meaning: str
     #: What the live endpoint (``<id>/live/``) does with it: ``takes`` it, ``refuses`` it
     #: (400 naming it) or ``ignores`` it.
     live: Live = "refuses"
@@ -54,25 +68,54 @@ class Param:
     many: bool = False
 
 
-#: Every parameter, in the order the documentation lists them.
+_GRANULARITIES = tuple(name for g in Granularity.values for name in (g.name, g.key))
+#: Every parameter: the arguments of ``Datastream.get_data`` in its order, then the chart
+#: options, then paging (the OpenAPI document lists them in this order, after the ones a rule
+#: joins).
 PARAMETERS: tuple[Param, ...] = (
-    Param("granularity", "g", "query", live="takes"),
-    Param("start", "s", "query", live="takes"),
-    Param("end", "e", "query"),
-    Param("start_exclusive", "sx", "query", live="takes"),
-    Param("end_exclusive", "ex", "query"),
-    Param("value_downsamplers", "v", "query", live="takes", many=True),
-    Param("time_downsamplers", "t", "query", live="takes", many=True),
-    Param("reverse", "r", "query"),
-    Param("limit", "l", "paging"),
-    Param("offset", "o", "paging"),
-    Param("cursor", "cu", "paging", live="ignores"),
-    Param("max_points", "mp", "chart"),
-    Param("thin", "th", "chart"),
-    Param("shape", "sh", "chart"),
-    Param("time_format", "tf", "chart", live="takes"),
-    Param("open_bucket", "ob", "chart", live="takes"),
-)
+    Param("granularity", "g", "query", Choice(_GRANULARITIES),
+          "Granularity by name or key; default: the stream's highest (raw datapoints). Not "
+          "with `max_points`.", live="takes"),
+    Param("start", "s", "query", Time(ceiling=True),
+          "Inclusive start, rounded down to the start of its bucket", live="takes"),
+    Param("end", "e", "query", Time(),
+          "Inclusive end: the bucket starting at or before it is included"),
+    Param("start_exclusive", "sx", "query", Time(),
+          "Exclusive start: the bucket holding it is excluded", live="takes"),
+    Param("end_exclusive", "ex", "query", Time(ceiling=True),
+          "Exclusive end: buckets starting before it are included"),
+    Param("reverse", "r", "query", Boolean(), "Newest first (default: oldest first)."),
+    Param("value_downsamplers", "v", "query", Names(VALUE_DOWNSAMPLERS), "Value",
+          live="takes", many=True),
+    Param("time_downsamplers", "t", "query", Names(TIME_DOWNSAMPLERS), "Time",
+          live="takes", many=True),
+    Param("max_points", "mp", "chart", Count(1, page_max),
+          "At most this many datapoints over the requested range (a chart's width): picks "
+          "the finest granularity that fits. Not with `granularity`."),
+    Param("thin", "th", "chart", Choice(tuple(ALGORITHMS)),
+          f"Thin raw datapoints to `max_points` (at least {MIN_POINTS}) with this algorithm "
+          "instead of choosing a granularity. Needs `max_points`; not with `granularity` nor "
+          "`cursor`; numeric streams only (another stream answers 400)."),
+    Param("shape", "sh", "chart", Choice(tuple(SHAPES)),
+          "`rows` (default): a list of datapoints; `columns`: one array per key "
+          "(JSON, JSONP and XML; with CSV or NDJSON it answers 400)."),
+    Param("time_format", "tf", "chart", Choice(tuple(TIME_FORMATS)),
+          "Datapoint times as `iso` (default) strings, `epoch` seconds or `epoch_ms` "
+          "milliseconds.", live="takes"),
+    Param("open_bucket", "ob", "chart", Boolean(),
+          "Add the still-open last bucket of a downsampled granularity, computed from raw "
+          "data.", live="takes"),
+    Param("limit", "l", "paging", Count(0),
+          "Items per page: default {default}, {capped}; `0` gives {zero}."),
+    Param("offset", "o", "paging", Count(0, max_offset),
+          "Number of items to skip. Not with `cursor`."),
+    Param("cursor", "cu", "paging", Token(),
+          "Continue right after the last item of the response whose `meta.next_cursor` this "
+          "is, whatever was appended meanwhile. Only the server makes cursors: any other "
+          "value, or a cursor of another query (keep every other parameter but `limit` and "
+          "`format` unchanged), answers 400 naming the parameter. Not with `offset`.",
+          live="ignores"),
+)  # fmt: skip
 
 
 def names_of(role: Role) -> frozenset[str]:
