@@ -1,11 +1,13 @@
 """The exported names are exactly the intended public API."""
 
 import datetime
+import inspect
 
 import pytest
 
 import datastream
 from datastream import Granularity, exceptions
+from datastream.arguments import DATA_ARGUMENTS
 
 
 def test_package_exports_exactly_the_public_api():
@@ -27,6 +29,13 @@ def test_package_exports_exactly_the_public_api():
     )
     for name in datastream.__all__:
         assert getattr(datastream, name) is not None
+
+
+@pytest.mark.parametrize("method", ["get_data", "get_open_buckets"])
+def test_read_signatures_name_the_one_list_of_data_arguments(method):
+    parameters = inspect.signature(getattr(datastream.Datastream, method)).parameters
+    assert tuple(parameters) == ("self", "stream_id", *DATA_ARGUMENTS)
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters.values())
 
 
 def test_exceptions_module_exports_the_whole_tree_with_builtin_bases():

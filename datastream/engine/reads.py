@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from ..arguments import DataArguments
 from ..constants import TIMESTAMP_TIME_KEYS
 from ..downsamplers import empty_time, empty_value, requested_keys
 from ..granularity import UTC, GranularityType, from_seconds
@@ -26,9 +27,10 @@ from .records import granularity_of, high_accuracy, value_keys
 __all__ = ["BucketQuery", "DataQuery", "RawQuery", "Reader", "time_range"]
 
 
-@dataclasses.dataclass(frozen=True)
-class DataQuery:
-    """What ``get_data`` asks for, already validated by the facade.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataQuery(DataArguments):
+    """What ``get_data`` asks for, already validated by the facade: the stream and the other
+    arguments (:class:`~datastream.arguments.DataArguments`, their one list).
 
     At most one of ``start``/``start_exclusive`` is set (``get_data`` sets exactly one; without
     either, the range starts at the earliest supported time); at most one of ``end``/
@@ -36,14 +38,6 @@ class DataQuery:
     """
 
     stream_id: str
-    granularity: GranularityType
-    start: datetime.datetime | None = None
-    end: datetime.datetime | None = None
-    start_exclusive: datetime.datetime | None = None
-    end_exclusive: datetime.datetime | None = None
-    reverse: bool = False
-    value_downsamplers: list[str] | None = None
-    time_downsamplers: list[str] | None = None
 
 
 def time_range(query: DataQuery, granularity: GranularityType, highest: GranularityType

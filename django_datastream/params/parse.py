@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
+from datastream.arguments import DataArguments
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
 from datastream.limits import (
@@ -203,23 +204,14 @@ def parse_boolean(value: str, key: str) -> bool:
     return parsed
 
 
-@dataclasses.dataclass(frozen=True)
-class DetailQuery:
-    """The parsed datapoint query of a detail request (arguments of ``get_data``)."""
-
-    granularity: Any
-    start: datetime.datetime | None = None
-    end: datetime.datetime | None = None
-    start_exclusive: datetime.datetime | None = None
-    end_exclusive: datetime.datetime | None = None
-    reverse: bool = False
-    value_downsamplers: list[str] | None = None
-    time_downsamplers: list[str] | None = None
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DetailQuery(DataArguments):
+    """The parsed datapoint query of a detail request: the arguments of ``get_data`` (their one
+    list is :class:`datastream.arguments.DataArguments`)."""
 
     def get_data_arguments(self) -> dict[str, Any]:
         """Keyword arguments for ``Datastream.get_data`` (besides the stream id)."""
-        # Not dataclasses.asdict: it deep-copies every value, the granularity class included.
-        arguments = {field.name: getattr(self, field.name) for field in _DETAIL_QUERY_FIELDS}
+        arguments = self.arguments()
         for name in ("value_downsamplers", "time_downsamplers"):
             if arguments[name] is not None:
                 arguments[name] = list(arguments[name])
@@ -229,8 +221,6 @@ class DetailQuery:
         """The ``query_params`` of the response: long names, granularity by name."""
         return self.get_data_arguments() | {"granularity": self.granularity.name}
 
-
-_DETAIL_QUERY_FIELDS = dataclasses.fields(DetailQuery)
 
 #: The start used when the request gives none: the whole stream.
 DEFAULT_START = datetime.datetime.min.replace(tzinfo=datetime.UTC)

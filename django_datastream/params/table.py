@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from datastream.arguments import DATA_ARGUMENTS
 from datastream.constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from datastream.granularity import Granularity
 from datastream.thinning import ALGORITHMS, MIN_POINTS
@@ -53,7 +54,8 @@ class Param:
     name: str
     #: The short form, accepted wherever the long name is.
     alias: str
-    #: ``query``: an argument of ``Datastream.get_data``; ``chart``: how the page is chosen
+    #: ``query``: an argument of ``Datastream.get_data`` (those entries are
+    #: :data:`datastream.arguments.DATA_ARGUMENTS`, in its order); ``chart``: how the page is chosen
     #: and written; ``paging``: where the page starts and how long it is.
     role: Role
     #: The kind of value it takes: its OpenAPI schema and the wording the kind adds to
@@ -116,6 +118,14 @@ PARAMETERS: tuple[Param, ...] = (
           "`format` unchanged), answers 400 naming the parameter. Not with `offset`.",
           live="ignores"),
 )  # fmt: skip
+
+
+# The ``query`` entries are the arguments of ``get_data``, whose one list is the library's.
+if tuple(p.name for p in PARAMETERS if p.role == "query") != DATA_ARGUMENTS:
+    raise RuntimeError(
+        f"The query parameters of the table must be datastream.arguments.DATA_ARGUMENTS, "
+        f"in its order: {DATA_ARGUMENTS}."
+    )
 
 
 def names_of(role: Role) -> frozenset[str]:
