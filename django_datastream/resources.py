@@ -1,17 +1,18 @@
 """The read-only tastypie resource of streams and their datapoints.
 
-Requests go through tastypie's own ``dispatch`` (and its ``get_list`` and ``get_schema``), so
-every ``Meta`` hook of a subclass applies: ``authentication``, ``authorization``,
-``throttle``, ``cache``, ``paginator_class``, ``limit`` and ``max_limit`` (plus
-``datapoints_paginator_class``, ``datapoints_limit`` and ``datapoints_max_limit`` for the
-datapoints of a stream). The resource keeps tastypie's data hooks: where the objects come from
-(``get_object_list``, ``obj_get_list``, ``obj_get``, ``detail_uri_kwargs``), how they are
-dehydrated (``full_dehydrate`` with the per-field lookups done once, ``dehydrate_resource_uri``),
-the schema's ``choices`` (``build_schema``) and its own URLs (``prepend_urls``: ``set/…/`` and
-``<id>/live/``). The answer conventions of the API (JSON errors, CORS, read-only methods, one
-content negotiation per request, the list's 304 and the throttle counting every answer once)
-are ``wrap_view``, ``method_check``, ``determine_format``, ``unauthorized_result``,
-``alter_list_data_to_serialize`` and the two throttle hooks.
+Requests go through ``wrap_view``, which takes tastypie's ``dispatch`` steps with tastypie's
+hooks (and answers the list with its ``get_list``), so every ``Meta`` hook of a subclass
+applies: ``authentication``, ``authorization``, ``throttle``, ``cache``, ``paginator_class``,
+``limit`` and ``max_limit`` (plus ``datapoints_paginator_class``, ``datapoints_limit`` and
+``datapoints_max_limit`` for the datapoints of a stream). The resource keeps tastypie's data
+hooks: where the objects come from (``get_object_list``, ``obj_get_list``, ``obj_get``,
+``detail_uri_kwargs``), how they are dehydrated (tastypie's ``full_dehydrate``;
+``dehydrate_resource_uri``), the schema's ``choices`` (``build_schema``), its own URLs
+(``prepend_urls``: ``set/…/`` and ``<id>/live/``) and the list's 304
+(``alter_list_data_to_serialize``). The answer conventions of the API (JSON errors, CORS,
+read-only methods with HEAD, the throttle counting every answer once) are one wrapper of every
+view, ``wrap_view``, around tastypie's own ``is_authenticated``, ``throttle_check`` and
+``log_throttled_access``; ``determine_format`` is the one content negotiation per request.
 
 The detail view reads and dehydrates the stream, then hands the request to the detail pipeline
 (:mod:`django_datastream.detail.pipeline`), which parses it once and walks each of its steps
@@ -74,9 +75,13 @@ __all__ = ["NoCacheHeaders", "StreamObjects", "StreamResource"]
 logger = logging.getLogger(__name__)
 
 _LIST_URI_ATTRIBUTE = "_datastream_list_uri"
-#: Request attributes: the request passed ``throttle_check`` / its access was recorded.
-_THROTTLE_CHECKED = "_datastream_throttle_checked"
-_THROTTLE_LOGGED = "_datastream_throttle_logged"
+#: tastypie's views (as ``base_urls`` names them) -> (request type of their allowed methods,
+#: the method answering them); other views allow GET and are answered by their own method.
+_VIEWS = {
+    "dispatch_list": ("list", "get_list"),
+    "dispatch_detail": ("detail", "get_stream"),
+    "get_schema": ("", "get_stream_schema"),
+}
 
 
 class StreamObjects:
@@ -178,45 +183,52 @@ class StreamResource(Resource):
         datapoints_limit = property(lambda meta: datastream_settings.DETAIL_LIMIT)
         datapoints_max_limit = property(lambda meta: datastream_settings.DETAIL_MAX_LIMIT)
 
+    # tastypie's full_dehydrate looks ``dehydrate_<field>`` up on every object it dehydrates; a
+    # hook that does not exist costs an AttributeError raised through Resource.__getattr__ each
+    # time (most of a page's time). ``None`` says "no hook" at the price of a plain lookup.
+    dehydrate_id = dehydrate_tags = dehydrate_value_downsamplers = None
+    dehydrate_time_downsamplers = dehydrate_highest_granularity = None
+    dehydrate_earliest_datapoint = dehydrate_latest_datapoint = dehydrate_value_type = None
+    dehydrate_last_downsampling_error = dehydrate_datapoints = None
+
     # Answer conventions ----------------------------------------------------------------------
 
     def wrap_view(self, view: str) -> Callable[..., HttpResponse]:
         """Every URL answers through :func:`django_datastream.http.responses.respond` (JSON errors,
-        CORS headers); ``Meta.cache`` sets the caching headers as in tastypie.
+        CORS headers, HEAD); ``Meta.cache`` sets the caching headers as in tastypie.
 
-        This is also where requests are counted toward ``Meta.throttle``, in one place for
-        every answer: a request that passed ``throttle_check`` is recorded once by
-        ``log_throttled_access`` when its answer is made, whatever the answer (a page, a
-        streamed export, a 304, a HEAD answer, a live connection or an error). tastypie's
-        ``dispatch`` records only the views that return normally. Requests answered before the
-        throttle is consulted (OPTIONS, a refused method, failed authentication) and the
-        throttle's own 429 answers are not counted, as in tastypie."""
+        The wrapper does what tastypie's ``dispatch`` does around a view, in its order, with the
+        API's conventions: the method (GET and HEAD, answered as GET, when the view's allowed
+        methods have ``'get'``; OPTIONS answers 200, anything else 405: the API is read-only),
+        ``is_authenticated``, ``throttle_check``, the view, and ``log_throttled_access`` once
+        for every request let through by the throttle, whatever its answer (a page, a
+        streamed export, a 304, a HEAD answer, a live connection or an error; tastypie's
+        ``dispatch`` records only the views that return normally). Requests answered before
+        the throttle is consulted (OPTIONS, a refused method, failed authentication) and the
+        throttle's own 429 answers are not counted, as in tastypie.
+
+        tastypie's ``dispatch_list`` is answered by its ``get_list``, ``dispatch_detail`` by
+        :meth:`get_stream` (the detail pipeline), ``get_schema`` by :meth:`get_stream_schema`
+        (tastypie's, without its own method, authentication and throttle steps)."""
+        kind, name = _VIEWS.get(view, ("", view))
 
         @csrf_exempt
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = respond(request, self._cached_view, view, *args, **kwargs)
-            if getattr(request, _THROTTLE_CHECKED, False):
-                self.log_throttled_access(request)
-            return response
+            return respond(request, self._answer, kind, name, *args, **kwargs)
 
         return wrapper
 
-    def throttle_check(self, request: HttpRequest) -> None:
-        """tastypie's check (429 once ``Meta.throttle`` says so); a request let through is
-        recorded when its answer is made (see :meth:`wrap_view`)."""
-        super().throttle_check(request)
-        setattr(request, _THROTTLE_CHECKED, True)
-
-    def log_throttled_access(self, request: HttpRequest) -> None:
-        """Record the request's access in ``Meta.throttle`` (tastypie's hook), once per
-        request however many times it is called."""
-        if getattr(request, _THROTTLE_LOGGED, False):
-            return
-        setattr(request, _THROTTLE_LOGGED, True)
-        super().log_throttled_access(request)
-
-    def _cached_view(self, request: HttpRequest, view: str, *args: Any, **kwargs: Any) -> Any:
-        response = getattr(self, view)(request, *args, **kwargs)
+    def _answer(
+        self, request: HttpRequest, kind: str, name: str, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        allowed = getattr(self._meta, f"{kind}_allowed_methods") if kind else ["get"]
+        check_read_method(request, allowed)
+        self.is_authenticated(request)
+        self.throttle_check(request)
+        try:
+            response = getattr(self, name)(request, *args, **kwargs)
+        finally:
+            self.log_throttled_access(request)
         patch_vary_headers(response, ("Accept",))  # the format may follow the Accept header
         cache = self._meta.cache
         varies = getattr(cache, "varies", None)
@@ -240,18 +252,9 @@ class StreamResource(Resource):
             raise ImmediateHttpResponse(unchanged)
         return data
 
-    def method_check(self, request: HttpRequest, allowed: Any = None) -> str:
-        """GET and HEAD (answered as GET) when ``allowed`` has ``'get'``; OPTIONS answers 200,
-        anything else 405 (the API is read-only)."""
-        return check_read_method(request, allowed)
-
     def determine_format(self, request: HttpRequest) -> str:
         """The negotiated content type (``?format=``, ``callback``, ``Accept``)."""
         return determine_format(request, self._meta.serializer)
-
-    def unauthorized_result(self, exception: Exception) -> None:
-        """A refusal of the authorization answers 401 with its message."""
-        raise ApiError(str(exception) or "You are not allowed to read this.", 401)
 
     # Data access ---------------------------------------------------------------------------
 
@@ -316,9 +319,10 @@ class StreamResource(Resource):
 
     def _check_query_tags(self, stream: Stream, required: Mapping[str, Any] | None) -> None:
         if required and not matches(parse_query(required), stream.tags):
-            self.unauthorized_result(
-                Unauthorized(f"You are not allowed to read stream {quote(stream.id)}.")
-            )
+            try:  # the refusal is the context of the hook's answer (see http.responses)
+                raise Unauthorized(f"You are not allowed to read stream {quote(stream.id)}.")
+            except Unauthorized as error:
+                self.unauthorized_result(error)
 
     def detail_uri_kwargs(self, bundle_or_obj: Any) -> dict[str, Any]:
         obj = bundle_or_obj.obj if isinstance(bundle_or_obj, Bundle) else bundle_or_obj
@@ -333,35 +337,9 @@ class StreamResource(Resource):
             setattr(request, _LIST_URI_ATTRIBUTE, list_uri)
         return f"{list_uri}{bundle.obj.id}/" if list_uri else ""
 
-    def full_dehydrate(self, bundle: Bundle, for_list: bool = False) -> Bundle:
-        """tastypie's ``full_dehydrate`` (fields, ``dehydrate_<field>`` hooks, ``dehydrate``)
-        with the per-field lookups done once per resource instead of once per object: a
-        missing hook costs tastypie an ``AttributeError`` each time, most of a page's time."""
-        data = bundle.data
-        for name, field, hook in self._dehydration_plan(for_list):
-            use_in = field.use_in
-            if callable(use_in) and not use_in(bundle):
-                continue
-            data[name] = field.dehydrate(bundle, for_list=for_list)
-            if hook is not None:
-                data[name] = hook(bundle)
-        return self.dehydrate(bundle)
-
-    def _dehydration_plan(self, for_list: bool) -> list[tuple[str, Any, Any]]:
-        plans = self.__dict__.setdefault("_dehydration_plans", {})
-        plan = plans.get(for_list)
-        if plan is None:
-            mode = "list" if for_list else "detail"
-            plan = plans[for_list] = [
-                (name, field, getattr(self, f"dehydrate_{name}", None))
-                for name, field in self.fields.items()
-                if callable(field.use_in) or field.use_in in ("all", mode)
-            ]
-        return plan
-
     # Views (tastypie's get_list and get_schema are used as they are) ------------------------
 
-    def get_detail(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get_stream(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """One stream with a page of its datapoints (``Meta.datapoints_paginator_class``),
         the understood query (``query_params``) and the page's ``meta``: the stream is read
         and dehydrated here, the rest is the detail pipeline
@@ -388,13 +366,16 @@ class StreamResource(Resource):
             raise ImmediateHttpResponse(response)
         return response
 
+    def get_stream_schema(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """``schema/``: tastypie's ``get_schema`` after the steps :meth:`wrap_view` does."""
+        bundle = self.build_bundle(request=request)
+        self.authorized_read_detail(self.get_object_list(bundle.request), bundle)
+        return self.create_response(request, self.build_schema())
+
     def get_live(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """``<id>/live/``: the stream's new datapoints as Server-Sent Events (see
         :mod:`django_datastream.live.view`), with the detail endpoint's authentication,
         authorization and throttling."""
-        self.method_check(request, allowed=["get"])
-        self.is_authenticated(request)
-        self.throttle_check(request)
         check_live_parameters(request.GET)
         stream = self.obj_get(
             bundle=self.build_bundle(request=request), **self.remove_api_resource_names(kwargs)
@@ -429,9 +410,6 @@ class StreamResource(Resource):
         """``{"objects": [stream, …], "not_found": [id, …]}`` for ``set/<id>;<id>;…/``, in
         the order of the ids; unknown and malformed ids, and those of streams the
         authorization does not let through, are listed in ``not_found``."""
-        self.method_check(request, allowed=["get"])
-        self.is_authenticated(request)
-        self.throttle_check(request)
         ids = [stream_id for stream_id in kwargs.get("pk_list", "").split(";") if stream_id]
         maximum = self._meta.max_limit
         if maximum is None:

@@ -262,6 +262,15 @@ def api_error(error: Exception) -> ApiError | None:
 
 def _error_to_response(request: HttpRequest, error: Exception) -> HttpResponse:
     if isinstance(error, ImmediateHttpResponse):
+        refusal = error.__context__
+        if (
+            isinstance(refusal, Unauthorized)
+            and error.response.status_code == 401
+            and not error.response.content
+        ):
+            # tastypie's unauthorized_result answering a refusal of the authorization (raised
+            # while handling it): 401 with the refusal's message.
+            return error_response(str(refusal) or "You are not allowed to read this.", 401)
         return error.response
     answer = api_error(error)
     if answer is not None:
