@@ -19,7 +19,7 @@ import orjson
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
-from plugins.django_api import OWNERS
+from plugins.django_api import OWNERS, create_users
 from private_api_urls import THROTTLE_AT
 
 pytestmark = pytest.mark.urls("private_api_urls")
@@ -48,24 +48,6 @@ def fresh_throttle() -> Any:
     cache.clear()
     yield
     cache.clear()
-
-
-def create_users() -> dict[str, str]:
-    """Users ``alice``, ``bob`` and ``carol`` with API keys; ``{name: Authorization header}``."""
-    from django.contrib.auth.models import User
-    from tastypie.models import ApiKey
-
-    headers = {}
-    for name in ("alice", "bob", "carol"):
-        user = User.objects.create_user(name)
-        ApiKey.objects.create(user=user, key=f"{name}-key")
-        headers[name] = f"ApiKey {name}:{name}-key"
-    return headers
-
-
-@pytest.fixture
-def keys(db: Any) -> dict[str, str]:
-    return create_users()
 
 
 def owned_by(data: Any, owner: str | None) -> list[str]:

@@ -28,19 +28,6 @@ def owned(request: pytest.FixtureRequest) -> Any:
     cache.clear()
 
 
-@pytest.fixture
-def keys(db: Any) -> dict[str, str]:
-    from django.contrib.auth.models import User
-    from tastypie.models import ApiKey
-
-    headers = {}
-    for name in ("alice", "bob"):
-        user = User.objects.create_user(name)
-        ApiKey.objects.create(user=user, key=f"{name}-key")
-        headers[name] = f"ApiKey {name}:{name}-key"
-    return headers
-
-
 def stream_of(data: Any, owner: str) -> str:
     return next(stream_id for stream_id, who in zip(data.ids, OWNERS) if who == owner)
 

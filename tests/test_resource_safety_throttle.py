@@ -64,20 +64,6 @@ def owned(request: pytest.FixtureRequest) -> Iterator[Any]:
     cache.clear()
 
 
-@pytest.fixture
-def keys(db: Any) -> dict[str, str]:
-    """Users ``alice`` and ``bob`` with API keys; ``{name: Authorization header}``."""
-    from django.contrib.auth.models import User
-    from tastypie.models import ApiKey
-
-    headers = {}
-    for name in ("alice", "bob"):
-        user = User.objects.create_user(name)
-        ApiKey.objects.create(user=user, key=f"{name}-key")
-        headers[name] = f"ApiKey {name}:{name}-key"
-    return headers
-
-
 class User:
     """One user's client: every request goes through :meth:`send`."""
 

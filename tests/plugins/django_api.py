@@ -467,3 +467,25 @@ def echo(**changes: Any) -> dict[str, Any]:
         "time_downsamplers": None,
     }
     return base | changes
+
+
+# Users with API keys -------------------------------------------------------------------------
+
+
+def create_users() -> dict[str, str]:
+    """Users ``alice``, ``bob`` and ``carol`` with API keys; ``{name: Authorization header}``."""
+    from django.contrib.auth.models import User
+    from tastypie.models import ApiKey
+
+    headers = {}
+    for name in ("alice", "bob", "carol"):
+        user = User.objects.create_user(name)
+        ApiKey.objects.create(user=user, key=f"{name}-key")
+        headers[name] = f"ApiKey {name}:{name}-key"
+    return headers
+
+
+@pytest.fixture
+def keys(db: Any) -> dict[str, str]:
+    """The users of :func:`create_users` in the test database."""
+    return create_users()
