@@ -11,7 +11,7 @@ Timestamps are integer POSIX seconds throughout; stream records are :class:`Stre
 dictionaries (the stored keys are :data:`RECORD_FIELDS`), whose ``private`` key belongs to the
 storage alone (a row number, a version counter, a lease...).
 
-Abstract methods (what a storage must write, 11)::
+Abstract methods (what a storage must write, 13)::
 
     unit_of_work()                   context manager: one atomic, consistent unit
     load_streams(stream_ids)         the records of those that exist (a batch's streams)
@@ -19,27 +19,34 @@ Abstract methods (what a storage must write, 11)::
     insert_stream(record)            store a new record (may set record['private'])
     update_streams(changes)          set top-level fields of several records at once
     delete_streams(stream_ids)       streams and all their data; None: everything
-    insert_datapoints(rows)          raw (record, seconds, stored value), in order
-    delete_datapoints(record)        every datapoint of one stream, raw and downsampled
-    fetch_datapoints(scan)           raw datapoints of a RawScan, windowed, in order
-    upsert_buckets(record, granularity, buckets)   store downsampled buckets
-    fetch_buckets(window)            stored buckets of a BucketWindow, with exactly its keys
+    insert_datapoints(rows)          append raw (record, seconds, stored value) to write heads
+    fetch_head(record)               a stream's write head, in order
+    clear_head(record, before)       drop the head's datapoints before a second (None: all)
+    chunk_index(record, series, lo, hi)   ChunkInfo of the chunks overlapping [lo, hi)
+    chunk_data(ids)                  the bytes of chunks by id
+    write_chunks(record, series, remove, add)   replace chunks (ids) by new ones
+    delete_chunks(record, series, before)       drop whole chunks
+
+A stream's raw datapoints live in *chunks* (immutable runs of datapoints, opaque bytes encoded
+by :mod:`datastream.engine.chunks`, in series :data:`RAW_SERIES`) and in its *write head* (the
+latest datapoints, one stored row each, sealed into chunks by the engine). Downsampled buckets
+live in chunks too, one series per granularity (:func:`bucket_series`). The engine decides
+what goes where (:mod:`datastream.engine.chunkstore`); a storage keeps rows and bytes.
 
 Defaults (override where the database does better)::
 
     load_stream(stream_id)           load_streams([stream_id])
     count_streams(conditions)        len(list_streams(conditions))
-    count_datapoints(record, lo, hi) counts fetch_datapoints
-    scan_datapoints(record, lo, hi)  (times, values) of fetch_datapoints, ascending
+    read_snapshot()                  context manager: reads inside see one state (default:
+                                     nothing; a storage with snapshots must give them)
     safe_latest(record)              record['latest_datapoint']
     close()                          nothing to release
     check(settings, *, connect)      class method: no problem found
     clock                            the real time, UTC
 
 Optional abilities are runtime-checkable protocols, detected with ``isinstance`` (never by a
-flag or ``getattr``): :class:`BucketJsonStorage` (the database writes datapoint JSON text, by
-the rules of :mod:`datastream.jsonformat`) and :class:`SwitchableStorage` (the storage moves to
-another database: the Django test runner uses it).
+flag or ``getattr``): :class:`SwitchableStorage` (the storage moves to another database: the
+Django test runner uses it).
 
 The engine (:class:`datastream.engine.Engine`) is the only caller; ``Datastream(storage)``
 builds it. A storage's ``clock`` is the default clock of that engine.
@@ -61,21 +68,24 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from .constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
-from .granularity import UTC, GranularityType
+from .granularity import GRANULARITY_CODES, UTC, GranularityType
 from .tagquery import Condition
 
 __all__ = [
     "READ_BATCH",
     "RECORD_FIELDS",
+    "RAW_SERIES",
     "BaseStorage",
     "Bucket",
-    "BucketJsonStorage",
     "BucketWindow",
+    "ChunkInfo",
     "Clock",
+    "NewChunk",
     "RawScan",
     "Storage",
     "StreamRecord",
     "SwitchableStorage",
+    "bucket_series",
     "missing_methods",
     "record_fields",
 ]
@@ -89,6 +99,39 @@ Bucket = tuple[int, dict[str, Any], dict[str, Any]]
 
 #: Most rows one round trip of a storage read fetches (a larger batch size hint is cut to it).
 READ_BATCH = 10_000
+
+#: The series of a stream's raw datapoints; :func:`bucket_series` gives its buckets' series.
+RAW_SERIES = 0
+
+
+def bucket_series(granularity: GranularityType) -> int:
+    """The chunk series of a stream's buckets at ``granularity`` (1 and above)."""
+    return 1 + GRANULARITY_CODES[granularity]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChunkInfo:
+    """A stored chunk as :meth:`BaseStorage.chunk_index` lists it (without its bytes).
+
+    ``first`` and ``last`` are the seconds of its first and last datapoint (bucket starts in a
+    bucket series), ``count`` how many it holds; ``id`` is the storage's own, new for every
+    chunk written (a rewritten chunk gets a new one).
+    """
+
+    id: Any
+    first: int
+    last: int
+    count: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewChunk:
+    """A chunk to store: its bytes and, beside them, what :class:`ChunkInfo` lists."""
+
+    first: int
+    last: int
+    count: int
+    data: bytes
 
 
 class StreamRecord(TypedDict):
@@ -127,6 +170,10 @@ class StreamRecord(TypedDict):
     #: Bumped by every unit of work that stores datapoints of the stream (``None`` in records
     #: written before it existed: 0).
     data_version: int
+    #: Datapoints in the stream's write head (the engine's; see :mod:`datastream.engine.chunkstore`).
+    head_count: int
+    #: The second of the last datapoint in a raw chunk (``None``: no chunk yet).
+    sealed_until: int | None
     #: The storage's own slot.
     private: NotRequired[Any]
 
@@ -299,50 +346,56 @@ class BaseStorage(abc.ABC):
         the record's latest datapoint: every append is one unit of work."""
         return record["latest_datapoint"]  # type: ignore[return-value]
 
-    # Raw datapoints --------------------------------------------------------------------------
+    # Reads ---------------------------------------------------------------------------------
+
+    def read_snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """A context in which reads see one state of the database (inside a unit of work, the
+        unit's). The engine reads a chunk index and the chunks' bytes (and the head) in one
+        snapshot. By default nothing: a storage whose reads could see a write half done must
+        override it."""
+        return contextlib.nullcontext()
+
+    # Write heads -----------------------------------------------------------------------------
 
     @abc.abstractmethod
     def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
-        """Store raw datapoints ``(record, seconds, storable value)`` in the given order."""
+        """Append raw datapoints ``(record, seconds, storable value)`` to their streams' write
+        heads, in the given order (within a second, a head keeps insertion order)."""
 
     @abc.abstractmethod
-    def delete_datapoints(self, record: StreamRecord) -> None:
-        """Remove every datapoint (raw and downsampled) of one stream."""
+    def fetch_head(self, record: StreamRecord) -> list[tuple[int, Any]]:
+        """``(seconds, stored value)`` of every datapoint in the stream's write head, ordered by
+        seconds and, within a second, by insertion."""
 
     @abc.abstractmethod
-    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
-        """``(seconds, stored value)`` of the raw datapoints ``scan`` selects, in its order.
+    def clear_head(self, record: StreamRecord, before: int | None = None) -> None:
+        """Remove the head's datapoints with ``seconds < before`` (``None``: all of them)."""
 
-        Within one second, datapoints come in insertion order (reversed with ``reverse``).
-        """
-
-    def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
-        """Number of raw datapoints with ``lo <= seconds < hi``."""
-        return sum(1 for _row in self.fetch_datapoints(RawScan(record, lo, hi)))
-
-    def scan_datapoints(
-        self, record: StreamRecord, lo: int, hi: int
-    ) -> tuple[list[int], list[Any]]:
-        """All raw datapoints with ``lo <= seconds < hi`` as two aligned, ascending lists."""
-        times: list[int] = []
-        values: list[Any] = []
-        for seconds, value in self.fetch_datapoints(RawScan(record, lo, hi)):
-            times.append(seconds)
-            values.append(value)
-        return times, values
-
-    # Downsampled buckets ---------------------------------------------------------------------
+    # Chunks ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def upsert_buckets(
-        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
+    def chunk_index(
+        self, record: StreamRecord, series: int, lo: int, hi: int
+    ) -> list[ChunkInfo]:
+        """The chunks of ``series`` with ``last >= lo`` and ``first < hi``, ordered by
+        ``first``. (Chunks of a series never overlap; ``first`` is unique in a series.)"""
+
+    @abc.abstractmethod
+    def chunk_data(self, ids: list[Any]) -> dict[Any, bytes]:
+        """The bytes of the chunks ``ids`` (those that still exist)."""
+
+    @abc.abstractmethod
+    def write_chunks(
+        self, record: StreamRecord, series: int, remove: list[Any], add: list[NewChunk]
     ) -> None:
-        """Store downsampled buckets ``(bucket start, v, t)``, replacing existing ones."""
+        """Remove the chunks with ids ``remove`` and store ``add`` (in one unit of work)."""
 
     @abc.abstractmethod
-    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
-        """Stored buckets ``(start, v, t)`` of ``window``, with exactly its keys (see
-        :class:`BucketWindow`). The dictionaries are the caller's to change."""
+    def delete_chunks(
+        self, record: StreamRecord, series: int | None = None, before: int | None = None
+    ) -> None:
+        """Remove the chunks of ``series`` (``None``: every series) whose ``last < before``
+        (``None``: all of them)."""
 
     # Connections -----------------------------------------------------------------------------
 
@@ -352,27 +405,6 @@ class BaseStorage(abc.ABC):
 
 #: The storage protocol (the name by which the engine and the facade refer to storages).
 Storage = BaseStorage
-
-
-@runtime_checkable
-class BucketJsonStorage(Protocol):
-    """A storage that writes downsampled datapoints as JSON text itself, by the rules of
-    :mod:`datastream.jsonformat` (the text :func:`datastream.jsonformat.dumps` gives the
-    datapoint the engine would build), without Python objects per bucket.
-
-    The engine asks only for streams without high accuracy, and produces the buckets without
-    a stored row itself.
-    """
-
-    def fetch_bucket_json(self, window: BucketWindow) -> Iterator[tuple[int, bytes | None]]:
-        """``(bucket start, datapoint JSON)`` of every stored bucket of ``window``, in its
-        order; the JSON is ``None`` where a stored bucket has no text."""
-        ...
-
-    def fetch_bucket_json_array(self, window: BucketWindow) -> tuple[int, bytes | None]:
-        """``(stored buckets of the window, their datapoints as one JSON array in order)``;
-        the array is ``None`` when a bucket has no text."""
-        ...
 
 
 @runtime_checkable

@@ -69,6 +69,8 @@ def new_record(
         version=0,
         last_downsampling_error=None,
         data_version=0,
+        head_count=0,
+        sealed_until=None,
     )
 
 
