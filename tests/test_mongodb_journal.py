@@ -93,9 +93,12 @@ def test_a_unit_renews_its_leases_while_it_works(journaled, clock):
         record = backend.load_stream(sid)
         first = streams.find_one({"sid": sid})["lock"]["exp"]
         clock.advance(seconds=LEASE.total_seconds() * 0.75)
-        backend.count_datapoints(record, 0, 10)  # any work of the unit renews
+        backend.fetch_head(record)  # any work of the unit renews
         renewed = streams.find_one({"sid": sid})["lock"]["exp"]
         backend.insert_datapoints([(record, 100, 1)])
+        fields = {"head_count": 1, "earliest_datapoint": 100, "latest_datapoint": 100}
+        record.update(fields)  # what the engine does with a datapoint: the head grows
+        backend.update_streams([(record, fields)])
     assert renewed - first == LEASE * 0.75
     assert _values(journaled, sid) == [1]
     assert _locked(journaled) == 0

@@ -19,7 +19,7 @@ from datastream import Datastream, exceptions
 from datastream.backends.mongodb import SERVER_SELECTION_TIMEOUT_MS, Backend
 from datastream.backends.mongodb import query as mongodb_query
 from datastream.backends.mongodb.query import tags_filter
-from datastream.storage import BaseStorage, BucketJsonStorage, SwitchableStorage, missing_methods
+from datastream.storage import BaseStorage, SwitchableStorage, missing_methods
 from datastream.tagquery import Condition, matches, parse_query
 
 T0 = at(2020, 1, 1)
@@ -97,7 +97,7 @@ def test_the_backend_is_a_complete_storage_and_no_engine(mongodb_backend_factory
     backend = mongodb_backend_factory()
     assert isinstance(backend, BaseStorage)
     assert missing_methods(backend) == []
-    assert isinstance(backend, SwitchableStorage) and not isinstance(backend, BucketJsonStorage)
+    assert isinstance(backend, SwitchableStorage)
     assert not hasattr(backend, "append") and not hasattr(backend, "get_data")
 
 
@@ -158,31 +158,32 @@ def _explain(backend, event):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-def test_range_scans_and_pages_use_the_compound_index(mongo, commands, reverse):
+def test_range_scans_and_pages_use_the_indexes(mongo, commands, reverse):
+    """Every read of heads and chunks is an index scan (``s_t_q``, ``s_k_f`` or ``_id``)."""
     sid = new_stream(mongo)
     mongo.append_multiple([{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)}
-                           for i in range(300)])
-    mongo.downsample_streams(until=T0 + seconds(400))
+                           for i in range(3000)])
+    mongo.append_multiple([{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)}
+                           for i in range(3000, 3100)])
+    mongo.downsample_streams(until=T0 + seconds(4000))
     commands.reset()
-    page = list(mongo.get_data(sid, G.Seconds, start=T0 + seconds(10), end=T0 + seconds(200),
+    page = list(mongo.get_data(sid, G.Seconds, start=T0 + seconds(10), end=T0 + seconds(3050),
                                reverse=reverse)[20:70])
     assert len(page) == 50
-    assert page[0]["v"] == (30 if not reverse else 180)
-    finds = [e for e in commands.events
-             if e.command_name == "find" and e.command["find"] == "datapoints"]
-    assert len(finds) == 1
-    assert finds[0].command["skip"] == 20 and finds[0].command["limit"] == 50
-    stages = _explain(mongo.backend, finds[0])
-    assert any(s["stage"] == "IXSCAN" and s["indexName"] == "s_t_q" for s in stages)
-    assert not any(s["stage"] == "COLLSCAN" for s in stages)
-
+    assert page[0]["v"] == (30 if not reverse else 3030)
     commands.reset()
-    assert len(list(mongo.get_data(sid, G.Minutes, start=T0, reverse=reverse))) == 4
+    page = list(mongo.get_data(sid, G.Seconds, start=T0 + seconds(10), end=T0 + seconds(3050),
+                               reverse=reverse))
+    assert len(page) == 3041  # the end is inclusive
+    assert len(list(mongo.get_data(sid, G.Minutes, start=T0, reverse=reverse))) >= 51
     finds = [e for e in commands.events
-             if e.command_name == "find" and e.command["find"] == "buckets"]
-    stages = _explain(mongo.backend, finds[0])
-    assert any(s["stage"] == "IXSCAN" and s["indexName"] == "s_g_b" for s in stages)
-    assert not any(s["stage"] == "COLLSCAN" for s in stages)
+             if e.command_name == "find" and e.command["find"] in ("datapoints", "chunks")]
+    assert {e.command["find"] for e in finds} == {"datapoints", "chunks"}
+    for find in finds:
+        stages = _explain(mongo.backend, find)
+        assert not any(s["stage"] == "COLLSCAN" for s in stages), stages
+        assert any(s["stage"] in ("IXSCAN", "IDHACK", "EXPRESS_IXSCAN", "EXPRESS_IDHACK")
+                   for s in stages), stages
 
 
 def test_one_insert_for_append_multiple_and_two_round_trips_for_a_page(mongo, commands):
@@ -202,7 +203,10 @@ def test_one_insert_for_append_multiple_and_two_round_trips_for_a_page(mongo, co
     commands.reset()
     page = [d for d in mongo.get_data(sid, G.Seconds, start=T0)[:10_000]]  # list() would count
     assert len(page) == 10_000 and page[-1]["v"] == 9999
-    assert commands.names() == ["find", "find"]  # the stream, then one batch of datapoints
+    # The stream, then one snapshot: the chunk index, the chunks' bytes, the head.
+    finds = [e.command["find"] for e in commands.events if e.command_name == "find"]
+    assert finds.count("streams") <= 1 and finds.count("datapoints") <= 1
+    assert "getMore" not in commands.names() and len(finds) <= 6, commands.names()
 
 
 # Values and tags ------------------------------------------------------------------------------

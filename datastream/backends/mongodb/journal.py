@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import math
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -274,16 +273,38 @@ class JournalUnit:
 
 
 def _split(ops: list[Op]) -> list[Op]:
-    """``ops`` with datapoint inserts cut so that each fits a journal chunk."""
-    out = []
+    """``ops`` with their document lists cut so that each piece fits a journal chunk.
+
+    Datapoint inserts are cut into runs of inserts; a chunk write into the write removing the
+    old chunks with the first new ones, then writes adding the rest (chunk documents carry up
+    to a few hundred KB of bytes each). Applied in order, the pieces do what the whole did.
+    """
+    out: list[Op] = []
     for op in ops:
-        if op[0] != "insert_datapoints" or len(op[1]) < 2:
+        if op[0] == "insert_datapoints":
+            out.extend(["insert_datapoints", piece] for piece in _pieces(op[1]))
+        elif op[0] == "write_chunks" and len(op[3]) > 1:
+            pieces = _pieces(op[3])
+            out.append(["write_chunks", op[1], op[2], pieces[0]])
+            out.extend(["write_chunks", op[1], [], piece] for piece in pieces[1:])
+        else:
             out.append(op)
-            continue
-        pieces = math.ceil(len(bson.encode({"op": op})) / _CHUNK_BYTES)
-        step = math.ceil(len(op[1]) / pieces)
-        out.extend(["insert_datapoints", op[1][i:i + step]] for i in range(0, len(op[1]), step))
     return out
+
+
+def _pieces(documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``documents`` in consecutive runs of at most about :data:`_CHUNK_BYTES` of BSON (a
+    larger document alone; none exceeds the 16 MB of one BSON document)."""
+    pieces: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for document in documents:
+        document_size = len(bson.encode(document))
+        if pieces[-1] and size + document_size > _CHUNK_BYTES:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(document)
+        size += document_size
+    return pieces
 
 
 def lock_is_live(lock: dict[str, Any], now: datetime.datetime) -> bool:

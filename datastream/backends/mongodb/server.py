@@ -46,8 +46,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, Any]], dict[str, Any]]]] = {
     "datapoints": [
         ([("s", ASCENDING), ("t", ASCENDING), ("q", ASCENDING)], {"name": "s_t_q", "unique": True}),
     ],
-    "buckets": [
-        ([("s", ASCENDING), ("g", ASCENDING), ("b", ASCENDING)], {"name": "s_g_b", "unique": True}),
+    "chunks": [
+        ([("s", ASCENDING), ("k", ASCENDING), ("f", ASCENDING)], {"name": "s_k_f", "unique": True}),
     ],
     "journal": [([("tx", ASCENDING), ("i", ASCENDING)], {"name": "tx_i"})],
 }

@@ -10,15 +10,17 @@ Collections (see ``docs/backends.rst`` for the reasoning)::
 
     streams     {_id: int s, sid: uuid str, rev, n, tags, ...record fields, _json: {...}}
                 unique index sid; wildcard index tags.$**; sparse index tags_json
-    datapoints  {_id, s, t: int64 POSIX seconds, q: per-stream insertion number, v | j}
-                unique index (s, t, q)       -- every range scan and page uses it
-    buckets     {_id, s, g: granularity code, b: bucket start seconds, v | vj, t | tj}
-                unique index (s, g, b)
+    datapoints  the write heads: {_id, s, t: int64 POSIX seconds, q: per-stream insertion
+                number, v | j}; unique index (s, t, q)
+    chunks      {_id: ObjectId (new for every chunk written), s, k: series (0 raw, 1 + the
+                granularity code for buckets), f: first second, l: last second, n: count,
+                d: the chunk's bytes (BSON binary, opaque here)}; unique index (s, k, f)
     meta        {_id: 'stream_seq', n}, {_id: 'catalog', rev}
     journal     units of work without transactions (see .journal)
 
 Values BSON cannot hold exactly (integers beyond 64 bits, odd dictionary keys) are stored as
-JSON text (``j``, ``vj``, ``_json``; see :mod:`.codec`).
+JSON text (``j``, ``_json``; see :mod:`.codec`). A database written by the previous layout
+(one document per bucket in ``buckets``) is converted by :func:`.upgrade.upgrade`.
 
 Every read and write goes through the current unit of work (:mod:`.units`): a transaction
 where the deployment supports them, the journal (:mod:`.journal`) where it does not, and
@@ -35,20 +37,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pymongo
-from bson import ObjectId
+from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure
 
 from ... import exceptions
-from ...granularity import GRANULARITY_CODES, GranularityType
 from ...storage import (
     READ_BATCH,
     RECORD_FIELDS,
     BaseStorage,
-    Bucket,
-    BucketWindow,
+    ChunkInfo,
     Clock,
-    RawScan,
+    NewChunk,
     StreamRecord,
     record_fields,
 )
@@ -65,7 +65,7 @@ from .server import (
     ensure_indexes,
     supports_transactions,
 )
-from .units import Autocommit, TransactionUnit, UnitOfWork
+from .units import Autocommit, SnapshotReads, TransactionUnit, UnitOfWork
 
 __all__ = ["SERVER_SELECTION_TIMEOUT_MS", "Backend"]
 
@@ -96,6 +96,12 @@ class Backend(BaseStorage):
     The original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
     capability flags) come from :class:`~datastream.storage.BaseStorage`. It can switch
     databases (:class:`~datastream.storage.SwitchableStorage`).
+
+    Snapshots (:meth:`read_snapshot`): with transactions (replica sets, sharded clusters) a
+    chunk index, the chunks' bytes and the write head are read in one state. Without them
+    (a standalone server: the journal) they are not: a read overlapping the apply step of
+    another unit (milliseconds) may see part of its writes, e.g. a rewritten chunk missing
+    or a sealed run both in a chunk and in the head.
     """
     #: ``None``: use transactions when the deployment supports them; ``False``: never (the
     #: journal, as on a standalone server).
@@ -238,6 +244,8 @@ class Backend(BaseStorage):
 
     def _unit(self) -> UnitOfWork:
         unit = getattr(self._local, "unit", None)
+        if unit is None:
+            unit = getattr(self._local, "snapshot", None)
         return unit if unit is not None else Autocommit(self.database())
 
     # Stream records --------------------------------------------------------------------------
@@ -345,10 +353,39 @@ class Backend(BaseStorage):
         record["private"] = private
         return record
 
-    # Raw datapoints --------------------------------------------------------------------------
+    # Reads ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database.
+
+        Inside a unit of work, the unit's state (a transaction's snapshot; the journal's
+        reads, see below). Outside, where the deployment has transactions, a read-only
+        transaction with read concern ``snapshot`` (:class:`~.units.SnapshotReads`); nested
+        snapshots share the outer one. Without transactions (the journal) there is no
+        snapshot: reads made while another unit's writes are being applied may see part of
+        them (a chunk rewrite seen as the old chunk gone before the new one is there, a
+        sealed run both in its chunk and still in the write head); the window is the few
+        milliseconds the apply step of the journal takes.
+        """
+        if getattr(self._local, "unit", None) is not None or getattr(
+            self._local, "snapshot", None
+        ) is not None or not self.uses_transactions():
+            yield
+            return
+        snapshot = SnapshotReads(self.database())
+        self._local.snapshot = snapshot
+        try:
+            yield
+        finally:
+            self._local.snapshot = None
+            snapshot.close()
+
+    # Write heads -----------------------------------------------------------------------------
 
     def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
-        """Store raw datapoints in order: one insert, plus each stream's counter."""
+        """Append raw datapoints to write heads in order: one insert, plus each stream's
+        counter (``n``, the last insertion number ``q`` given)."""
         documents = []
         counters: dict[int, _Private] = {}
         for record, seconds, value in rows:
@@ -369,82 +406,120 @@ class Backend(BaseStorage):
         for number, private in counters.items():
             unit.write(writes.update_stream(number, {"n": private.appended}, []))
 
-    def delete_datapoints(self, record: StreamRecord) -> None:
-        """Remove every datapoint (raw and downsampled) of one stream."""
-        self._unit().write(writes.delete_datapoints(_private(record).number))
-
-    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
-        """Raw ``(seconds, stored value)`` of ``scan``: one indexed ``find`` with the window."""
-        direction = DESCENDING if scan.reverse else ASCENDING
+    def fetch_head(self, record: StreamRecord) -> list[tuple[int, Any]]:
+        """The stream's head datapoints by ``(t, q)``: one indexed ``find``, with the unit's
+        own pending writes of the head applied (read your writes)."""
         database = self.database()
-        cursor = self._unit().run(
-            lambda s: database.datapoints.find(
-                {"s": _private(scan.record).number, "t": {"$gte": scan.lo, "$lt": scan.hi}},
-                {"_id": 0, "t": 1, "v": 1, "j": 1},
-                sort=[("t", direction), ("q", direction)],
-                skip=scan.offset,
-                limit=scan.limit or 0,
-                batch_size=scan.batch,
-                session=s,
+        unit = self._unit()
+        number = _private(record).number
+
+        def fetch(session: Any) -> list[dict[str, Any]]:
+            cursor = database.datapoints.find(
+                {"s": number}, {"_id": 0, "t": 1, "q": 1, "v": 1, "j": 1},
+                sort=[("t", ASCENDING), ("q", ASCENDING)], batch_size=READ_BATCH,
+                session=session,
             )
-        )
-        return _rows(cursor, database.client)
+            with cursor:
+                return list(cursor)
 
-    def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
-        """Number of raw datapoints of ``[lo, hi)`` (an index count)."""
+        documents = unit.run(fetch)
+        pending = _pending(unit, number)
+        if pending:
+            documents = _pending_head(documents, pending, number)
+        return [_row(document) for document in documents]
+
+    def clear_head(self, record: StreamRecord, before: int | None = None) -> None:
+        """Remove the head's datapoints before ``before`` (all when ``None``)."""
+        self._unit().write(writes.clear_head(_private(record).number, before))
+
+    # Chunks ----------------------------------------------------------------------------------
+
+    def chunk_index(
+        self, record: StreamRecord, series: int, lo: int, hi: int
+    ) -> list[ChunkInfo]:
+        """The chunks of ``series`` overlapping ``[lo, hi)`` by ``first``, without their bytes.
+
+        Two indexed reads on ``(s, k, f)``: the chunk starting last before ``lo`` (the only
+        one starting before ``lo`` that can reach it, chunks of a series never overlapping),
+        then the chunks starting in ``[lo, hi)``. The unit's own pending chunk writes are
+        applied to the answer (read your writes).
+        """
         database = self.database()
-        query = {"s": _private(record).number, "t": {"$gte": lo, "$lt": hi}}
+        unit = self._unit()
+        number = _private(record).number
+        series_query = {"s": number, "k": series}
 
-        def count(session: Any) -> int:
-            if session is not None:  # the count command is not allowed in transactions
-                return database.datapoints.count_documents(query, session=session)
-            return database.command("count", "datapoints", query=query)["n"]
+        def index(session: Any) -> list[dict[str, Any]]:
+            before = list(database.chunks.find(
+                {**series_query, "f": {"$lt": lo}}, _INDEX_FIELDS,
+                sort=[("f", DESCENDING)], limit=1, session=session,
+            ))
+            found = [d for d in before if d["l"] >= lo and d["f"] < hi]
+            if lo < hi:
+                found.extend(database.chunks.find(
+                    {**series_query, "f": {"$gte": lo, "$lt": hi}}, _INDEX_FIELDS,
+                    sort=[("f", ASCENDING)], batch_size=READ_BATCH, session=session,
+                ))
+            return found
 
-        return self._unit().run(count)
+        documents = unit.run(index)
+        pending = _pending(unit, number)
+        if pending:
+            documents = _pending_chunks(documents, pending, series, lo, hi)
+        return [ChunkInfo(d["_id"], d["f"], d["l"], d["n"]) for d in documents]
 
-    # Downsampled buckets ---------------------------------------------------------------------
+    def chunk_data(self, ids: list[Any]) -> dict[Any, bytes]:
+        """The bytes of the chunks ``ids`` that still exist: one ``find`` by ``_id`` (chunks
+        the unit wrote or removed itself answered as it left them)."""
+        if not ids:
+            return {}
+        database = self.database()
+        unit = self._unit()
+        found: dict[Any, bytes] = {}
+        wanted = list(ids)
+        ops = getattr(unit, "ops", None)
+        deletes: list[writes.Op] = []
+        if ops:
+            written, removed = _pending_chunk_ids(ops)
+            found = {i: bytes(written[i]["d"]) for i in wanted if i in written}
+            wanted = [i for i in wanted if i not in found and i not in removed]
+            deletes = [op for op in ops if op[0] in _CHUNK_OPS and op[0] != "write_chunks"]
+            if not wanted:
+                return found
 
-    def upsert_buckets(
-        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
+        def fetch(session: Any) -> list[dict[str, Any]]:
+            cursor = database.chunks.find(
+                {"_id": {"$in": wanted}}, {"s": 1, "k": 1, "l": 1, "d": 1}, session=session
+            )
+            with cursor:
+                return list(cursor)
+
+        for document in unit.run(fetch):
+            if not any(_deletes(op, document) for op in deletes):
+                found[document["_id"]] = bytes(document["d"])
+        return found
+
+    def write_chunks(
+        self, record: StreamRecord, series: int, remove: list[Any], add: list[NewChunk]
     ) -> None:
-        """Replace the stored buckets of the range ``buckets`` covers by ``buckets``."""
-        if not buckets:
+        """Remove the chunks ``remove`` and store ``add``, each with a new ``ObjectId`` given
+        here (a replayed journal inserts the same documents again: no duplicates)."""
+        if not remove and not add:
             return
-        number, code = _private(record).number, GRANULARITY_CODES[granularity]
-        documents = []
-        for bucket, value, time_ in buckets:
-            document: dict[str, Any] = {"s": number, "g": code, "b": bucket}
-            if is_plain(value):
-                document["v"] = value
-            else:
-                document["vj"] = dumps(value)
-            if is_plain(time_):
-                document["t"] = time_
-            else:
-                document["tj"] = dumps(time_)
-            documents.append(document)
-        self._unit().write(writes.replace_buckets(documents))
+        number = _private(record).number
+        documents = [
+            {"_id": ObjectId(), "s": number, "k": series, "f": chunk.first, "l": chunk.last,
+             "n": chunk.count, "d": Binary(chunk.data)}
+            for chunk in add
+        ]
+        self._unit().write(writes.write_chunks(number, list(remove), documents))
 
-    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
-        """Stored buckets of ``window``, projected on the server to its keys."""
-        database = self.database()
-        direction = DESCENDING if window.reverse else ASCENDING
-        value_keys, time_keys = window.value_keys or (), window.time_keys or ()
-        projection: dict[str, int] = {"_id": 0, "b": 1, "vj": 1, "tj": 1}
-        projection.update({f"v.{key}": 1 for key in value_keys})
-        projection.update({f"t.{key}": 1 for key in time_keys})
-        cursor = self._unit().run(
-            lambda s: database.buckets.find(
-                {"s": _private(window.record).number,
-                 "g": GRANULARITY_CODES[window.granularity],
-                 "b": {"$gte": window.lo, "$lt": window.hi}},
-                projection,
-                sort=[("b", direction)],
-                batch_size=READ_BATCH,
-                session=s,
-            )
-        )
-        return _bucket_rows(cursor, database.client, value_keys, time_keys)
+    def delete_chunks(
+        self, record: StreamRecord, series: int | None = None, before: int | None = None
+    ) -> None:
+        """Remove the chunks of ``series`` (every series when ``None``) whose last datapoint
+        is before ``before`` (all when ``None``)."""
+        self._unit().write(writes.delete_chunks(_private(record).number, series, before))
 
 
 # ----------------------------------------------------------------------------------------
@@ -456,25 +531,103 @@ def _private(record: StreamRecord) -> _Private:
     return record["private"]
 
 
-def _rows(cursor: Any, client: Any) -> Iterator[tuple[int, Any]]:
-    with available(client), cursor:
-        for document in cursor:
-            if "j" in document:
-                yield document["t"], loads(document["j"])
-            else:
-                yield document["t"], document.get("v")
+#: What :meth:`Backend.chunk_index` reads of a chunk document (all but its bytes).
+_INDEX_FIELDS = {"_id": 1, "f": 1, "l": 1, "n": 1}
 
 
-def _bucket_rows(
-    cursor: Any, client: Any, value_keys: tuple[str, ...], time_keys: tuple[str, ...]
-) -> Iterator[Bucket]:
-    """``(start, v, t)`` with exactly the requested keys."""
-    with available(client), cursor:
-        for document in cursor:
-            value = loads(document["vj"]) if "vj" in document else document.get("v", {})
-            time_ = loads(document["tj"]) if "tj" in document else document.get("t", {})
-            yield (
-                document["b"],
-                {key: value[key] for key in value_keys if key in value},
-                {key: time_.get(key) for key in time_keys},
-            )
+def _row(document: dict[str, Any]) -> tuple[int, Any]:
+    """``(seconds, stored value)`` of a head datapoint document."""
+    if "j" in document:
+        return document["t"], loads(document["j"])
+    return document["t"], document.get("v")
+
+
+# The unit's own writes, as its reads see them ------------------------------------------------
+#
+# A unit of work applies its writes when it commits (:mod:`.units`), so its reads of heads and
+# chunks add what it has written so far: the engine reads what it wrote in the same unit (a
+# batch that rewrites a chunk, then seals the head into the chunk it just wrote).
+
+_CHUNK_OPS = frozenset({"write_chunks", "delete_chunks", "delete_datapoints", "delete_streams"})
+_HEAD_OPS = frozenset({"insert_datapoints", "clear_head", "delete_datapoints", "delete_streams"})
+
+
+def _pending(unit: UnitOfWork, stream: int) -> list[writes.Op]:
+    """The unit's pending operations on the heads and chunks of ``stream``, in order."""
+    ops = getattr(unit, "ops", None)
+    if not ops:
+        return []
+    return [op for op in ops if (op[0] in _CHUNK_OPS or op[0] in _HEAD_OPS)
+            and (op[0] == "delete_streams" and op[1] is None or stream in writes.streams_of(op))]
+
+
+def _deletes_stream(op: writes.Op) -> bool:
+    return op[0] in ("delete_datapoints", "delete_streams")
+
+
+def _pending_head(
+    documents: list[dict[str, Any]], ops: list[writes.Op], stream: int
+) -> list[dict[str, Any]]:
+    """The head ``documents`` (sorted by ``(t, q)``) once the unit's ``ops`` are applied."""
+    changed = False
+    for op in ops:
+        if op[0] == "insert_datapoints":
+            documents = documents + [d for d in op[1] if d["s"] == stream]
+            changed = True
+        elif op[0] == "clear_head":
+            documents = [] if op[2] is None else [d for d in documents if d["t"] >= op[2]]
+        elif _deletes_stream(op):
+            documents = []
+    if changed:
+        documents.sort(key=lambda d: (d["t"], d["q"]))
+    return documents
+
+
+def _pending_chunks(
+    documents: list[dict[str, Any]], ops: list[writes.Op], series: int, lo: int, hi: int
+) -> list[dict[str, Any]]:
+    """The chunk index ``documents`` of ``series`` on ``[lo, hi)`` once ``ops`` are applied."""
+    for op in ops:
+        if op[0] == "write_chunks":
+            removed = set(op[2])
+            documents = [d for d in documents if d["_id"] not in removed]
+            documents += [d for d in op[3]
+                          if d["k"] == series and d["l"] >= lo and d["f"] < hi]
+        elif op[0] == "delete_chunks":
+            _, _, op_series, before = op
+            documents = [
+                d for d in documents
+                if not ((op_series is None or op_series == series)
+                        and (before is None or d["l"] < before))
+            ]
+        elif _deletes_stream(op):
+            documents = []
+    documents.sort(key=lambda d: d["f"])
+    return documents
+
+
+def _deletes(op: writes.Op, document: dict[str, Any]) -> bool:
+    """Whether ``op`` (a deletion by stream, series or time) removes the chunk ``document``."""
+    if op[0] == "delete_chunks":
+        _, stream, series, before = op
+        return document["s"] == stream and (series is None or document["k"] == series) and (
+            before is None or document["l"] < before
+        )
+    if op[0] == "delete_streams" and op[1] is None:
+        return True
+    return document["s"] in writes.streams_of(op)
+
+
+def _pending_chunk_ids(ops: list[writes.Op]) -> tuple[dict[Any, dict[str, Any]], set[Any]]:
+    """The chunk documents the unit's ``ops`` write and keep, and the ids they remove."""
+    written: dict[Any, dict[str, Any]] = {}
+    removed: set[Any] = set()
+    for op in ops:
+        if op[0] == "write_chunks":
+            for chunk in op[2]:
+                written.pop(chunk, None)
+                removed.add(chunk)
+            written.update((d["_id"], d) for d in op[3])
+        elif op[0] in _CHUNK_OPS:
+            written = {i: d for i, d in written.items() if not _deletes(op, d)}
+    return written, removed

@@ -3,6 +3,8 @@
 Every read and write of the storage goes through a :class:`UnitOfWork`:
 
 * :class:`Autocommit` — no unit of work is open: each read and write stands alone;
+* :class:`SnapshotReads` — no unit of work is open, but the storage's ``read_snapshot``: the
+  reads share one read-only transaction (one state of the database);
 * :class:`TransactionUnit` — a multi-document transaction (replica sets, sharded clusters);
 * :class:`~.journal.JournalUnit` — locks and a journal, for deployments without transactions.
 
@@ -28,7 +30,7 @@ from .backoff import Backoff
 from .server import abort, available
 from .writes import Op, apply
 
-__all__ = ["CONFLICT_WAIT", "Autocommit", "TransactionUnit", "UnitOfWork"]
+__all__ = ["CONFLICT_WAIT", "Autocommit", "SnapshotReads", "TransactionUnit", "UnitOfWork"]
 
 _T = TypeVar("_T")
 
@@ -109,6 +111,44 @@ class Autocommit:
 
     def rollback(self) -> None:
         pass
+
+
+class SnapshotReads(Autocommit):
+    """Reads in one snapshot outside units of work: a read-only transaction.
+
+    A transaction with read concern ``snapshot`` is the one way every MongoDB deployment with
+    transactions pins a read view across collections and commands (a snapshot session outside
+    transactions pins only its ``find``/``aggregate`` commands, and not on every server). It
+    writes nothing and never conflicts; a write made meanwhile stands alone, outside it.
+    Reads must end within the server's transaction lifetime (60 s by default).
+    """
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        with available(db.client):
+            self.session = db.client.start_session(causal_consistency=False)
+            try:
+                _start(self.session)
+            except BaseException:
+                self.session.end_session()
+                raise
+
+    def run(
+        self, action: Callable[[Any], _T], replayable: bool = False, outcome: str | None = None
+    ) -> _T:
+        with available(self.db.client, outcome):
+            return action(self.session)
+
+    def load_stream(self, sid: str) -> dict[str, Any] | None:
+        return self.run(lambda s: self.db.streams.find_one({"sid": sid}, session=s))
+
+    def find_streams(self, query: dict[str, Any], skip: int, limit: int) -> list[dict[str, Any]]:
+        return self.run(lambda s: find_streams(self.db, query, skip, limit, s))
+
+    def close(self) -> None:
+        """End the transaction (it wrote nothing: aborting it is committing it)."""
+        abort(self.session)
+        self.session.end_session()
 
 
 class TransactionUnit:

@@ -3,18 +3,27 @@
 A unit of work collects its writes as operations (plain lists, so that the journal can store
 them) and applies them when it commits: inside the transaction, or from the journal, possibly
 twice (a unit whose writer died is finished by the next writer). :func:`apply` is therefore
-idempotent outside transactions: datapoint documents carry their ``_id`` from the start (a
-repeated insert is a duplicate-key error, ignored), bucket writes replace a range, deletions
-repeat harmlessly and stream updates are guarded by the unit's lock.
+idempotent outside transactions: head datapoint and chunk documents carry their ``_id`` from
+the start (a repeated insert is a duplicate-key error, ignored), deletions repeat harmlessly,
+operations are applied in their order (so a replay ends in the same state even where a later
+operation removes what an earlier one wrote) and stream updates are guarded by the unit's lock.
 
 Operations::
 
     ["insert_stream", document]
     ["update_stream", stream number, {field: value to $set}, [fields to $unset]]
-    ["insert_datapoints", [datapoint documents with _id]]
-    ["delete_datapoints", stream number]            raw datapoints and buckets
-    ["replace_buckets", [bucket documents of one stream and granularity, ascending]]
+    ["insert_datapoints", [head datapoint documents with _id]]
+    ["clear_head", stream number, before second | None]     None: the whole head
+    ["write_chunks", stream number, [chunk ids to remove], [chunk documents with _id]]
+    ["delete_chunks", stream number, series | None, before second | None]
     ["delete_streams", [stream numbers] | None]     None: every stream
+
+Two operations of the previous layout (one document per bucket) are still applied, so that
+a journal left by it can be finished (:func:`datastream.backends.mongodb.upgrade.upgrade`
+does so before converting)::
+
+    ["delete_datapoints", stream number]            head datapoints, chunks and old buckets
+    ["replace_buckets", [bucket documents of one stream and granularity, ascending]]
 """
 
 from __future__ import annotations
@@ -29,14 +38,15 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 __all__ = [
     "Op",
     "apply",
+    "clear_head",
     "creates_or_deletes_streams",
-    "delete_datapoints",
+    "delete_chunks",
     "delete_streams",
     "insert_datapoints",
     "insert_stream",
-    "replace_buckets",
     "streams_of",
     "update_stream",
+    "write_chunks",
 ]
 
 Op = list[Any]
@@ -54,22 +64,32 @@ def insert_datapoints(documents: list[dict[str, Any]]) -> Op:
     return ["insert_datapoints", documents]
 
 
-def delete_datapoints(stream: int) -> Op:
-    return ["delete_datapoints", stream]
+def clear_head(stream: int, before: int | None) -> Op:
+    return ["clear_head", stream, before]
 
 
-def replace_buckets(documents: list[dict[str, Any]]) -> Op:
-    return ["replace_buckets", documents]
+def write_chunks(stream: int, remove: list[Any], documents: list[dict[str, Any]]) -> Op:
+    return ["write_chunks", stream, remove, documents]
+
+
+def delete_chunks(stream: int, series: int | None, before: int | None) -> Op:
+    return ["delete_chunks", stream, series, before]
 
 
 def delete_streams(streams: list[int] | None) -> Op:
     return ["delete_streams", streams]
 
 
+#: Operations whose second element is the one stream they change.
+_ONE_STREAM = frozenset(
+    {"update_stream", "clear_head", "write_chunks", "delete_chunks", "delete_datapoints"}
+)
+
+
 def streams_of(op: Op) -> set[int]:
     """The existing streams an operation changes (a new stream's insert changes none)."""
     kind = op[0]
-    if kind in ("update_stream", "delete_datapoints"):
+    if kind in _ONE_STREAM:
         return {op[1]}
     if kind in ("insert_datapoints", "replace_buckets"):
         return {document["s"] for document in op[1]}
@@ -110,12 +130,24 @@ def apply(
                 _insert(db.streams, [op[1]], session)
         elif kind == "insert_datapoints":
             _insert(db.datapoints, [d for op in run for d in op[1]], session)
+        elif kind == "clear_head":
+            for op in run:
+                db.datapoints.delete_many(_range(op[1], None, "t", op[2]), session=session)
+        elif kind == "write_chunks":
+            remove = [chunk for op in run for chunk in op[2]]
+            if remove:
+                db.chunks.delete_many({"_id": {"$in": remove}}, session=session)
+            _insert(db.chunks, [d for op in run for d in op[3]], session)
+        elif kind == "delete_chunks":
+            for op in run:
+                db.chunks.delete_many(_range(op[1], op[2], "l", op[3]), session=session)
         elif kind == "replace_buckets":
             _replace_buckets(db, run, session)
         elif kind == "delete_datapoints":
-            query = {"s": {"$in": [op[1] for op in run]}}
-            db.datapoints.delete_many(query, session=session)
-            db.buckets.delete_many(query, session=session)
+            streams = {"s": {"$in": [op[1] for op in run]}}
+            db.datapoints.delete_many(streams, session=session)
+            db.chunks.delete_many(streams, session=session)
+            db.buckets.delete_many(streams, session=session)
         elif kind == "delete_streams":
             _delete_streams(db, run[0][1], session)
         else:  # pragma: no cover - a journal written by a newer version
@@ -186,7 +218,22 @@ def _joins(run: list[Op], op: Op) -> bool:
     if kind == "replace_buckets":
         key = (op[1][0]["s"], op[1][0]["g"])
         return all((other[1][0]["s"], other[1][0]["g"]) != key for other in run)
+    if kind == "write_chunks":
+        # A run deletes before it inserts: an operation removing a chunk that an earlier one
+        # of the run adds (a chunk rewritten twice in one unit) must wait for the next run.
+        added = {document["_id"] for other in run for document in other[3]}
+        return added.isdisjoint(op[2])
     return True
+
+
+def _range(stream: int, series: int | None, field: str, before: int | None) -> dict[str, Any]:
+    """The filter of a stream's documents (of one ``series``) with ``field < before``."""
+    query: dict[str, Any] = {"s": stream}
+    if series is not None:
+        query["k"] = series
+    if before is not None:
+        query[field] = {"$lt": before}
+    return query
 
 
 def _replace_buckets(db: Any, run: list[Op], session: Any) -> None:
@@ -208,7 +255,7 @@ def _replace_buckets(db: Any, run: list[Op], session: Any) -> None:
 def _delete_streams(db: Any, streams: list[int] | None, session: Any) -> None:
     query = {} if streams is None else {"s": {"$in": streams}}
     db.datapoints.delete_many(query, session=session)
-    db.buckets.delete_many(query, session=session)
+    db.chunks.delete_many(query, session=session)
     db.streams.delete_many({} if streams is None else {"_id": {"$in": streams}}, session=session)
 
 
