@@ -64,7 +64,7 @@ import abc
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from .constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
@@ -170,7 +170,7 @@ class StreamRecord(TypedDict):
     #: Bumped by every unit of work that stores datapoints of the stream (``None`` in records
     #: written before it existed: 0).
     data_version: int
-    #: Datapoints in the stream's write head (the engine's; see :mod:`datastream.engine.chunkstore`).
+    #: Datapoints in the write head (see :mod:`datastream.engine.chunkstore`).
     head_count: int
     #: The second of the last datapoint in a raw chunk (``None``: no chunk yet).
     sealed_until: int | None
@@ -294,6 +294,15 @@ class BaseStorage(abc.ABC):
         """What is wrong with ``cls(**settings)``, found without writing anything (``connect``:
         the database may be reached); an empty list when nothing is. By default nothing is."""
         return []
+
+    @classmethod
+    def upgrade(
+        cls, settings: Mapping[str, Any], progress: Callable[[int, int], None] | None = None
+    ) -> bool:
+        """Convert the database of ``cls(**settings)`` from an earlier layout of this library,
+        calling ``progress(done, total)`` as it goes; whether there was anything to convert.
+        By default there never is."""
+        return False
 
     # Units of work ---------------------------------------------------------------------------
 

@@ -53,31 +53,28 @@ def test_counts_and_pages_of_long_ranges_equal_reading_every_datapoint(ds):
             assert _ids(query[len(every) + 1 :]) == []
 
 
-class CountingBackend(SQLiteBackend):
-    """The SQLite storage, remembering the span of every raw count it makes."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.counted_spans: list[int] = []
-
-    def count_datapoints(self, record, lo, hi):
-        self.counted_spans.append(hi - lo)
-        return super().count_datapoints(record, lo, hi)
-
-
-def test_a_long_count_reads_raw_datapoints_only_at_the_edges(tmp_path):
+def test_a_long_count_decodes_only_the_chunks_at_its_edges(tmp_path, monkeypatch):
+    """Counts come from chunk headers: only the two chunks cut by the range are decoded, and
+    only their times."""
     from datastream import Datastream
+    from datastream.engine import chunkstore
 
-    backend = CountingBackend(str(tmp_path / "counts.sqlite3"))
-    ds = Datastream(backend)
-    sid = _long_stream(ds)
-    ds.downsample_streams(until=START + seconds(700 * 431 - 20_000))
-    query = ds.get_data(sid, G.Seconds, start=START + seconds(1), end=START + seconds(250_000))
-    backend.counted_spans.clear()
+    ds = Datastream(SQLiteBackend(str(tmp_path / "counts.sqlite3")))
+    sid = new_stream(ds, downsamplers=["mean"])
+    ds.append_multiple(
+        [{"stream_id": sid, "value": i, "timestamp": START + seconds(10 * i)}
+         for i in range(4 * chunkstore.CHUNK_POINTS)]
+    )
+    query = ds.get_data(sid, G.Seconds, start=START + seconds(15),
+                        end=START + seconds(10 * 4 * chunkstore.CHUNK_POINTS - 25))
+    decoded = []
+    real = chunkstore.decode_raw
+    monkeypatch.setattr(
+        chunkstore, "decode_raw",
+        lambda data, values=True: decoded.append(values) or real(data, values),
+    )
     total = query.count()
-    # Only seconds at the edges are counted raw, at most one 10-second bucket at a time.
-    assert backend.counted_spans and max(backend.counted_spans) <= 10
-    assert total == len(_ids(query))
-    backend.counted_spans.clear()
-    assert len(_ids(query[total - 3 :])) == 3
-    assert max(backend.counted_spans) <= 10
+    assert decoded == [False, False]
+    monkeypatch.setattr(chunkstore, "decode_raw", real)
+    assert total == 4 * chunkstore.CHUNK_POINTS - 4 == len(list(query))
+    assert len(list(query[total - 3 :])) == 3

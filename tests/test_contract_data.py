@@ -297,7 +297,7 @@ def test_an_out_of_order_append_during_downsampling_is_not_lost(ds, monkeypatch)
     sid = new_stream(ds)
     append_series(ds, sid, [1] * 50, T0)
     ds.append(sid, 1, T0 + seconds(70))
-    scan = ds.backend.scan_datapoints
+    scan = ds._engine.data.scan_datapoints
     raced = []
 
     def scan_then_race(*args):
@@ -306,7 +306,7 @@ def test_an_out_of_order_append_during_downsampling_is_not_lost(ds, monkeypatch)
             raced.append(ds.append(sid, 5, T0 + seconds(55), check_timestamp=False))
         return result
 
-    monkeypatch.setattr(ds.backend, "scan_datapoints", scan_then_race)
+    monkeypatch.setattr(ds._engine.data, "scan_datapoints", scan_then_race)
     ds.downsample_streams(until=T0 + seconds(100))
     ds.downsample_streams(until=T0 + seconds(100))
     tens = ds.get_data(sid, G.Seconds10, start=T0)

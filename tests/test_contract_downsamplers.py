@@ -216,14 +216,14 @@ def test_a_stream_that_fails_to_downsample_is_reported_and_the_others_are_done(
     for sid in (good, bad):
         for i in range(30):
             ds.append(sid, i, T0 + seconds(i))
-    upsert = ds.backend.upsert_buckets
+    upsert = ds._engine.data.upsert_buckets
 
     def upsert_failing_for_bad(record, granularity, buckets):
         if record["stream_id"] == bad:
             raise RuntimeError("disk on fire")
         return upsert(record, granularity, buckets)
 
-    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert_failing_for_bad)
+    monkeypatch.setattr(ds._engine.data, "upsert_buckets", upsert_failing_for_bad)
     with pytest.raises(exceptions.DownsamplingFailed) as raised:
         ds.downsample_streams(until=T0 + seconds(100))
     assert raised.value.failures == {bad: "RuntimeError: disk on fire"}
@@ -236,7 +236,7 @@ def test_a_stream_that_fails_to_downsample_is_reported_and_the_others_are_done(
     assert Stream(tags).tags == {"name": "bad"}
     assert "last_downsampling_error" not in ds.get_tags(good)
 
-    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert)
+    monkeypatch.setattr(ds._engine.data, "upsert_buckets", upsert)
     assert ds.downsample_streams(until=T0 + seconds(100)) == []
     assert values(ds.get_data(bad, G.Seconds10, start=T0), "c") == [10, 10]
     assert "last_downsampling_error" not in ds.get_tags(bad)
@@ -251,7 +251,7 @@ def test_an_unavailable_storage_stops_downsampling_at_once(ds, monkeypatch):
     def unavailable(record, granularity, buckets):
         raise exceptions.BackendUnavailable("the database went away")
 
-    monkeypatch.setattr(ds.backend, "upsert_buckets", unavailable)
+    monkeypatch.setattr(ds._engine.data, "upsert_buckets", unavailable)
     with pytest.raises(exceptions.BackendUnavailable):
         ds.downsample_streams(until=T0 + seconds(100))
     for sid in (first, second):

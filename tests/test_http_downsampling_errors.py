@@ -58,14 +58,14 @@ def test_the_last_downsampling_error_is_shown_until_the_stream_is_downsampled_ag
         ds.append_multiple(
             [{"stream_id": sid, "value": i, "timestamp": T0 + seconds(i)} for i in range(30)]
         )
-    upsert = ds.backend.upsert_buckets
+    upsert = ds._engine.data.upsert_buckets
 
     def upsert_failing_for_bad(record, granularity, buckets):
         if record["stream_id"] == bad:
             raise OSError("disk on fire")  # a storage failure, as an operator would meet it
         return upsert(record, granularity, buckets)
 
-    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert_failing_for_bad)
+    monkeypatch.setattr(ds._engine.data, "upsert_buckets", upsert_failing_for_bad)
     with pytest.raises(exceptions.DownsamplingFailed):
         ds.downsample_streams(until=T0 + seconds(100))
     failure = {"at": clock.now.isoformat().replace("+00:00", "Z"),
@@ -94,7 +94,7 @@ def test_the_last_downsampling_error_is_shown_until_the_stream_is_downsampled_ag
     assert _xml_errors(f"/api/v1/stream/{good}/") == 0
     assert _xml_errors("/api/v1/stream/") == 1
 
-    monkeypatch.setattr(ds.backend, "upsert_buckets", upsert)
+    monkeypatch.setattr(ds._engine.data, "upsert_buckets", upsert)
     ds.downsample_streams(until=T0 + seconds(100))
     listed = orjson.loads(_get("/api/v1/stream/", limit=10).content)["objects"]
     assert [s["id"] for s in listed] == [good, bad]

@@ -11,6 +11,7 @@ from helpers import ALL_VALUE, G, at, seconds
 
 from datastream import Datastream
 from datastream.backends.memory import Backend
+from datastream.engine.chunkstore import ChunkStore
 from datastream.engine.records import new_record
 from datastream.storage import BucketWindow, RawScan
 
@@ -42,29 +43,31 @@ def test_a_named_database_lives_while_a_backend_uses_it():
     assert len(Datastream(Backend("short-lived")).find_streams()) == 0
 
 
-def test_a_unit_that_raises_puts_back_records_datapoints_and_buckets():
+def test_a_unit_that_raises_puts_back_records_heads_and_chunks():
     storage = Backend()
+    data = ChunkStore(storage)
     kept, doomed = _record(), _record()
     with storage.unit_of_work():
         storage.insert_stream(kept)
         storage.insert_stream(doomed)
-        storage.insert_datapoints([(kept, 10, 1), (kept, 20, 2)])
-        storage.upsert_buckets(kept, G.Seconds10, [(10, {"m": 1, "c": 1}, {"a": 10})])
-    before = (storage.list_streams([]), list(storage.fetch_datapoints(RawScan(kept, 0, 99))))
+        data.insert_datapoints([(kept, 10, 1), (kept, 20, 2)])
+        data.upsert_buckets(kept, G.Seconds10, [(10, {"m": 1, "c": 1}, {"a": 10})])
+    before = (storage.list_streams([]), list(data.fetch_datapoints(RawScan(kept, 0, 99))))
     window = BucketWindow(kept, G.Seconds10, 0, 99, False, ("m", "c"), ("a",))
-    buckets = list(storage.fetch_buckets(window))
+    buckets = list(data.fetch_buckets(window))
     with pytest.raises(RuntimeError):
         with storage.unit_of_work():
             kept["tags"] = {"name": "renamed"}
             storage.update_streams([(kept, {"tags": kept["tags"]})])
-            storage.insert_datapoints([(kept, 5, 0)])
-            storage.upsert_buckets(kept, G.Seconds10, [(10, {"m": 9, "c": 9}, {"a": 11})])
+            data.insert_datapoints([(kept, 5, 0)])
+            data.upsert_buckets(kept, G.Seconds10, [(10, {"m": 9, "c": 9}, {"a": 11})])
             storage.delete_streams([doomed["stream_id"]])
-            storage.delete_datapoints(kept)
+            data.delete_datapoints(kept)
             raise RuntimeError("abandon")
+    kept["head_count"] = 2
     assert storage.list_streams([]) == before[0]  # in creation order, too
-    assert list(storage.fetch_datapoints(RawScan(kept, 0, 99))) == before[1]
-    assert list(storage.fetch_buckets(window)) == buckets
+    assert list(data.fetch_datapoints(RawScan(kept, 0, 99))) == before[1]
+    assert list(data.fetch_buckets(window)) == buckets
 
 
 def test_what_was_stored_or_read_cannot_change_the_stored_data():

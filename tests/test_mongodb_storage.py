@@ -102,7 +102,10 @@ def test_the_backend_is_a_complete_storage_and_no_engine(mongodb_backend_factory
 
 
 #: The package's modules, each importing only modules listed after it (no import circle).
-LAYERS = ["storage", "checks", "journal", "units", "writes", "server", "backoff", "query", "codec"]
+LAYERS = [
+    "upgrade", "storage", "checks", "journal", "units", "writes", "server", "backoff", "query",
+    "codec",
+]
 
 
 def test_package_modules_import_in_one_direction():

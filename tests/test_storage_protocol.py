@@ -13,12 +13,15 @@ from helpers import G
 
 from datastream import Datastream, exceptions
 from datastream.backends import memory, sqlite
+from datastream.engine.chunks import encode_raw
+from datastream.engine.chunkstore import ChunkStore
 from datastream.engine.records import new_record
 from datastream.storage import (
     RECORD_FIELDS,
+    RAW_SERIES,
     BaseStorage,
-    BucketJsonStorage,
     BucketWindow,
+    NewChunk,
     RawScan,
     SwitchableStorage,
     missing_methods,
@@ -29,7 +32,7 @@ from datastream.tagquery import parse_query
 ABSTRACT_METHODS = sorted(BaseStorage.__abstractmethods__)
 OVERRIDABLE = sorted(
     name for name, member in vars(BaseStorage).items()
-    if callable(member) and not name.startswith("_") and name not in ("check", "clock")
+    if callable(member) and not name.startswith("_") and name not in ("check", "clock", "upgrade")
 )
 
 
@@ -37,11 +40,11 @@ def _parameters(function) -> list[str]:
     return [p for p in inspect.signature(function).parameters if p != "self"]
 
 
-def test_a_new_storage_writes_eleven_methods_and_may_override_the_others():
-    assert len(ABSTRACT_METHODS) == 11
-    assert "unit_of_work" in ABSTRACT_METHODS and "fetch_buckets" in ABSTRACT_METHODS
-    assert {"load_stream", "count_streams", "count_datapoints", "scan_datapoints",
-            "safe_latest", "close"} == set(OVERRIDABLE) - set(ABSTRACT_METHODS)
+def test_a_new_storage_writes_thirteen_methods_and_may_override_the_others():
+    assert len(ABSTRACT_METHODS) == 13
+    assert "unit_of_work" in ABSTRACT_METHODS and "write_chunks" in ABSTRACT_METHODS
+    assert {"load_stream", "count_streams", "read_snapshot", "safe_latest",
+            "close"} == set(OVERRIDABLE) - set(ABSTRACT_METHODS)
 
 
 def test_every_storage_implements_the_whole_protocol_with_its_signatures(make_backend):
@@ -56,8 +59,7 @@ def test_every_storage_implements_the_whole_protocol_with_its_signatures(make_ba
 
 def test_optional_abilities_are_protocols_detected_with_isinstance(make_backend, backend_name):
     storage = make_backend()
-    assert not isinstance(object(), BucketJsonStorage | SwitchableStorage)
-    assert isinstance(storage, BucketJsonStorage) is (backend_name == "sqlite")
+    assert not isinstance(object(), SwitchableStorage)
     assert isinstance(storage, SwitchableStorage)
     assert not hasattr(storage, "capabilities")
 
@@ -67,16 +69,15 @@ def test_a_storage_missing_abstract_methods_cannot_be_built_and_says_which():
         def unit_of_work(self): ...
 
     missing = missing_methods(Half)
-    assert "fetch_buckets" in missing and "unit_of_work" not in missing
-    assert len(missing) == 10
+    assert "chunk_index" in missing and "unit_of_work" not in missing
+    assert len(missing) == 12
     with pytest.raises(TypeError, match="abstract"):
         Half()
     assert missing_methods(object()) == ABSTRACT_METHODS
 
 
 def test_the_defaults_answer_from_the_abstract_methods():
-    """The memory storage overrides only count_datapoints: load_stream, count_streams,
-    scan_datapoints and safe_latest are BaseStorage's."""
+    """load_stream, count_streams and safe_latest are BaseStorage's on the memory storage."""
     storage = memory.Backend()
     record = _record()
     with storage.unit_of_work():
@@ -84,8 +85,7 @@ def test_the_defaults_answer_from_the_abstract_methods():
         storage.insert_datapoints([(record, 10, 1), (record, 12, 2.5), (record, 11, None)])
     record = storage.load_stream(record["stream_id"])
     record["latest_datapoint"] = 12
-    assert storage.scan_datapoints(record, 0, 100) == ([10, 11, 12], [1, None, 2.5])
-    assert BaseStorage.count_datapoints(storage, record, 11, 13) == 2
+    assert storage.fetch_head(record) == [(10, 1), (11, None), (12, 2.5)]
     assert storage.count_streams(parse_query({"name": "x"})) == 1
     assert storage.safe_latest(record) == 12
     assert storage.load_stream("00000000-0000-4000-8000-000000000000") is None
@@ -99,6 +99,37 @@ def test_a_raw_scan_batch_stays_within_the_read_batch_and_the_limit():
     assert RawScan(record, 0, 10, batch_size=0).batch == 10_000
 
 
+def test_heads_and_chunks_keep_their_order_and_bounds_on_every_storage(make_backend):
+    storage = make_backend()
+    record = _record()
+    with storage.unit_of_work():
+        storage.insert_stream(record)
+    record = storage.load_stream(record["stream_id"])
+    with storage.unit_of_work():
+        storage.insert_datapoints([(record, 30, "a"), (record, 20, 2), (record, 30, 3.5)])
+        chunks = [NewChunk(1, 5, 2, encode_raw([1, 5], [1, 2])),
+                  NewChunk(5, 9, 2, encode_raw([5, 9], [3, 4])),
+                  NewChunk(12, 14, 1, encode_raw([12], [5]))]
+        storage.write_chunks(record, RAW_SERIES, [], chunks)
+    assert storage.fetch_head(record) == [(20, 2), (30, "a"), (30, 3.5)]
+    index = storage.chunk_index(record, RAW_SERIES, 5, 12)
+    assert [(c.first, c.last, c.count) for c in index] == [(1, 5, 2), (5, 9, 2)]
+    assert [c.first for c in storage.chunk_index(record, RAW_SERIES, 10, 13)] == [12]
+    assert storage.chunk_index(record, RAW_SERIES + 1, 0, 99) == []
+    data = storage.chunk_data([index[1].id, "gone" if backend_is_mongo(storage) else -1])
+    assert list(data) == [index[1].id] and bytes(data[index[1].id]) == chunks[1].data
+    with storage.unit_of_work():
+        storage.write_chunks(record, RAW_SERIES, [index[0].id], [])
+        storage.clear_head(record, 30)
+        storage.delete_chunks(record, RAW_SERIES, before=10)
+    assert storage.fetch_head(record) == [(30, "a"), (30, 3.5)]
+    assert [c.first for c in storage.chunk_index(record, RAW_SERIES, 0, 99)] == [12]
+
+
+def backend_is_mongo(storage) -> bool:
+    return type(storage).__module__.startswith("datastream.backends.mongodb")
+
+
 def test_a_bucket_window_gives_exactly_its_keys_or_an_empty_part(make_backend):
     storage = make_backend()
     record = _record()
@@ -107,15 +138,16 @@ def test_a_bucket_window_gives_exactly_its_keys_or_an_empty_part(make_backend):
     record = storage.load_stream(record["stream_id"])
     bucket = ({"m": 1.5, "c": 2}, {"a": 10, "z": 12, "m": 11, "i": 2, "l": 2, "u": 2, "q": 4,
                                    "d": 0})
+    data = ChunkStore(storage)
     with storage.unit_of_work():
-        storage.upsert_buckets(record, G.Seconds10, [(10, *bucket), (20, *bucket)])
+        data.upsert_buckets(record, G.Seconds10, [(10, *bucket), (20, *bucket)])
     window = BucketWindow(record, G.Seconds10, 0, 30, True, ("c",), ("a", "z"))
-    assert list(storage.fetch_buckets(window)) == [
+    assert list(data.fetch_buckets(window)) == [
         (20, {"c": 2}, {"a": 10, "z": 12}),
         (10, {"c": 2}, {"a": 10, "z": 12}),
     ]
     nothing = BucketWindow(record, G.Seconds10, 15, 30, False, None, None)
-    assert list(storage.fetch_buckets(nothing)) == [(20, {}, {})]
+    assert list(data.fetch_buckets(nothing)) == [(20, {}, {})]
 
 
 def test_stream_records_are_typed_dictionaries_whose_private_key_is_not_stored():

@@ -1,15 +1,15 @@
 """The reference storage: every stream and datapoint in Python dictionaries of this process.
 
 ``Backend(database_name=None, clock=None)`` is the smallest complete storage: the abstract
-methods of :class:`~datastream.storage.BaseStorage`, a cheaper ``count_datapoints`` and
-``switch_database``, nothing else (no tag index, no JSON written by the database). The engine's
+methods of :class:`~datastream.storage.BaseStorage` and ``switch_database``, nothing else (no
+tag index). The engine's
 own tests run on it, and it shows what a new storage has to do. Nothing survives the process.
 
 Without a ``database_name`` a backend has a database of its own; backends given the same name
 share one (as several processes share a database file), for as long as one of them uses it.
 
 Units of work are serialised by the database's lock, which readers outside a unit take as
-well. The first change a unit makes to a stream's record, datapoints or buckets keeps the value
+well. The first change a unit makes to a stream's record, head or chunks keeps the value
 it replaces; a unit whose block raises puts those back. Everything stored is a copy, and so is
 everything read: neither the engine nor its callers can change the stored data in place.
 """
@@ -21,13 +21,12 @@ import copy
 import itertools
 import threading
 import weakref
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
-from ..granularity import GranularityType
-from ..storage import BaseStorage, Bucket, BucketWindow, Clock, RawScan, StreamRecord, record_fields
+from ..storage import BaseStorage, ChunkInfo, Clock, NewChunk, StreamRecord, record_fields
 from ..tagquery import Condition, matches
 
 __all__ = ["Backend"]
@@ -48,10 +47,10 @@ class _Database:
         self.lock = threading.RLock()
         #: stream id -> (creation number, stored fields); replaced, never changed in place.
         self.records: dict[str, tuple[int, dict[str, Any]]] = {}
-        #: stream id -> [(seconds, insertion number, value)], ascending.
+        #: The write heads: stream id -> [(seconds, insertion number, value)], ascending.
         self.datapoints: dict[str, list[tuple[int, int, Any]]] = {}
-        #: (stream id, granularity) -> {bucket start: (v, t)}.
-        self.buckets: dict[tuple[str, GranularityType], dict[int, tuple[dict, dict]]] = {}
+        #: (stream id, series) -> [(chunk, bytes)] ordered by first; replaced, never changed.
+        self.chunks: dict[tuple[str, int], list[tuple[ChunkInfo, bytes]]] = {}
         self.numbers = itertools.count(1)
         #: In a unit (one at a time: it holds the lock), ``(table, key) -> (table, key, value
         #: before the unit's first change)``.
@@ -99,7 +98,7 @@ class Backend(BaseStorage):
         self._database = database
         self._lock = database.lock
         self._records, self._datapoints = database.records, database.datapoints
-        self._buckets = database.buckets
+        self._chunks = database.chunks
 
     # Units of work ---------------------------------------------------------------------------
 
@@ -120,6 +119,10 @@ class Backend(BaseStorage):
                 raise
             finally:
                 database.saved = None
+
+    def read_snapshot(self) -> contextlib.AbstractContextManager[Any]:
+        """The database's lock: no unit changes anything while it is held."""
+        return self._lock
 
     def _keep(self, table: dict, key: Any) -> None:
         """Keep ``table[key]`` as it was before the current unit first changes it."""
@@ -182,69 +185,80 @@ class Backend(BaseStorage):
                 stream_id = record["stream_id"]
                 self._keep(self._datapoints, stream_id)
                 points = self._datapoints.setdefault(stream_id, [])
-                item = (seconds, next(self._database.numbers), _copy(value))
-                if not points or points[-1][0] <= seconds:
-                    points.append(item)
-                else:  # into the past: after every datapoint of the same second
-                    points.insert(bisect_left(points, seconds + 1, key=_SECONDS), item)
+                row = (seconds, next(self._database.numbers), _copy(value))
+                if points and points[-1][0] > seconds:
+                    points.insert(bisect_right(points, seconds, key=_SECONDS), row)
+                else:
+                    points.append(row)
 
-    def delete_datapoints(self, record: StreamRecord) -> None:
+    def fetch_head(self, record: StreamRecord) -> list[tuple[int, Any]]:
         with self._lock:
-            self._delete_data(record["stream_id"])
+            points = self._datapoints.get(record["stream_id"], [])
+            return [(seconds, _copy(value)) for seconds, _n, value in points]
+
+    def clear_head(self, record: StreamRecord, before: int | None = None) -> None:
+        with self._lock:
+            stream_id = record["stream_id"]
+            points = self._datapoints.get(stream_id)
+            if not points:
+                return
+            self._keep(self._datapoints, stream_id)
+            if before is None:
+                del self._datapoints[stream_id]
+            else:
+                self._datapoints[stream_id] = points[bisect_left(points, before, key=_SECONDS) :]
 
     def _delete_data(self, stream_id: str) -> None:
-        """Remove the raw and downsampled datapoints of one stream."""
+        """Every datapoint of a deleted stream."""
         for table, key in [
             (self._datapoints, stream_id),
-            *((self._buckets, key) for key in self._buckets if key[0] == stream_id),
+            *((self._chunks, key) for key in self._chunks if key[0] == stream_id),
         ]:
             self._keep(table, key)
             table.pop(key, None)
 
-    def _range(self, stream_id: str, lo: int, hi: int) -> list[tuple[int, int, Any]]:
-        points = self._datapoints.get(stream_id, [])
-        return points[bisect_left(points, lo, key=_SECONDS) : bisect_left(points, hi, key=_SECONDS)]
+    # Chunks ----------------------------------------------------------------------------------
 
-    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
+    def chunk_index(
+        self, record: StreamRecord, series: int, lo: int, hi: int
+    ) -> list[ChunkInfo]:
         with self._lock:
-            points = self._range(scan.record["stream_id"], scan.lo, scan.hi)
-        if scan.reverse:
-            points.reverse()
-        stop = None if scan.limit is None else scan.offset + scan.limit
-        return ((t, _copy(v)) for t, _n, v in points[scan.offset : stop])
+            chunks = self._chunks.get((record["stream_id"], series), [])
+            return [c for c, _data in chunks if c.last >= lo and c.first < hi]
 
-    def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
+    def chunk_data(self, ids: list[Any]) -> dict[Any, bytes]:
         with self._lock:
-            return len(self._range(record["stream_id"], lo, hi))
+            wanted = set(ids)
+            return {
+                chunk.id: data
+                for chunks in self._chunks.values()
+                for chunk, data in chunks
+                if chunk.id in wanted
+            }
 
-    # Downsampled buckets ---------------------------------------------------------------------
-
-    def upsert_buckets(
-        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
+    def write_chunks(
+        self, record: StreamRecord, series: int, remove: list[Any], add: list[NewChunk]
     ) -> None:
-        if not buckets:
-            return
-        key = (record["stream_id"], granularity)
         with self._lock:
-            self._keep(self._buckets, key)
-            stored = self._buckets.setdefault(key, {})
-            for start, value, time in buckets:
-                stored[start] = (copy.deepcopy(value), dict(time))
+            key = (record["stream_id"], series)
+            self._keep(self._chunks, key)
+            doomed = set(remove)
+            chunks = [item for item in self._chunks.get(key, []) if item[0].id not in doomed]
+            for new in add:
+                chunk = ChunkInfo(next(self._database.numbers), new.first, new.last, new.count)
+                chunks.append((chunk, bytes(new.data)))
+            chunks.sort(key=lambda item: item[0].first)
+            self._chunks[key] = chunks
 
-    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
+    def delete_chunks(
+        self, record: StreamRecord, series: int | None = None, before: int | None = None
+    ) -> None:
         with self._lock:
-            stored = self._buckets.get((window.record["stream_id"], window.granularity), {})
-            starts = sorted(
-                (start for start in stored if window.lo <= start < window.hi),
-                reverse=window.reverse,
-            )
-            rows = [(start, *stored[start]) for start in starts]
-        value_keys, time_keys = window.value_keys or (), window.time_keys or ()
-        return (
-            (
-                start,
-                {key: _copy(value[key]) for key in value_keys if key in value},
-                {key: time.get(key) for key in time_keys},
-            )
-            for start, value, time in rows
-        )
+            for key in [k for k in self._chunks if k[0] == record["stream_id"]]:
+                if series is not None and key[1] != series:
+                    continue
+                self._keep(self._chunks, key)
+                if before is None:
+                    del self._chunks[key]
+                else:
+                    self._chunks[key] = [c for c in self._chunks[key] if c[0].last >= before]

@@ -8,10 +8,11 @@ whole or not at all. Each thread (and each forked process) gets its own connecti
 Tables::
 
     streams     (seq INTEGER PRIMARY KEY, stream_id TEXT UNIQUE, record TEXT)   metadata as JSON
-    datapoints  (stream, ts, seq, value)   PRIMARY KEY (stream, ts, seq), WITHOUT ROWID
-    buckets     (stream, granularity, bucket, v_<key>..., t_<key>...)
-                one column per value and time downsampler key,
-                PRIMARY KEY (stream, granularity, bucket), WITHOUT ROWID
+    datapoints  (stream, ts, seq, value)   the write heads, PRIMARY KEY (stream, ts, seq),
+                WITHOUT ROWID
+    chunks      (id INTEGER PRIMARY KEY, stream, series, first, last, count, data BLOB)
+                UNIQUE (stream, series, first): raw and bucket chunks
+                (:mod:`datastream.engine.chunks`), the bytes beside what an index lists
     counters    (name PRIMARY KEY, value)  the datapoint insertion sequence
     tag_index   (path, kind, value, stream)   user tags, see :mod:`.sqlite_tagindex`;
                 tag queries select candidate streams there (and in SQL alone when exact)
@@ -31,29 +32,30 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import pathlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
 from .. import exceptions
-from ..granularity import GranularityType
 from ..limits import INT64_MAX, INT64_MIN
-from ..storage import BaseStorage, Bucket, BucketWindow, Clock, RawScan, StreamRecord, record_fields
+from ..storage import BaseStorage, ChunkInfo, Clock, NewChunk, StreamRecord, record_fields
 from ..tagquery import Condition, matches
 from . import sqlite_tagindex as tagindex
-from .sqlite_buckets import SCHEMA as BUCKET_SCHEMA
-from .sqlite_buckets import BucketTable
+from . import sqlite_upgrade
 from .sqlite_codec import NATIVE as _NATIVE
 from .sqlite_codec import dumps as _dumps
 from .sqlite_codec import encode as _encode
 from .sqlite_codec import loads as _loads
 
 __all__ = ["Backend", "check_database_path"]
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS streams (
@@ -73,22 +75,26 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO counters (name, value) VALUES ('datapoint_seq', 0);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (stream, series, first)
+);
 """
 
-#: The layout version, kept in ``PRAGMA user_version`` (2 added the tag index).
-SCHEMA_VERSION = 2
+#: The layout version, kept in ``PRAGMA user_version`` (2 added the tag index, 3 the chunks).
+SCHEMA_VERSION = 3
+#: Layouts this version converts on open (see :mod:`datastream.upgrade`).
+CONVERTIBLE_VERSIONS = (1, 2)
 
 #: Stream ids bound in one ``IN (...)`` (well under SQLite's variable limit).
 _IDS_PER_QUERY = 500
 _VALUE = itemgetter(1)
-_TIME_AND_VALUE = itemgetter(0, 1)
-
-
-def _time_values(rows: list[tuple]) -> Iterable[tuple[int, Any]]:
-    """``(ts, value)`` of datapoint rows ``(ts, value[, seq])``, JSON-encoded values decoded."""
-    if str in set(map(type, map(_VALUE, rows))):
-        return [(row[0], _loads(row[1]) if type(row[1]) is str else row[1]) for row in rows]
-    return rows if len(rows[0]) == 2 else map(_TIME_AND_VALUE, rows)
 
 
 def check_database_path(database_name: str | os.PathLike) -> str | None:
@@ -140,7 +146,6 @@ class Backend(BaseStorage):
         if clock is not None:
             self.clock = clock
         self._local = threading.local()
-        self._buckets = BucketTable(self._query, self._executemany)
         self._open(str(database_name))
 
     def __repr__(self) -> str:
@@ -181,7 +186,7 @@ class Backend(BaseStorage):
             return [f"Opening the SQLite database {path!r} failed: {error!r}"]
         finally:
             connection.close()
-        if version not in (SCHEMA_VERSION, 1) and (existing or version):
+        if version not in (SCHEMA_VERSION, *CONVERTIBLE_VERSIONS) and (existing or version):
             return [
                 f"{path} holds datastream data in layout {version}, this version uses layout "
                 f"{SCHEMA_VERSION}; export the data or use a new file"
@@ -203,16 +208,69 @@ class Backend(BaseStorage):
             existing = connection.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'streams'"
             ).fetchone()[0]
-            if version not in (SCHEMA_VERSION, 1) and (existing or version):
+            if version not in (SCHEMA_VERSION, *CONVERTIBLE_VERSIONS) and (existing or version):
                 raise ValueError(
                     f"{database_name} holds datastream data in layout {version}, this version "
                     f"uses layout {SCHEMA_VERSION}; export the data or use a new file"
                 )
-            connection.executescript(_SCHEMA + BUCKET_SCHEMA + tagindex.SCHEMA)
-            if existing and version == 1:
-                self._index_every_stream(connection)
+            self._record_cache: dict[int, tuple[str, StreamRecord]] = {}
+            if existing and version in CONVERTIBLE_VERSIONS:
+                self._convert(connection, version, self._pending_progress)
+            connection.executescript(_SCHEMA + tagindex.SCHEMA)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._record_cache: dict[int, tuple[str, StreamRecord]] = {}
+
+    #: ``progress(done, total)`` of the next conversion on open (:meth:`upgrade` sets it).
+    _pending_progress: sqlite_upgrade.Progress | None = None
+    #: Whether opening converts a file of an earlier layout however large (:meth:`upgrade`).
+    _convert_any_size = False
+
+    def _convert(
+        self,
+        connection: sqlite3.Connection,
+        version: int,
+        progress: sqlite_upgrade.Progress | None,
+    ) -> None:
+        """Convert a file of layout 1 or 2 (see :mod:`.sqlite_upgrade`), when quick or asked."""
+        rows = sqlite_upgrade.legacy_rows(connection)
+        if rows > sqlite_upgrade.QUICK_ROWS and not self._convert_any_size:
+            raise exceptions.BackendUnavailable(
+                f"{os.path.abspath(self.database_name)} holds {rows:,} datapoints and buckets "
+                f"in layout {version}; this version stores them in chunks (layout "
+                f"{SCHEMA_VERSION}). Convert the file once with `manage.py upgrade_datastream` "
+                "(or `python -m datastream.upgrade PATH`); nothing is lost"
+            )
+        logger.warning(
+            "Converting %s (%s rows) from layout %s to layout %s",
+            self.database_name, f"{rows:,}", version, SCHEMA_VERSION,
+        )
+        connection.executescript(_SCHEMA + tagindex.SCHEMA)
+        if version == 1:
+            self._index_every_stream(connection)
+        sqlite_upgrade.convert(self, connection, progress)
+
+    @classmethod
+    def upgrade(
+        cls,
+        settings: Mapping[str, Any],
+        progress: sqlite_upgrade.Progress | None = None,
+    ) -> bool:
+        """Convert the file of ``settings`` from an earlier layout, however large (with
+        ``progress(done, total)`` per stream); whether there was anything to convert."""
+        name = os.fspath(settings["database_name"])
+        if name == ":memory:" or not os.path.exists(name):
+            return False
+        connection = sqlite3.connect(name)
+        try:
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+        finally:
+            connection.close()
+        if version not in CONVERTIBLE_VERSIONS:
+            return False
+        backend = cls.__new__(cls)
+        backend._pending_progress, backend._convert_any_size = progress, True
+        cls.__init__(backend, name)
+        backend.close()
+        return True
 
     @staticmethod
     def _index_every_stream(connection: sqlite3.Connection) -> None:
@@ -402,7 +460,7 @@ class Backend(BaseStorage):
         with self._lock:
             connection = self._conn()
             if stream_ids is None:
-                for table in ("datapoints", "buckets", "streams", "tag_index"):
+                for table in ("datapoints", "chunks", "streams", "tag_index"):
                     connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 return
             for stream_id in stream_ids:
@@ -412,11 +470,11 @@ class Backend(BaseStorage):
                 if row is None:
                     continue
                 connection.execute("DELETE FROM datapoints WHERE stream = ?", row)
-                connection.execute("DELETE FROM buckets WHERE stream = ?", row)
+                connection.execute("DELETE FROM chunks WHERE stream = ?", row)
                 connection.execute("DELETE FROM streams WHERE seq = ?", row)
                 tagindex.remove(connection, [row[0]])
 
-    # Raw datapoints -------------------------------------------------------------------------
+    # Write heads ---------------------------------------------------------------------------
 
     def insert_datapoints(self, rows: list[tuple[StreamRecord, int, Any]]) -> None:
         with self._lock:
@@ -440,94 +498,82 @@ class Backend(BaseStorage):
                 (start + len(stored),),
             )
 
-    def delete_datapoints(self, record: StreamRecord) -> None:
+    def fetch_head(self, record: StreamRecord) -> list[tuple[int, Any]]:
+        rows = self._query(
+            "SELECT ts, value FROM datapoints WHERE stream = ? ORDER BY ts, seq",
+            (record["private"],),
+        )
+        if rows and str in set(map(type, map(_VALUE, rows))):
+            return [(t, _loads(v) if type(v) is str else v) for t, v in rows]
+        return rows
+
+    def clear_head(self, record: StreamRecord, before: int | None = None) -> None:
+        if before is None:
+            self._query("DELETE FROM datapoints WHERE stream = ?", (record["private"],))
+        else:
+            self._query(
+                "DELETE FROM datapoints WHERE stream = ? AND ts < ?", (record["private"], before)
+            )
+
+    # Chunks ----------------------------------------------------------------------------------
+
+    def read_snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """A read transaction (within a unit of work: the unit's own)."""
+        return self._snapshot()
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
         with self._lock:
             connection = self._conn()
-            connection.execute("DELETE FROM datapoints WHERE stream = ?", (record["private"],))
-            connection.execute("DELETE FROM buckets WHERE stream = ?", (record["private"],))
-
-    def fetch_datapoints(self, scan: RawScan) -> Iterator[tuple[int, Any]]:
-        stream, lo, hi, reverse = scan.record["private"], scan.lo, scan.hi, scan.reverse
-        order = "DESC" if reverse else "ASC"
-        batch, offset = scan.batch, scan.offset
-        remaining = scan.limit
-        size = batch if remaining is None else min(batch, remaining)
-        # When one query answers the whole window, no key to continue from (seq) is selected.
-        columns = "ts, value" if remaining is not None and remaining <= size else "ts, value, seq"
-        rows = self._query(
-            f"SELECT {columns} FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
-            f"ORDER BY ts {order}, seq {order} LIMIT ? OFFSET ?",
-            (stream, lo, hi, size, offset),
-        )
-        after = "(ts, seq) < (?, ?) AND ts >= ?" if reverse else "(ts, seq) > (?, ?) AND ts < ?"
-        bound = lo if reverse else hi
-        while rows:
-            yield from _time_values(rows)
-            if remaining is not None:
-                remaining -= len(rows)
-                if remaining <= 0:
-                    return
-            if len(rows) < size:
+            if connection.in_transaction:
+                yield
                 return
-            last_ts, last_seq = rows[-1][0], rows[-1][2]
-            size = batch if remaining is None else min(batch, remaining)
-            rows = self._query(
-                f"SELECT ts, value, seq FROM datapoints WHERE stream = ? AND {after} "
-                f"ORDER BY ts {order}, seq {order} LIMIT ?",
-                (stream, last_ts, last_seq, bound, size),
+            connection.execute("BEGIN")
+            try:
+                yield
+            finally:
+                connection.execute("COMMIT")
+
+    def chunk_index(
+        self, record: StreamRecord, series: int, lo: int, hi: int
+    ) -> list[ChunkInfo]:
+        # From the last chunk starting before lo (the only earlier one that can reach lo).
+        rows = self._query(
+            "SELECT id, first, last, count FROM chunks WHERE stream = ?1 AND series = ?2 "
+            "AND first >= coalesce((SELECT max(first) FROM chunks WHERE stream = ?1 AND "
+            "series = ?2 AND first < ?3), ?3) AND first < ?4 AND last >= ?3 ORDER BY first",
+            (record["private"], series, lo, hi),
+        )
+        return [ChunkInfo(*row) for row in rows]
+
+    def chunk_data(self, ids: list[Any]) -> dict[Any, bytes]:
+        found: dict[Any, bytes] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(part))
+            found.update(
+                self._query(f"SELECT id, data FROM chunks WHERE id IN ({marks})", tuple(part))  # noqa: S608 - only marks
             )
+        return found
 
-    def count_datapoints(self, record: StreamRecord, lo: int, hi: int) -> int:
-        return self._query(
-            "SELECT count(*) FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ?",
-            (record["private"], lo, hi),
-        )[0][0]
-
-    def scan_datapoints(
-        self, record: StreamRecord, lo: int, hi: int
-    ) -> tuple[list[int], list[Any]]:
-        # Without a REAL value in the range (whose JSON text SQLite may round), the range comes
-        # as two JSON arrays built by SQLite, in one statement: no Python tuple per datapoint,
-        # which is both faster and spares the garbage collector 2 objects per datapoint.
-        # The subquery in FROM keeps its ORDER BY (the outer query is an aggregate, so it is
-        # not flattened) and walks the primary key in (ts, seq) order.
-        (text,) = self._query(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM datapoints WHERE stream = ?1 AND ts >= ?2 "
-            "AND ts < ?3 AND typeof(value) = 'real') THEN NULL ELSE (SELECT '[' || "
-            "json_group_array(ts) || ',' || json_group_array(value) || ']' FROM (SELECT ts, "
-            "value FROM datapoints WHERE stream = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq)"
-            ") END",
-            (record["private"], lo, hi),
-        )[0]
-        if text is not None:
-            times, values = _loads(text)
-        else:
-            rows = self._query(
-                "SELECT ts, value FROM datapoints WHERE stream = ? AND ts >= ? AND ts < ? "
-                "ORDER BY ts, seq",
-                (record["private"], lo, hi),
-            )
-            # Two list comprehensions: much faster than transposing with zip(*rows).
-            times = [row[0] for row in rows]
-            values = [row[1] for row in rows]
-        if record["value_type"] != "numeric" or str in set(map(type, values)):
-            values = [_loads(v) if type(v) is str else v for v in values]
-        return times, values
-
-    # Downsampled buckets (see .sqlite_buckets) ----------------------------------------------
-
-    def upsert_buckets(
-        self, record: StreamRecord, granularity: GranularityType, buckets: list[Bucket]
+    def write_chunks(
+        self, record: StreamRecord, series: int, remove: list[Any], add: list[NewChunk]
     ) -> None:
-        self._buckets.upsert(record, granularity, buckets)
+        with self._lock:
+            connection = self._conn()
+            connection.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in remove])
+            connection.executemany(
+                "INSERT INTO chunks (stream, series, first, last, count, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(record["private"], series, c.first, c.last, c.count, c.data) for c in add],
+            )
 
-    def fetch_buckets(self, window: BucketWindow) -> Iterator[Bucket]:
-        return self._buckets.fetch(window)
-
-    def fetch_bucket_json(self, window: BucketWindow) -> Iterator[tuple[int, bytes | None]]:
-        """Buckets as ``(start, datapoint JSON text)``, assembled by SQLite."""
-        return self._buckets.fetch_json(window)
-
-    def fetch_bucket_json_array(self, window: BucketWindow) -> tuple[int, bytes | None]:
-        """The stored buckets of ``window`` as one JSON array, assembled by SQLite."""
-        return self._buckets.fetch_json_array(window)
+    def delete_chunks(
+        self, record: StreamRecord, series: int | None = None, before: int | None = None
+    ) -> None:
+        where, params = "stream = ?", [record["private"]]
+        if series is not None:
+            where, params = where + " AND series = ?", [*params, series]
+        if before is not None:
+            where, params = where + " AND last < ?", [*params, before]
+        self._query(f"DELETE FROM chunks WHERE {where}", tuple(params))  # noqa: S608 - fixed

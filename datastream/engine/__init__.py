@@ -2,9 +2,10 @@
 
 One job per module, each importing only modules listed before it:
 
-* :mod:`.records`, :mod:`.buckets`, :mod:`.rawcounts`, :mod:`.rawjson` — helpers: reading a
-  stream record, bucket summaries, counting raw datapoints through closed buckets, raw
-  datapoints as JSON;
+* :mod:`.records`, :mod:`.buckets`, :mod:`.rawjson` — helpers: reading a stream record,
+  bucket summaries, raw datapoints as JSON;
+* :mod:`.chunks`, :mod:`.chunkstore` — the chunk format, and datapoints and buckets on a
+  storage's chunks and write heads (appends, sealing, reads, counts);
 * :mod:`.units` — the unit of work (records loaded once, datapoints buffered and flushed at
   the end); every record the engine reads is loaded here;
 * :mod:`.catalog` — creating streams (derived streams configured at creation), tags, finding

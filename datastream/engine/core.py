@@ -12,6 +12,7 @@ from ..storage import Clock, Storage
 from ..stream import Stream
 from ..validation import bound_seconds
 from .catalog import Catalog, StreamSpec
+from .chunkstore import ChunkStore
 from .downsampling import Downsampler
 from .reads import DataQuery, Reader
 from .units import Observer, Units, read_record
@@ -64,11 +65,13 @@ class Engine:
             observer = callback if observer is None else _both(observer, callback)
         self.storage = storage
         self.clock: Clock = clock or _real_clock
-        self.units = Units(storage, observer)
+        #: Datapoints and buckets, on the storage's chunks and write heads.
+        self.data = ChunkStore(storage)
+        self.units = Units(storage, observer, self.data)
         self.catalog = Catalog(storage, self.units)
-        self.reader = Reader(storage)
-        self.writer = Writer(storage, self.units, self.now)
-        self.downsampler = Downsampler(storage, self.units, self.writer, self.now)
+        self.reader = Reader(self.data)
+        self.writer = Writer(storage, self.data, self.units, self.now)
+        self.downsampler = Downsampler(storage, self.data, self.units, self.writer, self.now)
 
     def now(self) -> int:
         """The clock's time in POSIX seconds."""

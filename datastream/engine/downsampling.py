@@ -13,6 +13,7 @@ from ..storage import Storage, StreamRecord
 from ..stream import Stream
 from ..values import decode_value
 from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
+from .chunkstore import LAYOUT_FIELDS, ChunkStore
 from .records import granularity_of, high_accuracy, tags_of, value_keys
 from .units import Units
 from .writes import Writer
@@ -26,9 +27,15 @@ class Downsampler:
     """Computes and stores the buckets of streams up to a time, one stream at a time."""
 
     def __init__(
-        self, storage: Storage, units: Units, writer: Writer, now: Callable[[], int]
+        self,
+        storage: Storage,
+        data: ChunkStore,
+        units: Units,
+        writer: Writer,
+        now: Callable[[], int],
     ) -> None:
         self.storage = storage
+        self.data = data
         self.units = units
         self.writer = writer
         self.now = now
@@ -95,7 +102,7 @@ class Downsampler:
                 targets.append((granularity, done, hi))
         if not targets:
             return []
-        times, values = self.storage.scan_datapoints(
+        times, values = self.data.scan_datapoints(
             record, min(t[1] for t in targets), max(t[2] for t in targets)
         )
         accurate = high_accuracy(record)
@@ -111,13 +118,16 @@ class Downsampler:
                 return []  # someone else downsampled, or data arrived in the past: skip
             until_map = dict(current["downsampled_until"])
             for granularity, _lo, hi in targets:
-                self.storage.upsert_buckets(
+                self.data.upsert_buckets(
                     current,
                     granularity,
                     storable_buckets(computed[granularity], accurate),
                 )
                 until_map[granularity.name] = hi
             unit.change(current, downsampled_until=until_map, version=current["version"] + 1)
+            if self.data.seal_passed(current, min(hi for _g, _lo, hi in targets)):
+                for field in LAYOUT_FIELDS:
+                    unit.touch(current, field)
             if current.get("last_downsampling_error") is not None:
                 unit.change(current, last_downsampling_error=None)
             subscribed = {

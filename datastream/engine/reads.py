@@ -16,12 +16,12 @@ from ..granularity import UTC, GranularityType, from_seconds
 from ..jsonformat import dumps
 from ..limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 from ..results import Datapoints
-from ..storage import BucketJsonStorage, BucketWindow, RawScan, Storage, StreamRecord
+from ..storage import BucketWindow, RawScan, StreamRecord
 from ..validation import bound_seconds
 from ..values import decode_value
 from . import rawjson
 from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
-from .rawcounts import count_raw, seek_raw
+from .chunkstore import ChunkStore
 from .records import granularity_of, high_accuracy, value_keys
 
 __all__ = ["BucketQuery", "DataQuery", "RawQuery", "Reader", "time_range"]
@@ -72,13 +72,10 @@ def time_range(query: DataQuery, granularity: GranularityType, highest: Granular
 
 
 class Reader:
-    """The reads of one storage: ``get_data`` and the open buckets (its optional abilities
-    are looked up once, here)."""
+    """The reads of stored data: ``get_data`` and the open buckets."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: ChunkStore) -> None:
         self.storage = storage
-        #: The storage, when it writes bucket JSON itself.
-        self.json_storage = storage if isinstance(storage, BucketJsonStorage) else None
 
     def get_data(self, record: StreamRecord, query: DataQuery) -> Datapoints:
         """The datapoints ``query`` selects from the stream of ``record``."""
@@ -91,7 +88,7 @@ class Reader:
             record["value_downsamplers"], query.value_downsamplers, query.time_downsamplers
         )
         window = BucketWindow(record, granularity, lo, hi, query.reverse, *keys)
-        return Datapoints(BucketQuery(self.storage, window, self.json_storage))
+        return Datapoints(BucketQuery(self.storage, window))
 
     def open_buckets(
         self, record: StreamRecord, query: DataQuery
@@ -151,7 +148,7 @@ class RawQuery:
     """Raw datapoints of one stream in ``[lo, hi)``."""
 
     def __init__(
-        self, storage: Storage, record: StreamRecord, lo: int, hi: int, reverse: bool
+        self, storage: ChunkStore, record: StreamRecord, lo: int, hi: int, reverse: bool
     ) -> None:
         self.storage, self.record = storage, record
         self.lo, self.hi, self.reverse = lo, hi, reverse
@@ -162,11 +159,8 @@ class RawQuery:
         """``(seconds, stored value)`` of the window."""
         if self.hi <= self.lo:
             return iter(())
-        lo, hi, offset = seek_raw(
-            self.storage, self.record, self.lo, self.hi, offset, self.reverse
-        )
         return self.storage.fetch_datapoints(
-            RawScan(self.record, lo, hi, self.reverse, offset, limit, batch_size)
+            RawScan(self.record, self.lo, self.hi, self.reverse, offset, limit, batch_size)
         )
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
@@ -202,7 +196,7 @@ class RawQuery:
     def count(self, offset: int, limit: int | None) -> int:
         if self.hi <= self.lo:
             return 0
-        total = max(0, count_raw(self.storage, self.record, self.lo, self.hi) - offset)
+        total = max(0, self.storage.count_datapoints(self.record, self.lo, self.hi) - offset)
         return total if limit is None else min(total, limit)
 
 
@@ -212,17 +206,11 @@ class BucketQuery:
 
     Buckets are stored only when a datapoint fell into them; the empty ones between a stream's
     first datapoint and ``downsampled_until`` are produced here (``c = 0``, other values
-    ``None``, times at the bucket middle). ``json_storage`` is the storage again when it writes
-    bucket JSON itself (:class:`~datastream.storage.BucketJsonStorage`).
+    ``None``, times at the bucket middle).
     """
 
-    def __init__(
-        self,
-        storage: Storage,
-        window: BucketWindow,
-        json_storage: BucketJsonStorage | None = None,
-    ) -> None:
-        self.storage, self.window, self.json_storage = storage, window, json_storage
+    def __init__(self, storage: ChunkStore, window: BucketWindow) -> None:
+        self.storage, self.window = storage, window
         record, granularity = window.record, window.granularity
         self.record, self.granularity, self.reverse = record, granularity, window.reverse
         self.no_value, self.no_time = window.value_keys is None, window.time_keys is None
@@ -310,32 +298,11 @@ class BucketQuery:
     def fetch_json(
         self, offset: int, limit: int | None, batch_size: int | None
     ) -> Iterator[bytes | str]:
-        """Datapoints as JSON text, produced by the storage where it can."""
-        lo, hi = self._window(offset, limit)
-        json_storage = self._json_storage(lo, hi)
-        if json_storage is None:
-            yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
-            return
-        rows = json_storage.fetch_bucket_json(self.window.within(lo, hi))
-        size = self.granularity.seconds
-        for bucket, text in with_gaps(rows, lo, hi, size, self.reverse, lambda b: (b, None)):
-            yield text if text is not None else dumps(self._empty(bucket))
-
-    def _json_storage(self, lo: int, hi: int) -> BucketJsonStorage | None:
-        """The storage, when it writes the JSON of the window's buckets itself."""
-        if hi > lo and not high_accuracy(self.record):
-            return self.json_storage
-        return None
+        """Datapoints as JSON text."""
+        yield from (dumps(datapoint) for datapoint in self.fetch(offset, limit, batch_size))
 
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
-        """The window as one JSON array; when no bucket in it is empty (the usual case), the
-        storage writes the whole array, without a step per bucket in Python."""
-        lo, hi = self._window(offset, limit)
-        json_storage = self._json_storage(lo, hi)
-        if json_storage is not None:
-            stored, array = json_storage.fetch_bucket_json_array(self.window.within(lo, hi))
-            if stored == (hi - lo) // self.granularity.seconds and array is not None:
-                return array
+        """The window as one JSON array."""
         return b"[" + b",".join(self.fetch_json(offset, limit, batch_size)) + b"]"
 
     def count(self, offset: int, limit: int | None) -> int:

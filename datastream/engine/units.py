@@ -21,6 +21,7 @@ from .. import exceptions
 from ..granularity import GranularityType
 from ..storage import Storage, StreamRecord
 from ..validation import parse_stream_id
+from .chunkstore import LAYOUT_FIELDS, ChunkStore
 
 __all__ = ["Notification", "Observer", "Unit", "Units", "read_record"]
 
@@ -50,8 +51,9 @@ def read_record(storage: Storage, stream_id: Any) -> StreamRecord:
 class Unit:
     """Records loaded and changed, and datapoints appended, in one unit of work."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, data: ChunkStore) -> None:
         self.storage = storage
+        self.data = data
         self.records: dict[str, StreamRecord] = {}
         self.changed: dict[str, set[str]] = {}
         self.datapoints: list[tuple[StreamRecord, int, Any]] = []
@@ -113,7 +115,9 @@ class Unit:
                 record["data_version"] = (record.get("data_version") or 0) + 1
                 self.touch(record, "data_version")
                 self.touch(record, "latest_datapoint")
-            self.storage.insert_datapoints(self.datapoints)
+                for field in LAYOUT_FIELDS:
+                    self.touch(record, field)
+            self.data.insert_datapoints(self.datapoints)
             self.datapoints = []
         changes = []
         for stream_id, fields in self.changed.items():
@@ -127,8 +131,9 @@ class Unit:
 class Units:
     """Opens units of work on a storage, one per thread, re-entrant."""
 
-    def __init__(self, storage: Storage, observer: Observer | None) -> None:
+    def __init__(self, storage: Storage, observer: Observer | None, data: ChunkStore) -> None:
         self.storage = storage
+        self.data = data
         self.observer = observer
         #: Whether someone listens to stored datapoints (else none are collected).
         self.observed = observer is not None
@@ -141,7 +146,7 @@ class Units:
         if current is not None:
             yield current
             return
-        unit = Unit(self.storage)
+        unit = Unit(self.storage, self.data)
         self._local.unit = unit
         try:
             with self.storage.unit_of_work():

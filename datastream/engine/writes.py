@@ -26,6 +26,7 @@ from ..limits import INT64_MAX, INT64_MIN, MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_
 from ..storage import BucketWindow, Storage, StreamRecord
 from ..validation import check_datapoint, parse_stream_id, timestamp_seconds
 from ..values import decode_value, encode_number, normalise_value
+from .chunkstore import LAYOUT_FIELDS, ChunkStore
 from .reads import BucketQuery, RawQuery
 from .records import granularity_of, high_accuracy, value_keys
 from .units import Unit, Units
@@ -45,8 +46,11 @@ _Work = tuple[StreamRecord, int | None, int, Any]
 class Writer:
     """Appends and stores datapoints, and feeds them to the streams derived from them."""
 
-    def __init__(self, storage: Storage, units: Units, now: Callable[[], int]) -> None:
+    def __init__(
+        self, storage: Storage, data: ChunkStore, units: Units, now: Callable[[], int]
+    ) -> None:
         self.storage = storage
+        self.data = data
         self.units = units
         self.now = now
 
@@ -282,7 +286,9 @@ class Writer:
             if derived is None or not derived["pending_backprocess"]:
                 return
             # Start from a clean slate so that replaying cannot collide with earlier output.
-            self.storage.delete_datapoints(derived)
+            self.data.delete_datapoints(derived)
+            for field in LAYOUT_FIELDS:
+                unit.touch(derived, field)
             unit.change(
                 derived,
                 derive_state=None,
@@ -309,11 +315,11 @@ class Writer:
         lo, hi = MIN_DATAPOINT_SECONDS, MAX_DATAPOINT_SECONDS + 1
         if granularity == granularity_of(record):
             accurate = high_accuracy(record)
-            for seconds, stored in RawQuery(self.storage, record, lo, hi, False).rows(0, None):
+            for seconds, stored in RawQuery(self.data, record, lo, hi, False).rows(0, None):
                 yield (seconds, index), index, seconds, decode_value(stored, accurate)
         else:
             window = BucketWindow(record, granularity, lo, hi, False, tuple(value_keys(record)))
-            for bucket, value, _time in BucketQuery(self.storage, window).rows(0, None):
+            for bucket, value, _time in BucketQuery(self.data, window).rows(0, None):
                 yield (bucket, index), index, bucket, value
 
     @staticmethod

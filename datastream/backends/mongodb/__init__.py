@@ -2,6 +2,7 @@
 
 Modules, each importing only those listed after it::
 
+    upgrade   converting a database of the previous layout (bucket documents) to chunks
     storage   Backend: the storage protocol on pymongo
     checks    the connection settings checked offline, or with a ping (Backend.check)
     journal   the unit of work without transactions (leases and a journal)
