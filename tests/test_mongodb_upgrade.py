@@ -11,7 +11,7 @@ from datastream import Datastream
 from datastream.backends.mongodb import writes
 from datastream.backends.mongodb.codec import dumps
 from datastream.backends.mongodb.upgrade import upgrade
-from datastream.engine.chunks import decode_buckets
+from datastream.engine.chunks import as_list, decode_buckets
 from datastream.engine.chunkstore import BUCKETS_PER_CHUNK
 
 T0 = at(2020, 1, 1)
@@ -32,6 +32,7 @@ def _to_previous_layout(database) -> int:
     documents = []
     for chunk in database.chunks.find({"k": {"$gte": 1}}):
         starts, columns = decode_buckets(chunk["d"])
+        columns = {name: as_list(column) for name, column in columns.items()}
         for i, start in enumerate(starts.tolist()):
             value = {n[1:]: c[i] for n, c in columns.items() if n[0] == "v"}
             time_ = {n[1:]: c[i] for n, c in columns.items() if n[0] == "t"}
@@ -47,7 +48,7 @@ def _to_previous_layout(database) -> int:
 
 def _everything(ds, sids):
     return {
-        (sid, g.name): [(d["t"], d["v"]) for d in ds.get_data(sid, g, start=T0)]
+        (sid, g): [(d["t"], d["v"]) for d in ds.get_data(sid, g, start=T0)]
         for sid in sids for g in GRANULARITIES
     }
 
@@ -87,11 +88,12 @@ def test_a_database_of_the_previous_layout_reads_the_same_once_upgraded(make):
     later.downsample_streams(until=T0 + seconds(20_000))
     assert [d["v"] for d in later.get_data(sids[2], G.Seconds, start=T0)] == [1.0]
     assert len(later.get_data(sids[0], G.Seconds10, start=T0)) == len(
-        expected[(sids[0], "Seconds10")]
+        expected[(sids[0], G.Seconds10)]
     )
     # Once more: nothing left to do.
     upgrade(make())
-    assert _everything(Datastream(make()), sids) == expected
+    untouched = {key: points for key, points in expected.items() if key[0] != sids[2]}
+    assert _everything(Datastream(make()), sids[:2]) == untouched
 
 
 def test_many_buckets_make_several_chunks_and_an_interrupted_upgrade_runs_again(make):

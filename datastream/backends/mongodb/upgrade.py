@@ -28,6 +28,7 @@ from typing import Any
 
 from bson import Binary, ObjectId
 from pymongo import ASCENDING
+from pymongo.database import Database
 
 from ...constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
 from ...engine.chunks import encode_buckets
@@ -53,7 +54,7 @@ def upgrade(database: Any, progress: Progress | None = None) -> None:
     ``progress(done, total)`` is called with the number of streams converted, after each
     stream and once at the start. A database already in the chunk layout is left as it is.
     """
-    if callable(getattr(database, "database", None)):  # a Backend
+    if not isinstance(database, Database):  # a Backend
         database = database.database()
     _finish_journal(database)
     ensure_indexes(database)
