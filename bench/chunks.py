@@ -81,7 +81,8 @@ def rates(directory: Path, count: int) -> dict[str, float]:
     begin = time.perf_counter()
     for batch in batches:
         ds.append_multiple(batch)
-    figures["append_multiple, one stream, batches of 10,000"] = count / (time.perf_counter() - begin)
+    elapsed = time.perf_counter() - begin
+    figures["append_multiple, one stream, batches of 10,000"] = count / elapsed
     floats = ds.ensure_stream({"bench": "floats"}, {}, ALL, Granularity.Seconds)
     for batch in batches:
         ds.append_multiple([{**d, "stream_id": floats, "value": d["value"] / 7} for d in batch])

@@ -103,7 +103,7 @@ def test_the_backend_is_a_complete_storage_and_no_engine(mongodb_backend_factory
 
 #: The package's modules, each importing only modules listed after it (no import circle).
 LAYERS = [
-    "upgrade", "storage", "checks", "journal", "units", "writes", "server", "backoff", "query",
+    "storage", "upgrade", "checks", "journal", "units", "writes", "server", "backoff", "query",
     "codec",
 ]
 

@@ -91,7 +91,7 @@ def test_a_database_of_the_previous_layout_reads_the_same_once_upgraded(make):
         expected[(sids[0], G.Seconds10)]
     )
     # Once more: nothing left to do.
-    upgrade(make())
+    assert upgrade(make()) is False
     untouched = {key: points for key, points in expected.items() if key[0] != sids[2]}
     assert _everything(Datastream(make()), sids[:2]) == untouched
 
@@ -108,7 +108,12 @@ def test_many_buckets_make_several_chunks_and_an_interrupted_upgrade_runs_again(
     ])
     # An interrupted run left a chunk behind; the series is rewritten whole.
     database.chunks.insert_one({"s": 1, "k": 2, "f": 0, "l": 0, "n": 1, "d": b"partial"})
-    upgrade(backend)
+    settings = {"database_name": backend.database_name, "host": backend._settings["host"]}
+    calls = []
+    assert type(backend).upgrade(settings, lambda *call: calls.append(call)) is True
+    assert calls == [(0, 1), (1, 1)]
+    assert type(backend).upgrade(settings, lambda *call: calls.append(call)) is False
+    assert len(calls) == 2
     chunks = list(database.chunks.find({"s": 1}, sort=[("f", 1)]))
     assert [c["n"] for c in chunks] == [BUCKETS_PER_CHUNK, BUCKETS_PER_CHUNK, 5]
     assert chunks[1]["f"] == 10 * BUCKETS_PER_CHUNK and chunks[-1]["l"] == 10 * (count - 1)

@@ -17,8 +17,8 @@ from datastream.engine.chunks import encode_raw
 from datastream.engine.chunkstore import ChunkStore
 from datastream.engine.records import new_record
 from datastream.storage import (
-    RECORD_FIELDS,
     RAW_SERIES,
+    RECORD_FIELDS,
     BaseStorage,
     BucketWindow,
     NewChunk,

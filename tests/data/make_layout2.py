@@ -1,5 +1,6 @@
-"""Makes ``layout2.sqlite3`` (committed gzipped) and ``layout2.json.gz``: a database written by release 1.0.0 (SQLite
-layout 2: one row per datapoint and per bucket) and every read of it, for the upgrade test.
+"""Makes ``layout2.sqlite3`` (committed gzipped) and ``layout2.json.gz``: a database written
+by release 1.0.0 (SQLite layout 2: one row per datapoint and per bucket) and every read of it,
+for the upgrade test.
 
 Run with release 1.0.0 of the library installed (not this checkout):
 ``python tests/data/make_layout2.py tests/data && gzip -9n tests/data/layout2.sqlite3``. The files are committed; the test converts a

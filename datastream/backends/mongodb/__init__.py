@@ -2,8 +2,8 @@
 
 Modules, each importing only those listed after it::
 
-    upgrade   converting a database of the previous layout (bucket documents) to chunks
     storage   Backend: the storage protocol on pymongo
+    upgrade   converting a database of the previous layout (bucket documents) to chunks
     checks    the connection settings checked offline, or with a ping (Backend.check)
     journal   the unit of work without transactions (leases and a journal)
     units     the unit-of-work protocol; transactions; autocommit

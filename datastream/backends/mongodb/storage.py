@@ -33,7 +33,7 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pymongo
@@ -66,6 +66,7 @@ from .server import (
     supports_transactions,
 )
 from .units import Autocommit, SnapshotReads, TransactionUnit, UnitOfWork
+from .upgrade import upgrade as upgrade_database
 
 __all__ = ["SERVER_SELECTION_TIMEOUT_MS", "Backend"]
 
@@ -146,6 +147,20 @@ class Backend(BaseStorage):
         client_settings.setdefault("tz_aware", True)
         client_settings.setdefault("serverSelectionTimeoutMS", SERVER_SELECTION_TIMEOUT_MS)
         return check_settings(database_name, client_settings, connect=connect)
+
+    @classmethod
+    def upgrade(
+        cls, settings: Mapping[str, Any], progress: Callable[[int, int], None] | None = None
+    ) -> bool:
+        """Convert the database of ``cls(**settings)`` from the previous layout (a document per
+        bucket) to chunks, calling ``progress(done, total)`` per stream; whether there was
+        anything to convert. See :mod:`.upgrade` (stop every other user of the database)."""
+        backend = cls(**settings)
+        try:
+            with available(backend.client):
+                return upgrade_database(backend.database(), progress)
+        finally:
+            backend.close()
 
     # Connection ------------------------------------------------------------------------------
 

@@ -16,9 +16,11 @@ a database in place:
    ``v<key>`` for the stream's value downsamplers and ``t<key>`` for every time downsampler;
 4. the ``buckets`` collection is dropped.
 
-Run it with no other process using the database. It can be interrupted and run again: a
-stream's series are rewritten whole (its chunks of that series deleted first), and the
-``buckets`` collection goes only once every stream is converted.
+Run it with no other process using the database (``manage.py upgrade_datastream`` calls it
+through :meth:`Backend.upgrade <datastream.backends.mongodb.Backend.upgrade>`). It is not one
+transaction (a database may hold far more than one transaction can), but it can be
+interrupted and run again: a stream's series are rewritten whole (its chunks of that series
+deleted first), and the ``buckets`` collection goes only once every stream is converted.
 """
 
 from __future__ import annotations
@@ -47,18 +49,25 @@ _TIME_KEYS = tuple(TIME_DOWNSAMPLERS.values())
 _INSERT_BATCH = 16
 
 
-def upgrade(database: Any, progress: Progress | None = None) -> None:
+def upgrade(database: Any, progress: Progress | None = None) -> bool:
     """Convert ``database`` (a :class:`pymongo.database.Database`, or a
-    :class:`~datastream.backends.mongodb.Backend`) from the previous layout to chunks.
+    :class:`~datastream.backends.mongodb.Backend`) from the previous layout to chunks;
+    whether there was anything to convert (a database in the chunk layout is left alone).
 
-    ``progress(done, total)`` is called with the number of streams converted, after each
-    stream and once at the start. A database already in the chunk layout is left as it is.
+    ``progress(done, total)`` is called with the number of streams converted, once at the
+    start and after each stream.
     """
     if not isinstance(database, Database):  # a Backend
         database = database.database()
+    has_buckets = "buckets" in database.list_collection_names(filter={"name": "buckets"})
+    if not (
+        has_buckets
+        or database.journal.find_one({}, {"_id": 1}) is not None
+        or database.streams.find_one({"head_count": {"$exists": False}}, {"_id": 1})
+    ):
+        return False
     _finish_journal(database)
     ensure_indexes(database)
-    has_buckets = "buckets" in database.list_collection_names(filter={"name": "buckets"})
     total = database.streams.count_documents({})
     done = 0
     if progress is not None:
@@ -78,6 +87,7 @@ def upgrade(database: Any, progress: Progress | None = None) -> None:
             progress(done, total)
     if has_buckets:
         database.buckets.drop()
+    return True
 
 
 def _finish_journal(database: Any) -> None:
