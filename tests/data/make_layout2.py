@@ -3,7 +3,8 @@ by release 1.0.0 (SQLite layout 2: one row per datapoint and per bucket) and eve
 for the upgrade test.
 
 Run with release 1.0.0 of the library installed (not this checkout):
-``python tests/data/make_layout2.py tests/data && gzip -9n tests/data/layout2.sqlite3``. The files are committed; the test converts a
+``python tests/data/make_layout2.py tests/data && gzip -9n tests/data/layout2.sqlite3``.
+The files are committed; the test converts a
 copy of the database and compares each read with the JSON.
 """
 
