@@ -4,8 +4,8 @@ for the upgrade test.
 
 Run with release 1.0.0 of the library installed (not this checkout):
 ``python tests/data/make_layout2.py tests/data && gzip -9n tests/data/layout2.sqlite3``.
-The files are committed; the test converts a
-copy of the database and compares each read with the JSON.
+The files are committed; the test converts a copy of the database and compares each read
+with the JSON.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datastream.backends.sqlite import Backend
 
 T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 ALL = ["mean", "sum", "min", "max", "sum_squares", "std_dev", "count"]
+NOMINAL = ["most_often", "least_often", "frequencies", "count"]
 
 
 def at(seconds: int) -> datetime.datetime:
@@ -33,8 +34,8 @@ def build(ds: Datastream) -> dict[str, str]:
         "integers": ds.ensure_stream({"kind": "integers"}, {}, [*ALL, "median"],
                                      Granularity.Seconds),
         "floats": ds.ensure_stream({"kind": "floats"}, {}, ALL, Granularity.Seconds),
-        "nominal": ds.ensure_stream({"kind": "nominal"}, {}, ["most_often", "least_often", "frequencies", "count"],
-                                    Granularity.Seconds, value_type="nominal"),
+        "nominal": ds.ensure_stream({"kind": "nominal"}, {}, NOMINAL, Granularity.Seconds,
+                                    value_type="nominal"),
         "accurate": ds.ensure_stream({"kind": "accurate"}, {}, ["mean", "count"],
                                      Granularity.Seconds,
                                      value_type_options={"high_accuracy": True}),
