@@ -66,7 +66,8 @@ def upgrade(database: Any, progress: Progress | None = None) -> bool:
         or database.streams.find_one({"head_count": {"$exists": False}}, {"_id": 1})
     ):
         return False
-    _finish_journal(database)
+    _finish_journal(database)  # in the previous layout: it may write buckets
+    has_buckets = "buckets" in database.list_collection_names(filter={"name": "buckets"})
     ensure_indexes(database)
     total = database.streams.count_documents({})
     done = 0
