@@ -170,6 +170,24 @@ class Datastream:
         # Each datapoint is checked by the backend, in the same pass that stores it.
         self._engine.append_multiple(datapoints)
 
+    def append_columns(
+        self,
+        stream_id: str,
+        times: Any,
+        values: Any,
+        check_timestamp: bool = True,
+    ) -> int:
+        """Append many datapoints of one stream given as two columns, all or nothing; returns
+        how many were appended. For loading history.
+
+        ``times`` is a numpy ``datetime64`` array (any unit) or a sequence of datetimes;
+        ``values`` a numpy array (numeric streams) or any sequence. Validated as strictly as
+        :meth:`append_multiple` (an error names its ``Datapoint <index>``); with
+        ``check_timestamp`` the times must not go back, neither within the columns nor before
+        the stream's latest datapoint. Numpy columns are written straight into chunks.
+        """
+        return self._engine.append_columns(stream_id, times, values, bool(check_timestamp))
+
     def get_data(
         self,
         stream_id: str,

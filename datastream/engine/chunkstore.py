@@ -75,7 +75,7 @@ _TIME_KEYS = tuple(TIME_DOWNSAMPLERS.values())
 _ALL = (MIN_BOUND_SECONDS, MAX_BOUND_SECONDS + 1)
 
 
-def _pack(times: list[int], values: list[Any], size: int) -> list[tuple[int, int]]:
+def _pack(times: Any, size: int) -> list[tuple[int, int]]:
     """``(start, end)`` index ranges cutting a run into chunks of about ``size``: a chunk
     ends only where the second changes from its own first second (so no two chunks start in
     the same second)."""
@@ -84,17 +84,28 @@ def _pack(times: list[int], values: list[Any], size: int) -> list[tuple[int, int
     while start < count:
         end = min(start + size, count)
         if end < count and times[end] == times[start]:
-            end = bisect.bisect_right(times, times[start], start)
+            end = int(np.searchsorted(times, times[start], "right"))
         ranges.append((start, end))
         start = end
     return ranges
 
 
-def _raw_chunks(times: list[int], values: list[Any]) -> list[NewChunk]:
+def _raw_chunks(times: Any, values: Any) -> list[NewChunk]:
+    """Raw chunks of a run (lists or arrays), cut by :func:`_pack`."""
     return [
-        NewChunk(times[a], times[b - 1], b - a, encode_raw(times[a:b], values[a:b]))
-        for a, b in _pack(times, values, CHUNK_POINTS)
+        NewChunk(int(times[a]), int(times[b - 1]), b - a, encode_raw(times[a:b], values[a:b]))
+        for a, b in _pack(times, CHUNK_POINTS)
     ]
+
+
+def _concatenate(parts: list[Any]) -> np.ndarray | list:
+    """Value columns joined: one array when every part is an array of one dtype."""
+    if all(isinstance(p, np.ndarray) for p in parts) and len({p.dtype for p in parts}) == 1:
+        return np.concatenate(parts)
+    joined: list[Any] = []
+    for part in parts:
+        joined += part.tolist() if isinstance(part, np.ndarray) else part
+    return joined
 
 
 class ChunkStore:
@@ -138,6 +149,50 @@ class ChunkStore:
                 head_rows.extend(stream_rows)
         if head_rows:
             self.storage.insert_datapoints(head_rows)
+
+    def append_columns(
+        self, record: StreamRecord, times: np.ndarray, values: np.ndarray | list
+    ) -> None:
+        """Store datapoints given as columns (times ascending when they follow the stream's
+        data), updating the record's :data:`LAYOUT_FIELDS`: straight into chunks, without a
+        Python step per datapoint, unless they are few or go into the past."""
+        sealed = record.get("sealed_until")
+        held = record.get("head_count") or 0
+        ascending = len(times) < 2 or bool((np.diff(times) >= 0).all())
+        if (
+            not ascending
+            or (sealed is not None and int(times[0]) < sealed)
+            or held + len(times) < HEAD_POINTS
+        ):
+            listed = values.tolist() if isinstance(values, np.ndarray) else values
+            self.insert_datapoints([(record, t, v) for t, v in zip(times.tolist(), listed)])
+            return
+        head = self.storage.fetch_head(record) if held else []
+        if head and int(times[0]) < head[-1][0]:
+            listed = values.tolist() if isinstance(values, np.ndarray) else values
+            self._seal(record, list(zip(times.tolist(), listed)))
+            return
+        remove = []
+        last = self._last_chunk(record)
+        parts_times: list[Any] = []
+        parts_values: list[Any] = []
+        if last is not None and last.count < CHUNK_POINTS:
+            old_times, old_values = decode_raw(self.storage.chunk_data([last.id])[last.id])
+            parts_times.append(old_times)
+            parts_values.append(old_values)
+            remove.append(last.id)
+        if head:
+            parts_times.append(np.array([row[0] for row in head], dtype=np.int64))
+            parts_values.append([row[1] for row in head])
+        parts_times.append(times)
+        parts_values.append(values)
+        all_times = np.concatenate(parts_times)
+        all_values = _concatenate(parts_values)
+        self.storage.write_chunks(record, RAW_SERIES, remove, _raw_chunks(all_times, all_values))
+        if head:
+            self.storage.clear_head(record)
+        record["head_count"] = 0
+        record["sealed_until"] = int(all_times[-1])
 
     def _last_chunk(self, record: StreamRecord) -> ChunkInfo | None:
         sealed = record.get("sealed_until")

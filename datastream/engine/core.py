@@ -116,6 +116,9 @@ class Engine:
     def append_multiple(self, datapoints: Iterable[Mapping[str, Any]]) -> None:
         self.writer.append_multiple(datapoints)
 
+    def append_columns(self, stream_id: Any, times: Any, values: Any, check: bool) -> int:
+        return self.writer.append_columns(stream_id, times, values, check)
+
     def get_data(self, query: DataQuery) -> Datapoints:
         return self.reader.get_data(read_record(self.storage, query.stream_id), query)
 
