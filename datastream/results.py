@@ -164,3 +164,23 @@ class Streams(ResultsBase):
 
 class Datapoints(ResultsBase):
     """Datapoints of one stream at one granularity; each item is a datapoint dict."""
+
+    def columns(self) -> tuple[Any, Any]:
+        """The set as columns, for analysis: ``(times, values)``.
+
+        ``times`` is a numpy ``datetime64[s]`` array. For raw datapoints ``values`` is a numpy
+        array when the values are all 64-bit floats or all 64-bit integers (read from the
+        chunks without a Python object per datapoint), else a list. For downsampled
+        datapoints (``times`` the bucket starts), ``values`` is ``{key: array or list}``, one
+        entry per value key of the set.
+        """
+        import numpy as np
+
+        if self._limit == 0:
+            return np.empty(0, "datetime64[s]"), np.empty(0, np.float64)
+        fetch_columns = getattr(self._source, "fetch_columns", None)
+        if fetch_columns is not None:
+            seconds, values = fetch_columns(self._offset, self._limit)
+            return seconds.astype("datetime64[s]"), values
+        rows = [(to_seconds(item["t"]), item["v"]) for item in self]
+        return np.array([t for t, _v in rows], "datetime64[s]"), [v for _t, v in rows]

@@ -287,11 +287,12 @@ class ChunkStore:
 
     # Raw reads -------------------------------------------------------------------------------
 
-    def _window(
+    def _parts(
         self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
-    ) -> tuple[list[int], list[Any], int]:
+    ) -> tuple[list[tuple[Any, Any]], int]:
         """The datapoints at positions ``[start, stop)`` of ``[lo, hi)`` (``stop=None``: to
-        the end), read in one snapshot, with how many ``[lo, hi)`` holds in all."""
+        the end), read in one snapshot, as ``(times array, values)`` parts in order, with how
+        many ``[lo, hi)`` holds in all."""
         storage = self.storage
         with storage.read_snapshot():
             chunks = storage.chunk_index(record, RAW_SERIES, lo, hi)
@@ -322,24 +323,45 @@ class ChunkStore:
             missing = [c.id for c, _p in wanted if c.id not in decoded]
             if missing:
                 data = storage.chunk_data(missing)
-        times_out: list[int] = []
-        values_out: list[Any] = []
+        parts: list[tuple[Any, Any]] = []
         for chunk, position in wanted:
             if chunk.id in decoded:
                 times, values = decoded[chunk.id]
             else:
                 times, values = decode_raw(data[chunk.id])
             a, b = max(start - position, 0), min(end - position, len(times))
-            times_out += times[a:b].tolist()
-            values_out += as_list(values[a:b])  # type: ignore[index]
+            parts.append((times[a:b], values[a:b]))  # type: ignore[index]
         head_start = sum(counts)
         if end > head_start:
             a = max(start - head_start, 0) + head_lo
             b = end - head_start + head_lo
-            for seconds, value in head[a:b]:
-                times_out.append(seconds)
-                values_out.append(value)
+            rows = head[a:b]
+            parts.append((np.array([r[0] for r in rows], np.int64), [r[1] for r in rows]))
+        return parts, total
+
+    def _window(
+        self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
+    ) -> tuple[list[int], list[Any], int]:
+        """The datapoints at positions ``[start, stop)`` of ``[lo, hi)`` as two lists, with
+        how many ``[lo, hi)`` holds in all."""
+        parts, total = self._parts(record, lo, hi, start, stop)
+        times_out: list[int] = []
+        values_out: list[Any] = []
+        for times, values in parts:
+            times_out += times.tolist()
+            values_out += as_list(values)
         return times_out, values_out, total
+
+    def columns(
+        self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
+    ) -> tuple[np.ndarray, np.ndarray | list]:
+        """The datapoints at positions ``[start, stop)`` of ``[lo, hi)`` as two columns: int64
+        seconds, and the values (an array when every part decoded to one of one dtype)."""
+        parts, _total = self._parts(record, lo, hi, start, stop)
+        if not parts:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        times = np.concatenate([p[0] for p in parts])
+        return times, _concatenate([p[1] for p in parts])
 
     def scan_datapoints(
         self, record: StreamRecord, lo: int, hi: int

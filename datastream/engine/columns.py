@@ -68,7 +68,9 @@ def column_values(values: Any, record: Any, count: int) -> np.ndarray | list:
     """The storable values of a values column for the stream of ``record``: a float64 or
     int64 array, or a list of storable values."""
     if isinstance(values, str | bytes | dict) or not hasattr(values, "__len__"):
-        raise exceptions.InvalidValue(f"values must be a sequence or an array, not {describe(values)}")
+        raise exceptions.InvalidValue(
+            f"values must be a sequence or an array, not {describe(values)}"
+        )
     if len(values) != count:
         raise exceptions.InvalidValue(f"{count} times but {len(values)} values")
     numeric = record["value_type"] == "numeric"

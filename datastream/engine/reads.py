@@ -9,6 +9,8 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ..arguments import DataArguments
 from ..constants import TIMESTAMP_TIME_KEYS
 from ..downsamplers import empty_time, empty_value, requested_keys
@@ -170,6 +172,23 @@ class RawQuery:
             return ({"t": at(t, UTC), "v": decode_value(v, True)} for t, v in rows)
         return ({"t": at(t, UTC), "v": v} for t, v in rows)
 
+    def fetch_columns(self, offset: int, limit: int | None) -> tuple[Any, Any]:
+        """``(seconds array, values)`` of the window, read from the chunks as columns."""
+        if self.hi <= self.lo:
+            return np.empty(0, np.int64), []
+        if not self.reverse:
+            stop = None if limit is None else offset + limit
+            seconds, values = self.storage.columns(self.record, self.lo, self.hi, offset, stop)
+        else:
+            total = self.storage.count_datapoints(self.record, self.lo, self.hi)
+            end = max(total - offset, 0)
+            start = 0 if limit is None else max(end - limit, 0)
+            seconds, values = self.storage.columns(self.record, self.lo, self.hi, start, end)
+            seconds, values = seconds[::-1], values[::-1]
+        if high_accuracy(self.record):
+            values = [decode_value(v, True) for v in values]
+        return seconds, values
+
     def fetch_rows(
         self, offset: int, limit: int | None, batch_size: int | None
     ) -> Iterator[tuple[int, Any]]:
@@ -249,6 +268,19 @@ class BucketQuery:
             stored, lo, hi, size, self.reverse,
             lambda bucket: (bucket, empty_value(keys), empty_time(bucket, size)),
         )
+
+    def fetch_columns(self, offset: int, limit: int | None) -> tuple[Any, Any]:
+        """``(bucket starts, {value key: column})`` of the window."""
+        starts: list[int] = []
+        columns: dict[str, list[Any]] = {key: [] for key in self.value_keys}
+        for bucket, value, _time in self.rows(offset, limit):
+            starts.append(bucket)
+            for key, column in columns.items():
+                column.append(value.get(key))
+        return np.array(starts, np.int64), {
+            key: np.array(column) if {type(v) for v in column} in ({float}, {int}) else column
+            for key, column in columns.items()
+        }
 
     def fetch(self, offset: int, limit: int | None, batch_size: int | None) -> Iterator[dict]:
         lo, hi = self._window(offset, limit)
