@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -164,6 +165,21 @@ class Streams(ResultsBase):
 
 class Datapoints(ResultsBase):
     """Datapoints of one stream at one granularity; each item is a datapoint dict."""
+
+    def column_batches(self, size: int) -> Iterator[tuple[Any, Any]]:
+        """Raw datapoints in time order as ``(POSIX seconds array, values)`` batches of at most
+        ``size``, read from the chunks (values: an array or a list, as :meth:`columns`)."""
+        import numpy as np
+
+        if self._limit == 0:
+            return
+        fetch = getattr(self._source, "fetch_column_batches", None)
+        if fetch is not None:
+            yield from fetch(self._offset, self._limit, size)
+            return
+        rows = iter(self.time_value_rows())
+        while batch := list(itertools.islice(rows, size)):
+            yield np.array([t for t, _v in batch], np.int64), [v for _t, v in batch]
 
     def columns(self) -> tuple[Any, Any]:
         """The set as columns, for analysis: ``(times, values)``.

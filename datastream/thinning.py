@@ -53,7 +53,7 @@ import tsdownsample
 
 from .exceptions import InvalidArgument
 
-__all__ = ["ALGORITHMS", "CHUNK_POINTS", "MIN_POINTS", "thin", "thin_rows"]
+__all__ = ["ALGORITHMS", "CHUNK_POINTS", "MIN_POINTS", "thin", "thin_columns", "thin_rows"]
 
 _DOWNSAMPLERS = {
     "m4": tsdownsample.M4Downsampler,
@@ -95,9 +95,12 @@ def _plottable(value: Any) -> float:
         return numpy.nan
 
 
-def _plottable_array(values: Sequence[Any]) -> numpy.ndarray:
+def _plottable_array(values: Sequence[Any] | numpy.ndarray) -> numpy.ndarray:
     """``values`` as floats for choosing points (NaN where one cannot be drawn): one numpy
-    conversion for plain numbers and nulls, :func:`_plottable` for each value otherwise."""
+    conversion for an array of numbers and for plain numbers and nulls, :func:`_plottable`
+    for each value otherwise."""
+    if isinstance(values, numpy.ndarray) and values.dtype.kind in "fiu":
+        return values.astype(numpy.float64)
     if set(map(type, values)) <= _PLAIN_NUMBERS:
         try:
             return numpy.array(values, dtype=numpy.float64)
@@ -228,6 +231,52 @@ def thin_rows(
     return [candidates[i] for i in chosen], count
 
 
+def thin_columns(
+    columns: Iterable[tuple[numpy.ndarray, Any]],
+    max_points: int,
+    algorithm: str,
+    last_time: Callable[[], float | None],
+) -> tuple[list[tuple[int, Any]], int]:
+    """:func:`thin_rows` for a range read as column chunks ``(seconds array, values)`` (an
+    array or a list), in ascending time order: the same choice, without a Python row per
+    datapoint; memory holds one chunk and ``O(max_points)`` candidates. Returns the chosen
+    ``(seconds, value)`` rows and how many datapoints were read."""
+    _check(max_points, algorithm)
+    iterator = iter(columns)
+    first = next(iterator, None)
+    if first is None:
+        return [], 0
+    following = next(iterator, None)
+    if following is None:  # the whole range in one chunk: thinned exactly
+        times, values = first
+        chosen = _thin(times, values, max_points, algorithm, algorithm)
+        return [(int(times[i]), _item(values, i)) for i in chosen], len(times)
+    end = last_time()
+    if algorithm == "m4":
+        bins = max(1, max_points // 4)
+    else:
+        bins = _BINS_PER_POINT[algorithm] * max_points
+    extremes = _BinExtremes(
+        -numpy.inf if end is None else float(end), bins, algorithm != "minmaxlttb"
+    )
+    count = 0
+    for times, values in itertools.chain((first, following), iterator):
+        count += len(times)
+        extremes.add_columns(times, values)
+    candidates = extremes.rows()
+    if algorithm == "m4":
+        return candidates, count
+    times_list = list(map(_TIME, candidates))
+    chosen = _thin(times_list, list(map(_VALUE, candidates)), max_points, algorithm, "lttb")
+    return [candidates[i] for i in chosen], count
+
+
+def _item(values: Any, index: int) -> Any:
+    """``values[index]`` as a Python value (numpy scalars unwrapped)."""
+    value = values[index]
+    return value.item() if isinstance(value, numpy.generic) else value
+
+
 class _BinExtremes:
     """The rows of the smallest and largest (and, with ``ends``, the first and last) non-null
     value of each of ``bins`` equal-width time bins spanning the time of the first non-null row
@@ -248,23 +297,42 @@ class _BinExtremes:
 
     def add(self, chunk: Sequence[tuple[Any, Any]]) -> None:
         """Reduce the next ``chunk`` of rows (later than every row added before)."""
-        rows = [*self._open, *chunk]
-        y = _plottable_array([row[1] for row in rows])
+        self.add_columns([row[0] for row in chunk], [row[1] for row in chunk])
+
+    def add_columns(self, times: Sequence[Any] | numpy.ndarray, values: Any) -> None:
+        """Reduce the next chunk, given as columns (later than every row added before)."""
+        opened = len(self._open)
+        y = _plottable_array(values)
+        x = numpy.asarray(times, dtype=numpy.float64)
+        if opened:
+            y = numpy.concatenate([_plottable_array([r[1] for r in self._open]), y])
+            x = numpy.concatenate([numpy.array([r[0] for r in self._open], numpy.float64), x])
         kept = numpy.flatnonzero(~numpy.isnan(y))
         if not len(kept):
             return  # (no open candidates either: they are non-null)
-        x = numpy.array([row[0] for row in rows], dtype=numpy.float64)[kept]
+
+        made: dict[int, tuple[Any, Any]] = {}  # one row object per position (identity counts)
+
+        def row(position: int) -> tuple[Any, Any]:
+            if position < opened:
+                return self._open[position]
+            if position not in made:
+                index = position - opened
+                made[position] = (_item(times, index), _item(values, index))
+            return made[position]
+
+        x = x[kept]
         if self._inner_edges is None:  # the first non-null row starts the first bin
             start = float(x[0])
             self._inner_edges = numpy.linspace(start, max(start, self._end), self._bins + 1)[1:-1]
-            self._final.append(rows[int(kept[0])])
+            self._final.append(row(int(kept[0])))
         bins = numpy.searchsorted(self._inner_edges, x, side="left")
         positions = _bin_extremes(bins, y[kept], self._ends)
-        chosen = [rows[i] for i in kept[positions].tolist()]
+        chosen = [row(i) for i in kept[positions].tolist()]
         split = int(numpy.searchsorted(bins[positions], bins[-1], side="left"))
         self._final.extend(chosen[:split])
         self._open = chosen[split:]
-        self._last = rows[int(kept[-1])]
+        self._last = row(int(kept[-1]))
 
     def rows(self) -> list[tuple[Any, Any]]:
         """Every candidate row so far, in time order (the first and last non-null included)."""

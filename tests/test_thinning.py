@@ -108,3 +108,28 @@ def test_any_series_thins_within_budget_keeping_extremes(values, max_points, alg
     if present and algorithm != "lttb":
         assert min(present) in [values[i] for i in chosen]
         assert max(present) in [values[i] for i in chosen]
+
+
+@pytest.mark.parametrize("algorithm", ["m4", "lttb", "minmaxlttb"])
+def test_thinning_column_batches_chooses_what_thinning_rows_chooses(algorithm):
+    import numpy as np
+
+    from datastream.thinning import thin_columns, thin_rows
+
+    rng = np.random.default_rng(7)
+    times = np.cumsum(rng.integers(1, 5, size=5000)).astype(np.int64)
+    values = np.cumsum(rng.normal(size=5000)).round(2)
+    listed = [None if i % 37 == 0 else v for i, v in enumerate(values.tolist())]
+    rows = list(zip(times.tolist(), listed))
+    batches = [(times[a : a + 700], listed[a : a + 700]) for a in range(0, 5000, 700)]
+    array_batches = [(times[a : a + 700], values[a : a + 700]) for a in range(0, 5000, 700)]
+    last = int(times[-1])
+    expected = thin_rows(rows, 100, algorithm, lambda: last, chunk_points=700)
+    assert thin_columns(batches, 100, algorithm, lambda: last) == expected
+    plain = thin_rows(list(zip(times.tolist(), values.tolist())), 100, algorithm, lambda: last,
+                      chunk_points=700)
+    assert thin_columns(array_batches, 100, algorithm, lambda: last) == plain
+    assert thin_columns([(times, values)], 100, algorithm, lambda: last) == thin_rows(
+        list(zip(times.tolist(), values.tolist())), 100, algorithm, lambda: last,
+        chunk_points=10_000,
+    )

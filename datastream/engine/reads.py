@@ -18,7 +18,7 @@ from ..granularity import UTC, GranularityType, from_seconds
 from ..jsonformat import dumps
 from ..limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 from ..results import Datapoints
-from ..storage import BucketWindow, RawScan, StreamRecord
+from ..storage import READ_BATCH, BucketWindow, RawScan, StreamRecord
 from ..validation import bound_seconds
 from ..values import decode_value
 from . import rawjson
@@ -188,6 +188,23 @@ class RawQuery:
         if high_accuracy(self.record):
             values = [decode_value(v, True) for v in values]
         return seconds, values
+
+    def fetch_column_batches(
+        self, offset: int, limit: int | None, batch_size: int | None
+    ) -> Iterator[tuple[Any, Any]]:
+        """The window (in time order) as ``(seconds array, values)`` batches of at most
+        ``batch_size`` datapoints (default :data:`~datastream.storage.READ_BATCH`)."""
+        size = batch_size or READ_BATCH
+        position, stop = offset, None if limit is None else offset + limit
+        while stop is None or position < stop:
+            end = position + size if stop is None else min(position + size, stop)
+            seconds, values = self.storage.columns(self.record, self.lo, self.hi, position, end)
+            if not len(seconds):
+                return
+            if high_accuracy(self.record):
+                values = [decode_value(v, True) for v in values]
+            yield seconds, values
+            position += len(seconds)
 
     def fetch_rows(
         self, offset: int, limit: int | None, batch_size: int | None

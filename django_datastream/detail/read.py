@@ -28,8 +28,8 @@ def thinned_datapoints(
     """At most ``max_points`` actual raw datapoints of the range chosen by ``thin``, in the
     order of ``query`` (time order, or reversed), and how many the range held.
 
-    The range is read as ``(seconds, value)`` rows, a chunk at a time, and thinned by
-    :func:`datastream.thinning.thin_rows`: memory holds one chunk and ``O(max_points)``
+    The range is read from the stored chunks as column batches, a batch at a time, and thinned
+    by :func:`datastream.thinning.thin_columns`: memory holds one batch and ``O(max_points)``
     candidates however long the range. A range of more than ``DATASTREAM_THIN_MAX_POINTS``
     raw datapoints (counted first, which costs about the same whatever the range) is refused
     with a :class:`QueryError` before any datapoint is read.
@@ -63,8 +63,8 @@ def thinned_datapoints(
             last = seconds if last is None else last
         return last
 
-    chosen, count = thinning.thin_rows(
-        data.time_value_rows(), chart.max_points, chart.thin, last_time
+    chosen, count = thinning.thin_columns(
+        data.column_batches(thinning.CHUNK_POINTS), chart.max_points, chart.thin, last_time
     )
     datapoints = [{"t": from_seconds(seconds), "v": value} for seconds, value in chosen]
     if query.reverse:
