@@ -392,3 +392,44 @@ def test_mongodb_many_large_chunks_in_one_unit(mongo_storage):
     assert sum(len(v) for v in mongo_storage.chunk_data([c.id for c in index]).values()) == (
         45 * 400_000
     )
+
+
+@pytest.mark.parametrize("backend_name", ["mongodb-fallback"])
+def test_mongodb_journal_snapshot_keeps_listed_chunks_readable(mongo_storage, make_backend, clock):
+    sid = _new_stream(mongo_storage)
+    _write(mongo_storage, sid, RAW_SERIES, [_chunk(0, 9, 1, b"old")])
+    writer = make_backend(clock=clock)
+    with mongo_storage.read_snapshot():
+        record = mongo_storage.load_stream(sid)
+        (listed,) = mongo_storage.chunk_index(record, RAW_SERIES, 0, 100)
+        _write(writer, sid, RAW_SERIES, [_chunk(0, 12, 2, b"new")], remove=[listed.id])
+        assert mongo_storage.chunk_data([listed.id]) == {listed.id: b"old"}
+    assert mongo_storage.chunk_data([listed.id]) == {}
+
+
+@pytest.mark.parametrize("backend_name", ["mongodb-fallback"])
+def test_mongodb_journal_snapshot_rolls_a_dead_writers_unit_forward(mongo_storage, clock):
+    import datetime
+
+    from bson import ObjectId
+
+    from datastream.backends.mongodb import writes
+
+    sid = _new_stream(mongo_storage)
+    database = mongo_storage.database()
+    number = database.streams.find_one({"sid": sid})["_id"]
+    chunk = ObjectId()
+    ops = [writes.write_chunks(number, [], [
+        {"_id": chunk, "s": number, "k": 0, "f": 0, "l": 5, "n": 2, "d": b"sealed"}])]
+    # A writer committed (journal head inserted) and died before applying.
+    database.journal.insert_one({"tx": "dead", "i": 0, "ops": ops})
+    database.journal.insert_one({"_id": "dead", "streams": [number], "read_only": []})
+    expired = clock() - datetime.timedelta(seconds=1)
+    database.streams.update_one({"_id": number}, {"$set": {"lock": {"id": "dead", "exp": expired}}})
+    record = mongo_storage.load_stream(sid)  # outside a unit: no lock taken
+    with mongo_storage.read_snapshot():
+        index = mongo_storage.chunk_index(record, RAW_SERIES, 0, 100)
+        assert [(c.first, c.last, c.count) for c in index] == [(0, 5, 2)]
+        assert mongo_storage.chunk_data([chunk]) == {chunk: b"sealed"}
+    assert database.journal.count_documents({}) == 0
+    assert "lock" not in database.streams.find_one({"_id": number})

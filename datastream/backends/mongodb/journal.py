@@ -50,10 +50,10 @@ from pymongo.errors import PyMongoError
 from ... import exceptions
 from .backoff import Backoff
 from .server import available
-from .units import CONFLICT_WAIT, NOTHING_WRITTEN, find_streams
+from .units import CONFLICT_WAIT, NOTHING_WRITTEN, Autocommit, find_streams
 from .writes import Op, apply, creates_or_deletes_streams, streams_of
 
-__all__ = ["LEASE", "JournalUnit", "lock_is_live", "recover"]
+__all__ = ["LEASE", "SETTLE_WAIT", "JournalSnapshot", "JournalUnit", "lock_is_live", "recover"]
 
 _T = TypeVar("_T")
 Clock = Callable[[], datetime.datetime]
@@ -64,6 +64,8 @@ LEASE = datetime.timedelta(seconds=10)
 LOCK_WAIT = CONFLICT_WAIT
 #: Patience for a further lock (two units may wait for each other).
 NEXT_LOCK_WAIT = 2.0
+#: How long a read waits for a committed unit of its stream to finish being applied.
+SETTLE_WAIT = 2.0
 _CHUNK_BYTES = 4_000_000
 _APPLYING = (
     "the batch is committed in the journal and is completed by the next writer of its "
@@ -305,6 +307,41 @@ def _pieces(documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         pieces[-1].append(document)
         size += document_size
     return pieces
+
+
+class JournalSnapshot(Autocommit):
+    """The best a ``read_snapshot`` can do without transactions (there is no snapshot).
+
+    Before its first read of a stream it waits (up to :data:`SETTLE_WAIT`) while a unit that
+    has committed (its journal head exists) is being applied to that stream, and finishes a
+    dead writer's committed unit itself (:func:`recover`), so that it does not read a stream
+    left half applied. It keeps the bytes of the chunks its chunk index read (``chunks``), so
+    that a chunk listed stays readable. A unit committing after that first read can still be
+    seen in part.
+    """
+
+    def __init__(self, db: Any, clock: Clock) -> None:
+        super().__init__(db)
+        self.clock = clock
+        self.settled: set[int] = set()
+        self.chunks: dict[Any, bytes] = {}
+
+    def settle(self, stream: int) -> None:
+        """Wait until no committed unit is being applied to ``stream`` (once per stream)."""
+        if stream in self.settled:
+            return
+        self.settled.add(stream)
+        backoff = Backoff(SETTLE_WAIT)
+        with available(self.db.client):
+            while True:
+                document = self.db.streams.find_one({"_id": stream}, {"lock": 1})
+                lock = (document or {}).get("lock")
+                if not lock or self.db.journal.find_one({"_id": lock["id"]}, {"_id": 1}) is None:
+                    return  # nothing committed is being applied
+                if not lock_is_live(lock, self.clock()):
+                    recover(self.db, lock["id"])
+                elif not backoff.wait():
+                    return
 
 
 def lock_is_live(lock: dict[str, Any], now: datetime.datetime) -> bool:

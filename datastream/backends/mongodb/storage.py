@@ -56,7 +56,7 @@ from ...tagquery import Condition, matches
 from . import writes
 from .checks import check_settings, redact
 from .codec import decode_fields, dumps, encode_fields, is_plain, loads
-from .journal import JournalUnit, lock_is_live
+from .journal import JournalSnapshot, JournalUnit, lock_is_live
 from .query import tags_filter
 from .server import (
     available,
@@ -100,9 +100,11 @@ class Backend(BaseStorage):
 
     Snapshots (:meth:`read_snapshot`): with transactions (replica sets, sharded clusters) a
     chunk index, the chunks' bytes and the write head are read in one state. Without them
-    (a standalone server: the journal) they are not: a read overlapping the apply step of
-    another unit (milliseconds) may see part of its writes, e.g. a rewritten chunk missing
-    or a sealed run both in a chunk and in the head.
+    (a standalone server: the journal) they are not: reads wait for a committed unit being
+    applied to their stream and the chunks an index lists stay readable, but a read
+    overlapping the apply step of another unit (milliseconds) may still see part of its
+    writes, e.g. a rewritten chunk missing from the index or a sealed run both in a chunk and
+    in the head.
     """
     #: ``None``: use transactions when the deployment supports them; ``False``: never (the
     #: journal, as on a standalone server).
@@ -372,29 +374,36 @@ class Backend(BaseStorage):
 
     @contextlib.contextmanager
     def read_snapshot(self) -> Iterator[None]:
-        """Reads inside see one state of the database.
+        """Reads inside see one state of the database, as far as the deployment allows.
 
         Inside a unit of work, the unit's state (a transaction's snapshot; the journal's
-        reads, see below). Outside, where the deployment has transactions, a read-only
-        transaction with read concern ``snapshot`` (:class:`~.units.SnapshotReads`); nested
-        snapshots share the outer one. Without transactions (the journal) there is no
-        snapshot: reads made while another unit's writes are being applied may see part of
-        them (a chunk rewrite seen as the old chunk gone before the new one is there, a
-        sealed run both in its chunk and still in the write head); the window is the few
-        milliseconds the apply step of the journal takes.
+        reads, see below); nested snapshots share the outer one. Outside, where the deployment
+        has transactions, a read-only transaction with read concern ``snapshot``
+        (:class:`~.units.SnapshotReads`). Without transactions (the journal) there is no
+        snapshot; :class:`~.journal.JournalSnapshot` does the best it can: it does not start
+        reading a stream while a committed unit is being applied to it (it waits, or rolls a
+        dead writer's unit forward), and the chunks its index lists stay readable. A unit
+        applied while the reads go on may still be seen in part (a rewritten chunk missing
+        from the index, or a sealed run both in its chunk and still in the head).
         """
         if getattr(self._local, "unit", None) is not None or getattr(
             self._local, "snapshot", None
-        ) is not None or not self.uses_transactions():
+        ) is not None:
             yield
             return
-        snapshot = SnapshotReads(self.database())
+        database = self.database()
+        snapshot: SnapshotReads | JournalSnapshot
+        if self.uses_transactions():
+            snapshot = SnapshotReads(database)
+        else:
+            snapshot = JournalSnapshot(database, self.clock)
         self._local.snapshot = snapshot
         try:
             yield
         finally:
             self._local.snapshot = None
-            snapshot.close()
+            if isinstance(snapshot, SnapshotReads):
+                snapshot.close()
 
     # Write heads -----------------------------------------------------------------------------
 
@@ -427,6 +436,8 @@ class Backend(BaseStorage):
         database = self.database()
         unit = self._unit()
         number = _private(record).number
+        if isinstance(unit, JournalSnapshot):
+            unit.settle(number)
 
         def fetch(session: Any) -> list[dict[str, Any]]:
             cursor = database.datapoints.find(
@@ -463,21 +474,27 @@ class Backend(BaseStorage):
         unit = self._unit()
         number = _private(record).number
         series_query = {"s": number, "k": series}
+        fields = _INDEX_FIELDS
+        if isinstance(unit, JournalSnapshot):
+            unit.settle(number)
+            fields = _INDEX_AND_DATA  # no snapshot: keep the bytes of what is listed
 
         def index(session: Any) -> list[dict[str, Any]]:
             before = list(database.chunks.find(
-                {**series_query, "f": {"$lt": lo}}, _INDEX_FIELDS,
+                {**series_query, "f": {"$lt": lo}}, fields,
                 sort=[("f", DESCENDING)], limit=1, session=session,
             ))
             found = [d for d in before if d["l"] >= lo and d["f"] < hi]
             if lo < hi:
                 found.extend(database.chunks.find(
-                    {**series_query, "f": {"$gte": lo, "$lt": hi}}, _INDEX_FIELDS,
+                    {**series_query, "f": {"$gte": lo, "$lt": hi}}, fields,
                     sort=[("f", ASCENDING)], batch_size=READ_BATCH, session=session,
                 ))
             return found
 
         documents = unit.run(index)
+        if isinstance(unit, JournalSnapshot):
+            unit.chunks.update((d["_id"], bytes(d["d"])) for d in documents)
         pending = _pending(unit, number)
         if pending:
             documents = _pending_chunks(documents, pending, series, lo, hi)
@@ -492,6 +509,11 @@ class Backend(BaseStorage):
         unit = self._unit()
         found: dict[Any, bytes] = {}
         wanted = list(ids)
+        if isinstance(unit, JournalSnapshot):
+            found = {i: unit.chunks[i] for i in wanted if i in unit.chunks}
+            wanted = [i for i in wanted if i not in found]
+            if not wanted:
+                return found
         ops = getattr(unit, "ops", None)
         deletes: list[writes.Op] = []
         if ops:
@@ -548,6 +570,8 @@ def _private(record: StreamRecord) -> _Private:
 
 #: What :meth:`Backend.chunk_index` reads of a chunk document (all but its bytes).
 _INDEX_FIELDS = {"_id": 1, "f": 1, "l": 1, "n": 1}
+#: The same with the bytes (a journal snapshot keeps them).
+_INDEX_AND_DATA = {**_INDEX_FIELDS, "d": 1}
 
 
 def _row(document: dict[str, Any]) -> tuple[int, Any]:
