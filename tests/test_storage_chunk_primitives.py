@@ -433,3 +433,32 @@ def test_mongodb_journal_snapshot_rolls_a_dead_writers_unit_forward(mongo_storag
         assert mongo_storage.chunk_data([chunk]) == {chunk: b"sealed"}
     assert database.journal.count_documents({}) == 0
     assert "lock" not in database.streams.find_one({"_id": number})
+
+
+@pytest.mark.parametrize("backend_name", ["mongodb-fallback"])
+def test_mongodb_journal_in_flight_raw_chunks_hold_back_safe_latest(
+    mongo_storage, monkeypatch
+):
+    """A batch sealed straight into raw chunks is in flight like one into the head: until it
+    is applied, ``safe_latest`` stays below its first chunk (bucket chunks do not count)."""
+    from datastream.backends.mongodb import journal
+
+    sid = _new_stream(mongo_storage)
+    with mongo_storage.unit_of_work():
+        record = mongo_storage.load_stream(sid)
+        record["latest_datapoint"] = 100
+        mongo_storage.update_streams([(record, {"latest_datapoint": 100})])
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the writer died while applying")
+
+    monkeypatch.setattr(journal, "apply", crash)
+    with pytest.raises(RuntimeError), mongo_storage.unit_of_work():
+        record = mongo_storage.load_stream(sid)
+        mongo_storage.write_chunks(record, SERIES_1S, [], [_chunk(10, 20)])
+        mongo_storage.write_chunks(record, RAW_SERIES, [], [_chunk(150, 160), _chunk(120, 140)])
+    monkeypatch.undo()
+    record = mongo_storage.load_stream(sid)
+    assert mongo_storage.safe_latest(record) == 100
+    record["latest_datapoint"] = 160
+    assert mongo_storage.safe_latest(record) == 120

@@ -228,10 +228,15 @@ class JournalUnit:
         lows: dict[int, int] = {}
         for op in self.ops:
             if op[0] == "insert_datapoints":
-                for document in op[1]:
-                    stream, seconds = document["s"], document["t"]
-                    if stream not in lows or seconds < lows[stream]:
-                        lows[stream] = seconds
+                landing = [(document["s"], document["t"]) for document in op[1]]
+            elif op[0] == "write_chunks":  # raw chunks (series 0): a seal or a past append
+                landing = [(document["s"], document["f"]) for document in op[3]
+                           if document["k"] == 0]
+            else:
+                continue
+            for stream, seconds in landing:
+                if stream not in lows or seconds < lows[stream]:
+                    lows[stream] = seconds
         for stream in sorted(self.touched | self.held):
             if stream not in self.held:
                 document = self._acquire({"_id": stream}, self.reads.get(stream), LOCK_WAIT)
