@@ -6,6 +6,7 @@ import datetime
 __all__ = [
     "DERIVE_OPERATORS",
     "RESERVED_TAGS",
+    "TEXT_VALUE_KEYS",
     "TIMESTAMP_TIME_KEYS",
     "TIME_DOWNSAMPLERS",
     "UNIX_EPOCH",
@@ -46,6 +47,10 @@ TIME_DOWNSAMPLERS: dict[str, str] = {
 #: Keys of a downsampled datapoint's time summary (``t``) that hold timestamps: first, last
 #: and mean. The other time keys are durations (intervals between datapoints).
 TIMESTAMP_TIME_KEYS: tuple[str, ...] = ("a", "z", "m")
+
+#: Keys of a downsampled datapoint's value summary (``v``) whose values may be text, lists or
+#: dictionaries even in a numeric stream (frequencies, most and least often).
+TEXT_VALUE_KEYS = frozenset({"f", "o", "r"})
 
 #: Derive operator name -> token (only the names matter).
 DERIVE_OPERATORS: dict[str, str] = {

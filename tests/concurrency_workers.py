@@ -4,6 +4,7 @@ A worker opens a backend of its own from a *spec* (see :func:`open_backend`), as
 process of the application would.
 """
 
+import datetime
 import time
 
 from datastream import Datastream, exceptions
@@ -12,6 +13,19 @@ from datastream.backends.sqlite import Backend as SQLiteBackend
 
 #: What a writer may be told instead of storing: nothing of that call is stored.
 REFUSALS = (exceptions.InvalidTimestamp, exceptions.StreamAppendContended)
+
+
+#: Chunk sizes small enough that a few seconds of work seal heads, rewrite and merge chunks.
+SMALL_CHUNKS = {"CHUNK_POINTS": 16, "HEAD_POINTS": 8, "SEAL_AFTER_DOWNSAMPLING": 4,
+                "BUCKETS_PER_CHUNK": 8}
+
+
+def use_small_chunks() -> None:
+    """Make this process cut chunks of :data:`SMALL_CHUNKS` (a test hook, set per process)."""
+    from datastream.engine import chunkstore
+
+    for name, value in SMALL_CHUNKS.items():
+        setattr(chunkstore, name, value)
 
 
 def open_backend(spec: tuple):
@@ -28,6 +42,7 @@ def open_backend(spec: tuple):
 def append_worker(spec: tuple, stream_ids: list[str], writer: int, seconds: float, queue) -> None:
     """Append unique values for ``seconds``, alternating single appends and small batches;
     report ``(value, stored?)`` for every value tried."""
+    use_small_chunks()
     backend = open_backend(spec)
     ds = Datastream(backend)
     outcomes = []
@@ -56,6 +71,7 @@ def append_worker(spec: tuple, stream_ids: list[str], writer: int, seconds: floa
 
 
 def downsample_worker(spec: tuple, seconds: float, queue) -> None:
+    use_small_chunks()
     backend = open_backend(spec)
     ds = Datastream(backend)
     runs = 0
@@ -65,3 +81,30 @@ def downsample_worker(spec: tuple, seconds: float, queue) -> None:
         runs += 1
     backend.close()
     queue.put(runs)
+
+
+def crash_worker(spec: tuple, stream_id: str, started) -> None:
+    """Append batches until killed: ``append_multiple`` batches of 50 datapoints all holding
+    the batch's number, ``append_columns`` batches of 300, and downsampling in between."""
+    import numpy as np
+
+    use_small_chunks()
+    ds = Datastream(open_backend(spec))
+    number = 0
+    second = 1_700_000_000
+    while True:
+        number += 1
+        if number % 3 == 0:
+            times = np.arange(second, second + 300).astype("datetime64[s]")
+            ds.append_columns(stream_id, times, np.full(300, float(number)))
+            second += 300
+        else:
+            base = datetime.datetime.fromtimestamp(second, datetime.UTC)
+            ds.append_multiple(
+                [{"stream_id": stream_id, "value": float(number),
+                  "timestamp": base + datetime.timedelta(seconds=i // 2)} for i in range(50)]
+            )
+            second += 25
+        if number % 4 == 0:
+            ds.downsample_streams(until=datetime.datetime.fromtimestamp(second, datetime.UTC))
+        started.set()

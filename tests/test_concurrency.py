@@ -26,9 +26,19 @@ def _spec(request: pytest.FixtureRequest, backend_name: str, backend) -> tuple:
 
 
 @pytest.mark.slow
-def test_concurrent_appends_and_downsampling_lose_nothing(request, backend_name, make_backend):
+def test_concurrent_appends_and_downsampling_lose_nothing(
+    request, backend_name, make_backend, monkeypatch
+):
+    """Two processes and two threads append while a process downsamples, with chunks small
+    enough that heads are sealed, chunks merged and rewritten all along."""
     if backend_name == "memory":
         pytest.skip("a memory database lives in one process: no other process can open it")
+    from concurrency_workers import SMALL_CHUNKS
+
+    from datastream.engine import chunkstore
+
+    for name, value in SMALL_CHUNKS.items():
+        monkeypatch.setattr(chunkstore, name, value)
     # The wall clock: workers in other processes cannot share a test clock.
     ds = Datastream(make_backend(name="concurrent"))
     shared = ds.ensure_stream({"name": "shared"}, {}, ALL_VALUE, G.Seconds)
