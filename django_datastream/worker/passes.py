@@ -55,11 +55,15 @@ class PassResult:
 
 
 def downsample_pass(
-    datastream: Datastream, stream_ids: Iterable[str] | None = None, count: bool = False
+    datastream: Datastream,
+    stream_ids: Iterable[str] | None = None,
+    count: bool = False,
+    query_tags: dict[str, Any] | None = None,
 ) -> PassResult:
-    """Downsample ``stream_ids`` (and the derived streams they feed), or every stream when
-    ``None`` or when there are more than :data:`TARGETED_MAX` of them. ``count`` asks the
-    library for the new datapoints, to fill :attr:`PassResult.streams` and ``datapoints``."""
+    """Downsample ``stream_ids`` (and the derived streams they feed), or every stream (those
+    matching ``query_tags`` when given) when ``None`` or when there are more than
+    :data:`TARGETED_MAX` of them. ``count`` asks the library for the new datapoints, to fill
+    :attr:`PassResult.streams` and ``datapoints``."""
     started = time.monotonic()
     ids = None if stream_ids is None else frozenset(stream_ids)
     if ids is not None and len(ids) > TARGETED_MAX:
@@ -67,7 +71,7 @@ def downsample_pass(
     result = PassResult(targeted=ids)
     try:
         if ids is None:
-            _downsample(datastream, None, count, result)
+            _downsample(datastream, query_tags, count, result)
         else:
             _downsample_targeted(datastream, ids, count, result)
     except DatastreamException as error:

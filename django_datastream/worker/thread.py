@@ -23,6 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from datastream import Datastream
 
@@ -40,7 +41,9 @@ class DownsamplingWorker:
 
     ``datastream`` returns the datastream to work on (``None``: nothing to do now), so that a
     datastream rebuilt after a settings change is picked up. ``report`` is called with every
-    pass's :class:`PassResult` (``count`` asks passes to count new datapoints).
+    pass's :class:`PassResult` (``count`` asks passes to count new datapoints). Sweeps cover
+    the streams matching ``query_tags`` (all by default). The first sweep comes at a random
+    point of the first interval (``jitter``), else at once.
     """
 
     def __init__(
@@ -51,12 +54,16 @@ class DownsamplingWorker:
         *,
         count: bool = False,
         report: Callable[[PassResult], None] | None = None,
+        query_tags: dict[str, Any] | None = None,
+        jitter: bool = True,
     ) -> None:
         self.datastream = datastream
         self.delay = max(0.0, float(delay))
         self.interval = max(0.0, float(interval))
         self.count = count
         self.report = report
+        self.query_tags = query_tags
+        self.jitter = jitter
         #: The process that started the thread (a forked child starts its own).
         self.pid = os.getpid()
         #: Passes run so far: ``{"targeted": n, "sweep": n}``.
@@ -94,6 +101,12 @@ class DownsamplingWorker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` seconds for the thread to end (interruptible by Ctrl-C)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     @property
     def alive(self) -> bool:
         """Whether the thread runs, in this process."""
@@ -109,9 +122,10 @@ class DownsamplingWorker:
 
     def run(self) -> None:
         """The loop: wait for the next due notification or sweep, run it, repeat."""
-        # The first sweep comes soon, at a random point of the interval, so that processes
-        # started together do not sweep in step.
-        next_sweep = time.monotonic() + self.interval * random.uniform(0.1, 1.0)  # noqa: S311
+        # With jitter, the first sweep comes at a random point of the interval, so that
+        # processes started together do not sweep in step.
+        spread = random.uniform(0.1, 1.0) if self.jitter else 0.0  # noqa: S311
+        next_sweep = time.monotonic() + self.interval * spread
         while not self._stopping.is_set():
             self._wake.clear()
             now = time.monotonic()
@@ -140,7 +154,7 @@ class DownsamplingWorker:
         if datastream is None:
             return
         count = self.count or logger.isEnabledFor(logging.DEBUG)
-        result = downsample_pass(datastream, ids, count=count)
+        result = downsample_pass(datastream, ids, count=count, query_tags=self.query_tags)
         self.passes[kind] += 1
         if count and result.datapoints:
             logger.debug(
