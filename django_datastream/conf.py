@@ -27,7 +27,14 @@ Django setting                       attribute                 default
 ``DATASTREAM_INGEST_MAX_BODY_SIZE``  ``INGEST_MAX_BODY_SIZE``  25,000,000 (bytes)
 ``DATASTREAM_INGEST_MAX_DATAPOINTS`` ``INGEST_MAX_DATAPOINTS`` 500,000
 ``DATASTREAM_INGEST_STREAMS``        ``INGEST_STREAMS``        ``{}`` (line protocol streams)
+``DATASTREAM_DOWNSAMPLE_WORKER``     ``DOWNSAMPLE_WORKER``     ``True``
+``DATASTREAM_DOWNSAMPLE_DELAY``      ``DOWNSAMPLE_DELAY``      1.0 (seconds)
+``DATASTREAM_DOWNSAMPLE_INTERVAL``   ``DOWNSAMPLE_INTERVAL``   5.0 (seconds; 0: no sweeps)
 ===================================  ========================  ===============================
+
+The configured ``Datastream`` is a :class:`django_datastream.worker.NotifyingDatastream`: its
+appends tell the process's downsampling worker (:mod:`django_datastream.worker`) which streams
+to downsample.
 """
 
 from __future__ import annotations
@@ -75,6 +82,9 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "INGEST_MAX_BODY_SIZE": ("DATASTREAM_INGEST_MAX_BODY_SIZE", 25_000_000),
     "INGEST_MAX_DATAPOINTS": ("DATASTREAM_INGEST_MAX_DATAPOINTS", 500_000),
     "INGEST_STREAMS": ("DATASTREAM_INGEST_STREAMS", {}),
+    "DOWNSAMPLE_WORKER": ("DATASTREAM_DOWNSAMPLE_WORKER", True),
+    "DOWNSAMPLE_DELAY": ("DATASTREAM_DOWNSAMPLE_DELAY", 1.0),
+    "DOWNSAMPLE_INTERVAL": ("DATASTREAM_DOWNSAMPLE_INTERVAL", 5.0),
 }
 
 _BACKEND_SETTINGS = {"DATASTREAM_BACKEND", "DATASTREAM_BACKEND_SETTINGS"}
