@@ -1,0 +1,313 @@
+"""InfluxDB line protocol: ``measurement[,tag=value…] field=value[,field=value…] [timestamp]``.
+
+The parsing follows InfluxDB's reference:
+
+* measurement names escape ``,`` and space with a backslash; tag keys, tag values and field
+  keys escape ``,``, ``=`` and space; ``\\\\`` is one backslash; any other backslash is itself;
+* field values are floats (``1``, ``-1.5``, ``2e3``), integers (``1i``), unsigned integers
+  (``1u``), booleans (``t``, ``T``, ``true``, ``True``, ``TRUE`` and the same for false) or
+  double-quoted strings in which ``\\"`` and ``\\\\`` are escaped;
+* the timestamp, optional, is an integer in the request's precision;
+* blank lines and lines starting with ``#`` are skipped; lines end with ``\\n`` (a ``\\r``
+  before it is dropped).
+
+:func:`parse_lines` returns a :class:`Point` per line, or raises
+:class:`~django_datastream.ingest.errors.BadBody` naming the first bad line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BadBody, TooLarge
+
+__all__ = ["PRECISIONS", "Point", "parse_lines", "series_key"]
+
+#: Precision names (InfluxDB 1.x and 2.x) -> units per second; ``m`` and ``h`` (1.x only)
+#: count minutes and hours: their "units per second" are the fractions 1/60 and 1/3600, kept
+#: as (multiplier, divisor) pairs so that the arithmetic stays in integers.
+PRECISIONS: dict[str, tuple[int, int]] = {
+    "ns": (1, 1_000_000_000),
+    "n": (1, 1_000_000_000),
+    "us": (1, 1_000_000),
+    "u": (1, 1_000_000),
+    "ms": (1, 1_000),
+    "s": (1, 1),
+    "m": (60, 1),
+    "h": (3600, 1),
+}
+
+_TRUE = frozenset({"t", "T", "true", "True", "TRUE"})
+_FALSE = frozenset({"f", "F", "false", "False", "FALSE"})
+_MAX_NUMBER_LENGTH = 400
+
+
+@dataclass(slots=True)
+class Point:
+    """One line: its number (from 1), measurement, tags, fields (key -> int, float, bool or
+    str) and time in whole UNIX seconds (``None``: the server's now)."""
+
+    line: int
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, Any]
+    seconds: int | None
+
+
+class _LineError(Exception):
+    pass
+
+
+def parse_lines(text: str, precision: str, max_points: int = 0) -> list[Point]:
+    """The points of ``text`` with timestamps in ``precision`` (:data:`PRECISIONS`). More
+    than ``max_points`` fields in all (``0``: no limit) raises
+    :class:`~django_datastream.ingest.errors.TooLarge`."""
+    multiplier, divisor = PRECISIONS[precision]
+    points: list[Point] = []
+    fields = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped[0] == "#":
+            continue
+        try:
+            point = _parse_line(stripped, number, multiplier, divisor)
+        except _LineError as error:
+            raise BadBody(f"Line {number}: {error}") from None
+        fields += len(point.fields)
+        if max_points and fields > max_points:
+            raise TooLarge(
+                f"More than {max_points} datapoints (fields) in one request "
+                "(DATASTREAM_INGEST_MAX_DATAPOINTS); send smaller batches."
+            )
+        points.append(point)
+    return points
+
+
+def _parse_line(line: str, number: int, multiplier: int, divisor: int) -> Point:
+    if "\\" in line or '"' in line:
+        sections = _split_sections(line)
+    else:  # the common case: nothing escaped, nothing quoted
+        sections = line.rstrip(" \t").split(" ")
+        if len(sections) > 3 or "" in sections:
+            raise _LineError(_SHAPE)
+    if len(sections) < 2:
+        raise _LineError(_SHAPE if len(sections) == 1 and "=" in sections[0] else
+                         "no fields: a line is 'measurement[,tags] field=value [timestamp]'")
+    measurement, tags = _series(sections[0])
+    fields = _fields(sections[1])
+    seconds = _timestamp(sections[2], multiplier, divisor) if len(sections) == 3 else None
+    return Point(number, measurement, tags, fields, seconds)
+
+
+_SHAPE = (
+    "expected 'measurement[,tag=value…] field=value[,…] [timestamp]' separated by single spaces"
+)
+
+
+def _split_sections(line: str) -> list[str]:
+    """Split at the unescaped spaces outside string field values (quotes count only after
+    the series section)."""
+    sections: list[str] = []
+    start = 0
+    index = 0
+    quoted = False
+    length = len(line)
+    while index < length:
+        char = line[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == '"' and sections:
+            quoted = not quoted
+        elif char == " " and not quoted:
+            sections.append(line[start:index])
+            start = index + 1
+            if len(sections) == 2:  # the rest is the timestamp
+                rest = line[start:].rstrip(" \t")
+                if rest:
+                    sections.append(rest)
+                return _check_sections(sections)
+        index += 1
+    if quoted:
+        raise _LineError("unterminated string field value (a '\"' is missing)")
+    sections.append(line[start:])
+    return _check_sections(sections)
+
+
+def _check_sections(sections: list[str]) -> list[str]:
+    if "" in sections or (len(sections) == 3 and " " in sections[2]):
+        raise _LineError(_SHAPE)
+    return sections
+
+
+def _split(text: str, separator: str, quotes: bool = False) -> list[str]:
+    """``text`` split at unescaped ``separator``s (outside double quotes if ``quotes``)."""
+    if "\\" not in text and not (quotes and '"' in text):
+        return text.split(separator)
+    pieces: list[str] = []
+    start = 0
+    index = 0
+    quoted = False
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if quotes and char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            pieces.append(text[start:index])
+            start = index + 1
+        index += 1
+    pieces.append(text[start:])
+    return pieces
+
+
+def _unescape(text: str, escapable: str) -> str:
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text) and text[index + 1] in escapable:
+            out.append(text[index + 1])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _series(section: str) -> tuple[str, dict[str, str]]:
+    parts = _split(section, ",")
+    measurement = _unescape(parts[0], ", \\=")
+    if not measurement:
+        raise _LineError("the measurement name is empty")
+    tags: dict[str, str] = {}
+    for part in parts[1:]:
+        key, value = _pair(part, "tag")
+        key, value = _unescape(key, ",= \\"), _unescape(value, ",= \\")
+        if key in tags:
+            raise _LineError(f"tag {key!r} is given twice")
+        tags[key] = value
+    return measurement, tags
+
+
+def _pair(part: str, what: str) -> tuple[str, str]:
+    pieces = _split(part, "=") if "\\" in part else part.split("=", 1)
+    if len(pieces) < 2 or not pieces[0]:
+        raise _LineError(f"{what} {part!r} is not key=value")
+    if len(pieces) > 2:
+        if what == "tag":
+            raise _LineError(f"{what} {part!r} has an unescaped '=' in its value")
+        pieces = [pieces[0], "=".join(pieces[1:])]
+    if not pieces[1]:
+        raise _LineError(f"{what} {pieces[0]!r} has no value")
+    return pieces[0], pieces[1]
+
+
+def _fields(section: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for part in _split(section, ",", quotes=True):
+        if not part:
+            raise _LineError("an empty field (two commas in a row, or a trailing comma)")
+        key, raw = _field_pair(part)
+        fields[_unescape(key, ",= \\")] = _field_value(raw, key)
+    return fields
+
+
+def _field_pair(part: str) -> tuple[str, str]:
+    index = 0
+    while index < len(part):
+        char = part[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "=":
+            break
+        index += 1
+    else:
+        raise _LineError(f"field {part!r} is not key=value")
+    key, raw = part[:index], part[index + 1 :]
+    if not key:
+        raise _LineError(f"field {part!r} has no key")
+    if not raw:
+        raise _LineError(f"field {key!r} has no value")
+    return key, raw
+
+
+def _field_value(raw: str, key: str) -> Any:
+    first = raw[0]
+    if first == '"':
+        if len(raw) < 2 or raw[-1] != '"' or _ends_escaped(raw):
+            raise _LineError(f"field {key!r}: unterminated string value")
+        return _unescape(raw[1:-1], '"\\')
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    if len(raw) > _MAX_NUMBER_LENGTH:
+        raise _LineError(f"field {key!r}: value too long for a number")
+    last = raw[-1]
+    if last == "i" or last == "u":
+        digits = raw[:-1]
+        unsigned = digits[1:] if digits[:1] == "-" else digits
+        if not unsigned.isascii() or not unsigned.isdigit():
+            raise _LineError(f"field {key!r}: {raw!r} is not an integer")
+        if last == "u" and digits[0] == "-":
+            raise _LineError(f"field {key!r}: {raw!r}: an unsigned integer cannot be negative")
+        return int(digits)
+    return _float(raw, key)
+
+
+def _ends_escaped(raw: str) -> bool:
+    """Whether the closing quote of ``raw`` is escaped (an odd run of backslashes before)."""
+    count = 0
+    index = len(raw) - 2
+    while index > 0 and raw[index] == "\\":
+        count += 1
+        index -= 1
+    return count % 2 == 1
+
+
+_FLOAT_CHARS = frozenset("0123456789+-.eE")
+
+
+def _float(raw: str, key: str) -> float:
+    if not _FLOAT_CHARS.issuperset(raw):
+        raise _LineError(f"field {key!r}: {raw!r} is not a number, boolean or quoted string")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _LineError(f"field {key!r}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise _LineError(f"field {key!r}: {raw!r} is out of range")
+    return value
+
+
+def _timestamp(raw: str, multiplier: int, divisor: int) -> int:
+    digits = raw[1:] if raw[0] == "-" else raw
+    if not digits.isdigit() or not digits.isascii() or len(digits) > 30:
+        raise _LineError(f"timestamp {raw!r} is not an integer")
+    return int(raw) * multiplier // divisor
+
+
+def series_key(measurement: str, tags: dict[str, str]) -> str:
+    """InfluxDB's series key: the measurement and the tags sorted by key, escaped as in line
+    protocol (``cpu,host=a,region=eu``)."""
+    escape: Callable[[str], str] = _escape_tag
+    parts = [measurement.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")]
+    parts.extend(f"{escape(key)}={escape(tags[key])}" for key in sorted(tags))
+    return ",".join(parts)
+
+
+def _escape_tag(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    )
