@@ -4,21 +4,23 @@ The library's ``observer`` hears every stored datapoint one by one (and makes do
 collect its buckets); the worker only needs to know *which streams* received appends, once per
 call. So the app builds its datastream as :class:`NotifyingDatastream`, whose ``append`` and
 ``append_multiple`` call ``listener(stream_ids)`` after the library stored the datapoints (not
-when the call failed: an ``append_multiple`` is all or nothing).
+when the call failed: an ``append_multiple`` is all or nothing). ``stream_ids`` is a lazy
+iterable: a listener with nothing to do (no worker runs) costs nothing per datapoint.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from datastream import Datastream
 
 __all__ = ["Listener", "NotifyingDatastream"]
 
-#: Called with the ids of the streams that just received appends.
-Listener = Callable[[Collection[str]], None]
+#: Called with the ids of the streams that just received appends (an iterable, read at most
+#: once, possibly with repeats).
+Listener = Callable[[Iterable[str]], None]
 
 
 class NotifyingDatastream(Datastream):
@@ -44,4 +46,4 @@ class NotifyingDatastream(Datastream):
     def append_multiple(self, datapoints: Sequence[Mapping[str, Any]]) -> None:
         super().append_multiple(datapoints)
         if self.listener is not None and datapoints:
-            self.listener({str(datapoint["stream_id"]) for datapoint in datapoints})
+            self.listener(datapoint["stream_id"] for datapoint in datapoints)

@@ -65,7 +65,7 @@ def downsample_pass(
     :data:`TARGETED_MAX` of them. ``count`` asks the library for the new datapoints, to fill
     :attr:`PassResult.streams` and ``datapoints``."""
     started = time.monotonic()
-    ids = None if stream_ids is None else frozenset(stream_ids)
+    ids = None if stream_ids is None else frozenset(map(str, stream_ids))
     if ids is not None and len(ids) > TARGETED_MAX:
         ids = None
     result = PassResult(targeted=ids)

@@ -11,7 +11,7 @@ the worker; the next request starts one with the new settings.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Iterable
 from typing import Any
 
 from .. import conf
@@ -29,7 +29,7 @@ def current_worker() -> DownsamplingWorker | None:
     return worker if worker is not None and worker.alive else None
 
 
-def notify_appended(stream_ids: Collection[str]) -> None:
+def notify_appended(stream_ids: Iterable[str]) -> None:
     """Tell this process's worker, if one runs, that ``stream_ids`` received appends."""
     worker = _worker
     if worker is not None and not worker.stopping:

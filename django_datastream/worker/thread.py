@@ -79,8 +79,9 @@ class DownsamplingWorker:
 
     def notify(self, stream_ids: Iterable[str]) -> None:
         """Downsample ``stream_ids`` soon (they received appends). Never blocks for long."""
+        ids = set(stream_ids)  # outside the lock
         with self._lock:
-            self._pending.update(stream_ids)
+            self._pending.update(ids)
             if self._due is None and self._pending:
                 self._due = time.monotonic() + self.delay
                 self._wake.set()
