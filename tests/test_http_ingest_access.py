@@ -16,6 +16,14 @@ from datastream import Granularity
 
 pytestmark = pytest.mark.urls("ingest_urls")
 
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> None:
+    """Every test starts with the throttle's counts (Django's cache) empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+
 T0 = 1_700_000_000
 BODY = orjson.dumps([{"t": T0, "v": 1}])
 
