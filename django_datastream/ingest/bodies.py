@@ -22,7 +22,7 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,7 +196,3 @@ def _cell_value(cell: str) -> Any:
         return int(text)
     return cell
 
-
-def positions(records: Sequence[Record]) -> list[str]:
-    """The positions of ``records``, for mapping the library's ``Datapoint <index>:``."""
-    return [record.position for record in records]

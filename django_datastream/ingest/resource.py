@@ -126,7 +126,7 @@ class WritableResource:
             batch=False, max_records=datastream_settings.INGEST_MAX_DATAPOINTS,
         )  # fmt: skip
         datapoints = [_datapoint(stream.id, record) for record in records]
-        self._append(datapoints, [f"Datapoint at {r.position}" for r in records])
+        self._append(datapoints, lambda index: f"Datapoint at {records[index].position}")
         return access.created(len(datapoints))
 
     def post_datapoints(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
@@ -149,7 +149,7 @@ class WritableResource:
             self.authorize_write(request, stream)
             checked.add(record.stream_id)
         datapoints = [_datapoint(record.stream_id, record) for record in records]
-        self._append(datapoints, [f"Datapoint at {r.position}" for r in records])
+        self._append(datapoints, lambda index: f"Datapoint at {records[index].position}")
         return access.created(len(datapoints))
 
     def post_influx_v1(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
@@ -183,9 +183,8 @@ class WritableResource:
         plan = plan_writes(points, namespace_tags(required))
         for attempt in (1, 2):
             self._resolve(request, plan.series.values(), required)
-            datapoints, positions = plan.datapoints()
             try:
-                self._append(datapoints, positions)
+                self._append(plan.datapoints(), plan.position)
             except ApiError as error:
                 if attempt == 1 and error.status_code == 404:  # a cached stream was deleted
                     STREAMS.clear()
@@ -202,6 +201,7 @@ class WritableResource:
         """Find the stream of each series field (checking ``update_detail``), then create the
         missing ones (checking ``create_list`` and ``create_detail``)."""
         datastream = self.datastream()
+        conditions = parse_query(required) if required else []
         missing: list[SeriesField] = []
         for item in series:
             stream = STREAMS.get(datastream, item.query_tags)
@@ -219,7 +219,7 @@ class WritableResource:
             if stream is None:
                 missing.append(item)
                 continue
-            self.authorize_write(request, stream)
+            self.authorize_write(request, stream, conditions=conditions)
             item.stream, item.stream_id = stream, stream.id
         if not missing:
             return
@@ -233,7 +233,7 @@ class WritableResource:
         for item, stream in zip(missing, prospective, strict=True):
             if id(stream) not in allowed_ids:
                 self._refuse(f"You are not allowed to create the stream of line {item.line}.")
-            self.authorize_write(request, stream, create=True, line=item.line)
+            self.authorize_write(request, stream, True, item.line, conditions)
         for item in missing:
             downsamplers, granularity = stream_config(item.measurement, item.value_type)
             try:
@@ -251,19 +251,27 @@ class WritableResource:
             item.stream, item.stream_id = stream, stream_id
 
     def authorize_write(
-        self, request: HttpRequest, stream: Stream, create: bool = False, line: int | None = None
+        self,
+        request: HttpRequest,
+        stream: Stream,
+        create: bool = False,
+        line: int | None = None,
+        conditions: list[Any] | None = None,
     ) -> None:
         """Refuse (through ``unauthorized_result``) a write to ``stream`` that the resource's
-        authorization does not allow: outside its ``query_tags``, or refused by its
-        ``update_detail`` (``create_detail`` for a stream to create)."""
+        authorization does not allow: outside its ``query_tags`` (``conditions``: those tags
+        already parsed for this request), or refused by its ``update_detail``
+        (``create_detail`` for a stream to create)."""
         bundle = self.build_bundle(obj=stream, request=request)  # type: ignore[attr-defined]
         what = (
             f"create the stream of line {line}" if create
             else f"write to stream {quote(str(stream.id))}"
         )  # fmt: skip
         message = f"You are not allowed to {what}."
-        required = self.authorization_query_tags(bundle)
-        if required and not matches(parse_query(required), stream.tags):
+        if conditions is None:
+            required = self.authorization_query_tags(bundle)
+            conditions = parse_query(required) if required else []
+        if conditions and not matches(conditions, stream.tags):
             self._refuse(message)
         authorization = self._meta.authorization
         check = authorization.create_detail if create else authorization.update_detail
@@ -281,9 +289,9 @@ class WritableResource:
             self.unauthorized_result(error)  # type: ignore[attr-defined]
         raise AssertionError("unauthorized_result must raise")
 
-    def _append(self, datapoints: list[dict[str, Any]], positions: list[str]) -> None:
+    def _append(self, datapoints: list[dict[str, Any]], position: Callable[[int], str]) -> None:
         """One ``append_multiple``: all or nothing; a refused datapoint answers with the
-        library's message and the datapoint's position."""
+        library's message and where it was written (``position(index)``)."""
         if not datapoints:
             return
         try:
@@ -293,8 +301,8 @@ class WritableResource:
             if answer is None:
                 raise
             match = _DATAPOINT_INDEX.fullmatch(answer.message)
-            if match is not None and int(match[1]) < len(positions):
-                message = f"{positions[int(match[1])]}: {match[2]}"
+            if match is not None and int(match[1]) < len(datapoints):
+                message = f"{position(int(match[1]))}: {match[2]}"
                 raise ApiError(message, answer.status_code) from None
             raise answer from None
 

@@ -155,22 +155,22 @@ class WritePlan:
     series: dict[tuple[str, str], SeriesField] = field(default_factory=dict)
     points: list[tuple[SeriesField, Any, int | None, int]] = field(default_factory=list)
 
-    def datapoints(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """The ``append_multiple`` datapoints and, for each, its position for messages."""
-        datapoints = []
-        positions = []
+    def datapoints(self) -> list[dict[str, Any]]:
+        """The ``append_multiple`` datapoints, in the order of :attr:`points`."""
         epoch = UNIX_EPOCH
         second = _SECOND
-        for item, value, seconds, line in self.points:
-            if seconds is None:
-                datapoints.append({"stream_id": item.stream_id, "value": value})
-            else:
-                datapoints.append(
-                    {"stream_id": item.stream_id, "value": value,
-                     "timestamp": epoch + seconds * second}
-                )  # fmt: skip
-            positions.append(f"Line {line} (field {item.field!r})")
-        return datapoints, positions
+        return [
+            {"stream_id": item.stream_id, "value": value}
+            if seconds is None
+            else {"stream_id": item.stream_id, "value": value,
+                  "timestamp": epoch + seconds * second}
+            for item, value, seconds, _line in self.points
+        ]  # fmt: skip
+
+    def position(self, index: int) -> str:
+        """Where datapoint ``index`` was written, for messages: ``Line 3 (field 'usage')``."""
+        item, _value, _seconds, line = self.points[index]
+        return f"Line {line} (field {item.field!r})"
 
 
 def plan_writes(points: Iterable[Point], required: Mapping[str, Any]) -> WritePlan:
@@ -179,7 +179,6 @@ def plan_writes(points: Iterable[Point], required: Mapping[str, Any]) -> WritePl
     plan = WritePlan()
     series = plan.series
     out = plan.points
-    keys: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
     for point in points:
         seconds = point.seconds
         if seconds is not None and not MIN_DATAPOINT_SECONDS <= seconds <= MAX_DATAPOINT_SECONDS:
@@ -187,10 +186,7 @@ def plan_writes(points: Iterable[Point], required: Mapping[str, Any]) -> WritePl
                 f"Line {point.line}: the timestamp is out of the supported range "
                 "(0001-01-02 to 9999-12-30); check the precision parameter."
             )
-        tag_items = tuple(point.tags.items())
-        key = keys.get((point.measurement, tag_items))
-        if key is None:
-            key = keys[point.measurement, tag_items] = series_key(point.measurement, point.tags)
+        key = point.series or series_key(point.measurement, point.tags)
         for field_key, value in point.fields.items():
             item = series.get((key, field_key))
             if item is None:
