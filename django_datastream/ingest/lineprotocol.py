@@ -2,8 +2,10 @@
 
 The parsing follows InfluxDB's reference:
 
-* measurement names escape ``,`` and space with a backslash; tag keys, tag values and field
-  keys escape ``,``, ``=`` and space; ``\\\\`` is one backslash; any other backslash is itself;
+* measurement names escape ``,`` and space with a backslash (``\\=`` is read as ``=`` too,
+  as the 1.x client writes it); tag keys, tag values and field
+  keys escape ``,``, ``=`` and space; any other backslash is itself (as InfluxDB reads them:
+  a name ending in a backslash cannot be written unambiguously);
 * field values are floats (``1``, ``-1.5``, ``2e3``), integers (``1i``), unsigned integers
   (``1u``), booleans (``t``, ``T``, ``true``, ``True``, ``TRUE`` and the same for false) or
   double-quoted strings in which ``\\"`` and ``\\\\`` are escaped;
@@ -149,18 +151,26 @@ def _fast_line(
 
 
 def _parse_line(line: str, number: int, multiplier: int, divisor: int) -> Point:
-    if "\\" in line or '"' in line:
-        sections = _split_sections(line)
-    else:  # the common case: nothing escaped, nothing quoted
-        sections = line.rstrip(" \t").split(" ")
-        if len(sections) > 3 or "" in sections:
+    """The general parser: escapes, quoted strings, and a message naming what is wrong."""
+    line = line.rstrip(" \t")
+    head_end = _unescaped_space(line)
+    if head_end < 0:
+        raise _LineError(
+            _SHAPE if "=" in line else
+            "no fields: a line is 'measurement[,tags] field=value [timestamp]'"
+        )  # fmt: skip
+    head = line[:head_end]
+    if not head or head_end + 1 >= len(line) or line[head_end + 1] == " ":
+        raise _LineError(_SHAPE)
+    pairs, end = _scan_fields(line, head_end + 1)
+    seconds = None
+    if end < len(line):
+        stamp = line[end + 1 :]
+        if not stamp or " " in stamp or "\t" in stamp:
             raise _LineError(_SHAPE)
-    if len(sections) < 2:
-        raise _LineError(_SHAPE if len(sections) == 1 and "=" in sections[0] else
-                         "no fields: a line is 'measurement[,tags] field=value [timestamp]'")
-    measurement, tags = _series(sections[0])
-    fields = _fields(sections[1])
-    seconds = _timestamp(sections[2], multiplier, divisor) if len(sections) == 3 else None
+        seconds = _timestamp(stamp, multiplier, divisor)
+    measurement, tags = _series(head)
+    fields = {_unescape(key, ",= "): _field_value(raw, key) for key, raw in pairs}
     return Point(number, measurement, tags, fields, seconds)
 
 
@@ -169,58 +179,92 @@ _SHAPE = (
 )
 
 
-def _split_sections(line: str) -> list[str]:
-    """Split at the unescaped spaces outside string field values (quotes count only after
-    the series section)."""
-    sections: list[str] = []
-    start = 0
+def _unescaped_space(line: str) -> int:
+    """Index of the first space not escaped by a backslash (``-1``: none)."""
     index = 0
-    quoted = False
     length = len(line)
     while index < length:
         char = line[index]
         if char == "\\":
             index += 2
             continue
-        if char == '"' and sections:
-            quoted = not quoted
-        elif char == " " and not quoted:
-            sections.append(line[start:index])
-            start = index + 1
-            if len(sections) == 2:  # the rest is the timestamp
-                rest = line[start:].rstrip(" \t")
-                if rest:
-                    sections.append(rest)
-                return _check_sections(sections)
+        if char == " ":
+            return index
         index += 1
-    if quoted:
-        raise _LineError("unterminated string field value (a '\"' is missing)")
-    sections.append(line[start:])
-    return _check_sections(sections)
+    return -1
 
 
-def _check_sections(sections: list[str]) -> list[str]:
-    if "" in sections or (len(sections) == 3 and " " in sections[2]):
-        raise _LineError(_SHAPE)
-    return sections
+def _scan_fields(line: str, index: int) -> tuple[list[tuple[str, str]], int]:
+    """The ``(key, raw value)`` pairs of the field section starting at ``index``, and where
+    it ends (the space before the timestamp, or the end of the line). A double quote opens a
+    string only at the start of a value."""
+    pairs: list[tuple[str, str]] = []
+    length = len(line)
+    while True:
+        start = index
+        while index < length:
+            char = line[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == "=":
+                break
+            if char == "," or char == " ":
+                if index == start:
+                    raise _LineError("an empty field (two commas in a row, or a trailing comma)")
+                raise _LineError(f"field {line[start:index]!r} is not key=value")
+            index += 1
+        else:
+            if index == start:
+                raise _LineError("an empty field (two commas in a row, or a trailing comma)")
+            raise _LineError(f"field {line[start:]!r} is not key=value")
+        key = line[start:index]
+        if not key:
+            raise _LineError(f"field {line[start:index + 10]!r}… has no key")
+        index += 1
+        value_start = index
+        if index < length and line[index] == '"':
+            index += 1
+            while index < length:
+                char = line[index]
+                if char == "\\":
+                    index += 2
+                    continue
+                if char == '"':
+                    break
+                index += 1
+            else:
+                raise _LineError(f"field {key!r}: unterminated string value")
+            index += 1
+        else:
+            while index < length and line[index] != "," and line[index] != " ":
+                index += 1
+        raw = line[value_start:index]
+        if not raw:
+            raise _LineError(f"field {key!r} has no value")
+        pairs.append((key, raw))
+        if index >= length:
+            return pairs, index
+        if line[index] == " ":
+            return pairs, index
+        if line[index] != ",":
+            raise _LineError(f"field {key!r}: unexpected {line[index]!r} after its value")
+        index += 1
 
 
-def _split(text: str, separator: str, quotes: bool = False) -> list[str]:
-    """``text`` split at unescaped ``separator``s (outside double quotes if ``quotes``)."""
-    if "\\" not in text and not (quotes and '"' in text):
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at unescaped ``separator``s."""
+    if "\\" not in text:
         return text.split(separator)
     pieces: list[str] = []
     start = 0
     index = 0
-    quoted = False
     while index < len(text):
         char = text[index]
         if char == "\\":
             index += 2
             continue
-        if quotes and char == '"':
-            quoted = not quoted
-        elif char == separator and not quoted:
+        if char == separator:
             pieces.append(text[start:index])
             start = index + 1
         index += 1
@@ -246,13 +290,13 @@ def _unescape(text: str, escapable: str) -> str:
 
 def _series(section: str) -> tuple[str, dict[str, str]]:
     parts = _split(section, ",")
-    measurement = _unescape(parts[0], ", \\=")
+    measurement = _unescape(parts[0], ", =")
     if not measurement:
         raise _LineError("the measurement name is empty")
     tags: dict[str, str] = {}
     for part in parts[1:]:
         key, value = _pair(part, "tag")
-        key, value = _unescape(key, ",= \\"), _unescape(value, ",= \\")
+        key, value = _unescape(key, ",= "), _unescape(value, ",= ")
         if key in tags:
             raise _LineError(f"tag {key!r} is given twice")
         tags[key] = value
@@ -270,36 +314,6 @@ def _pair(part: str, what: str) -> tuple[str, str]:
     if not pieces[1]:
         raise _LineError(f"{what} {pieces[0]!r} has no value")
     return pieces[0], pieces[1]
-
-
-def _fields(section: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for part in _split(section, ",", quotes=True):
-        if not part:
-            raise _LineError("an empty field (two commas in a row, or a trailing comma)")
-        key, raw = _field_pair(part)
-        fields[_unescape(key, ",= \\")] = _field_value(raw, key)
-    return fields
-
-
-def _field_pair(part: str) -> tuple[str, str]:
-    index = 0
-    while index < len(part):
-        char = part[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "=":
-            break
-        index += 1
-    else:
-        raise _LineError(f"field {part!r} is not key=value")
-    key, raw = part[:index], part[index + 1 :]
-    if not key:
-        raise _LineError(f"field {part!r} has no key")
-    if not raw:
-        raise _LineError(f"field {key!r} has no value")
-    return key, raw
 
 
 def _field_value(raw: str, key: str) -> Any:
@@ -362,12 +376,10 @@ def series_key(measurement: str, tags: dict[str, str]) -> str:
     """InfluxDB's series key: the measurement and the tags sorted by key, escaped as in line
     protocol (``cpu,host=a,region=eu``)."""
     escape: Callable[[str], str] = _escape_tag
-    parts = [measurement.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")]
+    parts = [measurement.replace(",", "\\,").replace(" ", "\\ ")]
     parts.extend(f"{escape(key)}={escape(tags[key])}" for key in sorted(tags))
     return ",".join(parts)
 
 
 def _escape_tag(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-    )
+    return text.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
