@@ -196,3 +196,41 @@ def test_stream_configuration_from_settings(served_datastream: Any, keys: dict[s
     assert fast["value_downsamplers"] == ["mean", "sum", "count"]
     assert slow["highest_granularity"] == Granularity.Minutes
     assert "max" in slow["value_downsamplers"] and "mean" not in slow["value_downsamplers"]
+
+
+def test_no_malformed_body_answers_500(served_datastream: Any, keys: dict[str, str]) -> None:
+    import random
+
+    rng = random.Random(19)
+    alphabet = ' ,="\\#\n\r\tabc019-.eEiutfTF{}[]:\x00é'
+    stream_id = served_datastream.ensure_stream({"name": "fuzz"}, {"owner": "alice"}, ["mean"],
+                                                Granularity.Seconds)
+    targets = [
+        ("/api/ingest/api/v2/write?precision=s", "text/plain"),
+        ("/api/ingest/write?precision=ms", "application/octet-stream"),
+        (f"/api/ingest/stream/{stream_id}/datapoints/", "application/json"),
+        (f"/api/ingest/stream/{stream_id}/datapoints/", "application/x-ndjson"),
+        (f"/api/ingest/stream/{stream_id}/datapoints/", "text/csv"),
+        ("/api/ingest/datapoints/", "application/json"),
+    ]
+    from django.core.cache import cache
+
+    statuses = set()
+    for number in range(240):
+        cache.clear()  # the throttle counts nothing here
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 60)))
+        body: bytes = text.encode()
+        extra: dict[str, str] = {}
+        if number % 5 == 0:
+            body = bytes(rng.randrange(256) for _ in range(40))
+        if number % 7 == 0:
+            body = gzip.compress(body)[: rng.randrange(5, 40)]
+            extra["HTTP_CONTENT_ENCODING"] = "gzip"
+        uri, content_type = targets[number % len(targets)]
+        response = Client().post(uri, body, content_type=content_type,
+                                 HTTP_AUTHORIZATION=keys["alice"], **extra)
+        assert response.status_code < 500, (uri, body, response.content)
+        statuses.add(response.status_code)
+        if response.status_code >= 400:
+            assert orjson.loads(response.content)["error"]
+    assert 400 in statuses and 429 not in statuses

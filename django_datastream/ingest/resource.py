@@ -241,6 +241,10 @@ class WritableResource:
                     item.query_tags, {"tags": dict(item.tags)}, downsamplers, granularity,
                     value_type=item.value_type,
                 )  # fmt: skip
+            except (exceptions.MultipleStreamsReturned,
+                    exceptions.InconsistentStreamConfiguration) as error:
+                # another request created the stream differently meanwhile
+                raise ApiError(f"Line {item.line}: {error}", 409) from None
             except exceptions.DatastreamException as error:
                 answer = api_error(error)
                 if answer is None or answer.status_code >= 500:
@@ -296,6 +300,8 @@ class WritableResource:
             return
         try:
             self.datastream().append_multiple(datapoints)
+        except exceptions.StreamAppendContended:
+            raise ApiError("Too many concurrent writers: nothing was stored; retry.", 503) from None
         except exceptions.DatastreamException as error:
             answer = api_error(error)
             if answer is None:
