@@ -1,12 +1,12 @@
 """Line protocol ingest over HTTP: datapoints per second through ``/api/ingest/api/v2/write``.
 
 Run ``python -m bench.ingest [--batches N] [--clients N] [--workers N]``. It starts the test
-project (``test_project.ingest_settings``: the writable API of ``tests/ingest_urls.py``, API
-keys in a temporary users database) under uvicorn with ``--workers`` processes (default 2) on
-a fresh SQLite datastream, then posts batches of 5,000 lines from ``--clients`` threads
-(keep-alive connections), first spread over 1,000 series ("many streams", each client its
-own), then each client on one series of its own ("one stream"). The first batch of each case
-(which creates the streams) is not timed.
+project (``test_project.ingest_settings`` with ``bench/ingest_urls.py``: the writable API of
+``tests/ingest_urls.py`` without its throttle, API keys in a temporary users database) under
+uvicorn with ``--workers`` processes (default 2) on a fresh SQLite datastream, then posts
+batches of 5,000 lines from ``--clients`` threads (keep-alive connections), first spread over
+1,000 series ("many streams", each client its own), then each client on one series of its own
+("one stream"). The first batch of each case (which creates the streams) is not timed.
 Figures are printed, never asserted; the target is 250,000 datapoints/s.
 """
 
@@ -89,6 +89,7 @@ def main() -> None:
         environment = dict(
             os.environ,
             DJANGO_SETTINGS_MODULE="test_project.ingest_settings",
+            DATASTREAM_URLCONF="bench.ingest_urls",
             DATASTREAM_USERS_DB=str(Path(directory) / "users.sqlite3"),
             DATASTREAM_SQLITE_PATH=str(Path(directory) / "datastream.sqlite3"),
             PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
