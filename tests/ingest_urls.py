@@ -4,7 +4,8 @@
 ``ApiKeyAuthentication``, an authorization that lets each user write only to the streams
 tagged ``owner=<user name>`` (and create streams only in that namespace), and a
 ``CacheThrottle``. ``OpenWriter`` allows POST with tastypie's default (anonymous)
-authentication: its writes are refused unless anonymous writes are allowed.
+authentication: its writes are refused unless anonymous writes are allowed, as they are on
+``AnonymousWriter`` (``Meta.anonymous_writes = True``).
 """
 
 from __future__ import annotations
@@ -54,10 +55,21 @@ class OpenWriter(StreamResource):
         allowed_methods = ["get", "post"]
 
 
+class AnonymousWriter(StreamResource):
+    """Anonymous writes, deliberately (``Meta.anonymous_writes``), to any stream."""
+
+    class Meta(StreamResource.Meta):
+        resource_name = "anonymousstream"
+        allowed_methods = ["get", "post"]
+        authorization = Authorization()
+        anonymous_writes = True
+
+
 ingest_api = DatastreamApi(api_name="ingest")
 ingest_api.register(WriterStreams())
 open_api = DatastreamApi(api_name="open")
 open_api.register(OpenWriter())
+open_api.register(AnonymousWriter())
 
 urlpatterns = [
     path("api/", include(ingest_api.urls)),

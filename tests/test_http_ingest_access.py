@@ -71,6 +71,15 @@ def test_anonymous_writes_when_deliberately_allowed(served_datastream: Any) -> N
     assert nothing_stored(served_datastream)
 
 
+def test_meta_anonymous_writes_lets_anyone_write(served_datastream: Any) -> None:
+    stream_id = stream(served_datastream)
+    response = post(f"/api/open/anonymousstream/{stream_id}/datapoints/")
+    assert response.status_code == 201, response.content
+    assert served_datastream.get_tags(stream_id)["latest_datapoint"].timestamp() == T0
+    # the resource beside it, without the Meta option, stays closed to anonymous writes
+    assert post(f"/api/open/openstream/{stream_id}/datapoints/").status_code == 403
+
+
 def test_get_on_a_write_url_is_405(served_datastream: Any, keys: dict[str, str]) -> None:
     stream_id = stream(served_datastream)
     response = Client().get(f"/api/ingest/stream/{stream_id}/datapoints/",

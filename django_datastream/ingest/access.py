@@ -20,7 +20,7 @@ import base64
 import binascii
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from tastypie.authentication import Authentication, MultiAuthentication
 from tastypie.exceptions import ImmediateHttpResponse
 
@@ -147,11 +147,3 @@ def present_influx_credentials(request: HttpRequest, authentication: Any) -> Non
             request.META["HTTP_AUTHORIZATION"] = f"Basic {token}"
             return
 
-
-def created(count: int) -> HttpResponse:
-    """201 ``{"stored": count}``: the answer to a JSON write."""
-    import orjson
-
-    return HttpResponse(
-        orjson.dumps({"stored": count}), status=201, content_type="application/json"
-    )

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
@@ -127,7 +128,7 @@ class WritableResource:
         )  # fmt: skip
         datapoints = [_datapoint(stream.id, record) for record in records]
         self._append(datapoints, lambda index: f"Datapoint at {records[index].position}")
-        return access.created(len(datapoints))
+        return _created(len(datapoints))
 
     def post_datapoints(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """Datapoints of several streams (``stream_id`` in each): 201 ``{"stored": n}``."""
@@ -150,7 +151,7 @@ class WritableResource:
             checked.add(record.stream_id)
         datapoints = [_datapoint(record.stream_id, record) for record in records]
         self._append(datapoints, lambda index: f"Datapoint at {records[index].position}")
-        return access.created(len(datapoints))
+        return _created(len(datapoints))
 
     def post_influx_v1(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """InfluxDB 1.x ``/write``: line protocol; ``precision`` ``n`` (default), ``u``,
@@ -311,6 +312,13 @@ class WritableResource:
                 message = f"{position(int(match[1]))}: {match[2]}"
                 raise ApiError(message, answer.status_code) from None
             raise answer from None
+
+
+def _created(count: int) -> HttpResponse:
+    """201 ``{"stored": count}``: the answer to a JSON write."""
+    return HttpResponse(
+        orjson.dumps({"stored": count}), status=201, content_type="application/json"
+    )
 
 
 def _datapoint(stream_id: str, record: Any) -> dict[str, Any]:
