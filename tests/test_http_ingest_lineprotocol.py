@@ -234,3 +234,17 @@ def test_no_malformed_body_answers_500(served_datastream: Any, keys: dict[str, s
         if response.status_code >= 400:
             assert orjson.loads(response.content)["error"]
     assert 400 in statuses and 429 not in statuses
+
+
+@pytest.mark.parametrize("config", [{"*": {"highest_granularity": "fortnights"}},
+                                    {"m": {"value_downsamplers": ["mean", "nonsense"]}},
+                                    {"*": {"nominal_value_downsamplers": ["mean"]}},
+                                    {"*": {"colour": "blue"}}, ["not", "a", "dict"]])
+def test_misconfigured_stream_settings_answer_503(
+    served_datastream: Any, keys: dict[str, str], config: Any
+) -> None:
+    with override_settings(DATASTREAM_INGEST_STREAMS=config):
+        response = write(f'm f=1,s="x" {T0}', keys["alice"])
+    assert response.status_code == 503, response.content
+    assert "DATASTREAM_INGEST_STREAMS" in orjson.loads(response.content)["error"]
+    assert not list(served_datastream.find_streams())

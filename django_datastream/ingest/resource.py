@@ -24,11 +24,13 @@ A request is all or nothing: the body is read and checked whole, then written wi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
@@ -51,6 +53,8 @@ from .lineprotocol import PRECISIONS, parse_lines
 from .series import SeriesField, StreamCache, namespace_tags, plan_writes, stream_config
 
 __all__ = ["STREAMS", "WritableResource"]
+
+logger = logging.getLogger(__name__)
 
 #: Streams found by line protocol requests in this process.
 STREAMS = StreamCache()
@@ -224,6 +228,16 @@ class WritableResource:
             item.stream, item.stream_id = stream, stream.id
         if not missing:
             return
+        try:
+            self._create(request, missing, conditions)
+        except ImproperlyConfigured as error:
+            logger.error("Datastream is misconfigured: %s", error)
+            raise ApiError(f"Datastream is misconfigured: {error}", 503) from None
+
+    def _create(self, request: HttpRequest, missing: list[SeriesField], conditions: list[Any]
+                ) -> None:
+        """Create the streams of ``missing`` once the authorization allows each."""
+        datastream = self.datastream()
         prospective = [item.prospective_stream() for item in missing]
         bundle = self.build_bundle(request=request)  # type: ignore[attr-defined]
         try:

@@ -29,6 +29,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from datastream import Datastream, Granularity, Stream
 from datastream.constants import UNIX_EPOCH
+from datastream.downsamplers import expand_value_downsamplers
+from datastream.exceptions import UnsupportedDownsampler
 from datastream.limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 
 from ..conf import datastream_settings
@@ -80,7 +82,16 @@ def stream_config(measurement: str, value_type: str) -> tuple[list[str], Any]:
             f"DATASTREAM_INGEST_STREAMS: unknown granularity {merged['highest_granularity']!r}"
         )
     key = "value_downsamplers" if value_type == "numeric" else "nominal_value_downsamplers"
-    return list(merged[key]), granularity
+    names = merged[key]
+    try:
+        if isinstance(names, str):
+            raise UnsupportedDownsampler("a list of names is expected, not a string")
+        expand_value_downsamplers(list(names), value_type)
+    except (UnsupportedDownsampler, TypeError, KeyError) as error:
+        raise ImproperlyConfigured(
+            f"DATASTREAM_INGEST_STREAMS: {key} {names!r} of {measurement!r}: {error}"
+        ) from None
+    return list(names), granularity
 
 
 def query_tags_of(
