@@ -149,7 +149,11 @@ def test_throttle_429(served_datastream: Any, keys: dict[str, str]) -> None:
 
 
 def test_openapi_describes_writes_and_their_security(keys: dict[str, str]) -> None:
+    from test_openapi import validate
+
     document = orjson.loads(Client().get("/api/ingest/openapi.json").content)
+    validate(document)
+    validate(orjson.loads(Client().get("/api/open/openapi.json").content))
     paths = document["paths"]
     write = paths["/api/ingest/api/v2/write"]["post"]
     assert {"InfluxToken": []} in write["security"] and {"ApiKeyHeader": []} in write["security"]
