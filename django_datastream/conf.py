@@ -5,32 +5,32 @@ Django's ``setting_changed`` signal, so ``override_settings`` works in tests. Ch
 ``DATASTREAM_BACKEND`` or ``DATASTREAM_BACKEND_SETTINGS`` also drops the configured
 ``Datastream``, which is rebuilt on its next use.
 
-===================================  ========================  ===============================
-Django setting                       attribute                 default
-===================================  ========================  ===============================
-``DATASTREAM_BACKEND``               ``BACKEND``               ``None`` (no datastream)
-``DATASTREAM_BACKEND_SETTINGS``      ``BACKEND_SETTINGS``      ``{}``
-``DATASTREAM_CORS_ALLOWED_ORIGINS``  ``CORS_ALLOWED_ORIGINS``  ``'*'``
-``DATASTREAM_API_FORMATS``           ``API_FORMATS``           json, jsonp, xml, csv, ndjson
-``API_LIMIT_PER_PAGE``               ``LIST_LIMIT``            20
-``DATASTREAM_API_LIST_MAX_LIMIT``    ``LIST_MAX_LIMIT``        1000
-``API_DETAIL_LIMIT_PER_PAGE``        ``DETAIL_LIMIT``          100
-``DATASTREAM_API_DETAIL_MAX_LIMIT``  ``DETAIL_MAX_LIMIT``      10000
-``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
-``DATASTREAM_CLOSED_MAX_AGE``        ``CLOSED_MAX_AGE``        3600 (seconds)
-``DATASTREAM_EXPORT_MAX_POINTS``     ``EXPORT_MAX_POINTS``     50,000,000
-``DATASTREAM_THIN_MAX_POINTS``       ``THIN_MAX_POINTS``       5,000,000
-``DATASTREAM_LIVE_POLL_INTERVAL``    ``LIVE_POLL_INTERVAL``    0.5 (seconds)
-``DATASTREAM_LIVE_KEEPALIVE``        ``LIVE_KEEPALIVE``        15.0 (seconds)
-``DATASTREAM_WRITES``                ``WRITES``                ``False``
-``DATASTREAM_ANONYMOUS_WRITES``      ``ANONYMOUS_WRITES``      ``False``
-``DATASTREAM_INGEST_MAX_BODY_SIZE``  ``INGEST_MAX_BODY_SIZE``  25,000,000 (bytes)
-``DATASTREAM_INGEST_MAX_DATAPOINTS`` ``INGEST_MAX_DATAPOINTS`` 500,000
-``DATASTREAM_INGEST_STREAMS``        ``INGEST_STREAMS``        ``{}`` (line protocol streams)
-``DATASTREAM_DOWNSAMPLE_WORKER``     ``DOWNSAMPLE_WORKER``     ``True``
-``DATASTREAM_DOWNSAMPLE_DELAY``      ``DOWNSAMPLE_DELAY``      1.0 (seconds)
-``DATASTREAM_DOWNSAMPLE_INTERVAL``   ``DOWNSAMPLE_INTERVAL``   5.0 (seconds; 0: no sweeps)
-===================================  ========================  ===============================
+====================================  =========================  =================================
+Django setting                        attribute                  default
+====================================  =========================  =================================
+``DATASTREAM_BACKEND``                ``BACKEND``                ``None`` (no datastream)
+``DATASTREAM_BACKEND_SETTINGS``       ``BACKEND_SETTINGS``       ``{}``
+``DATASTREAM_CORS_ALLOWED_ORIGINS``   ``CORS_ALLOWED_ORIGINS``   ``'*'``
+``DATASTREAM_API_FORMATS``            ``API_FORMATS``            json, jsonp, xml, csv, ndjson
+``API_LIMIT_PER_PAGE``                ``LIST_LIMIT``             20
+``DATASTREAM_API_LIST_MAX_LIMIT``     ``LIST_MAX_LIMIT``         1000
+``API_DETAIL_LIMIT_PER_PAGE``         ``DETAIL_LIMIT``           100
+``DATASTREAM_API_DETAIL_MAX_LIMIT``   ``DETAIL_MAX_LIMIT``       10000
+``DATASTREAM_TEST_DATABASE_NAME``     ``TEST_DATABASE_NAME``     ``'django_datastream_testing'``
+``DATASTREAM_CLOSED_MAX_AGE``         ``CLOSED_MAX_AGE``         3600 (seconds)
+``DATASTREAM_EXPORT_MAX_POINTS``      ``EXPORT_MAX_POINTS``      50,000,000
+``DATASTREAM_THIN_MAX_POINTS``        ``THIN_MAX_POINTS``        5,000,000
+``DATASTREAM_LIVE_POLL_INTERVAL``     ``LIVE_POLL_INTERVAL``     0.5 (seconds)
+``DATASTREAM_LIVE_KEEPALIVE``         ``LIVE_KEEPALIVE``         15.0 (seconds)
+``DATASTREAM_WRITES``                 ``WRITES``                 ``False``
+``DATASTREAM_ANONYMOUS_WRITES``       ``ANONYMOUS_WRITES``       ``False``
+``DATASTREAM_INGEST_MAX_BODY_SIZE``   ``INGEST_MAX_BODY_SIZE``   25,000,000 (bytes)
+``DATASTREAM_INGEST_MAX_DATAPOINTS``  ``INGEST_MAX_DATAPOINTS``  500,000
+``DATASTREAM_INGEST_STREAMS``         ``INGEST_STREAMS``         ``{}`` (line protocol streams)
+``DATASTREAM_DOWNSAMPLE_WORKER``      ``DOWNSAMPLE_WORKER``      ``True``
+``DATASTREAM_DOWNSAMPLE_DELAY``       ``DOWNSAMPLE_DELAY``       1.0 (seconds)
+``DATASTREAM_DOWNSAMPLE_INTERVAL``    ``DOWNSAMPLE_INTERVAL``    5.0 (seconds; 0: no sweeps)
+====================================  =========================  =================================
 
 The configured ``Datastream`` is a :class:`django_datastream.worker.NotifyingDatastream`: its
 appends tell the process's downsampling worker (:mod:`django_datastream.worker`) which streams
