@@ -5,24 +5,36 @@ Django's ``setting_changed`` signal, so ``override_settings`` works in tests. Ch
 ``DATASTREAM_BACKEND`` or ``DATASTREAM_BACKEND_SETTINGS`` also drops the configured
 ``Datastream``, which is rebuilt on its next use.
 
-===================================  ========================  ===============================
-Django setting                       attribute                 default
-===================================  ========================  ===============================
-``DATASTREAM_BACKEND``               ``BACKEND``               ``None`` (no datastream)
-``DATASTREAM_BACKEND_SETTINGS``      ``BACKEND_SETTINGS``      ``{}``
-``DATASTREAM_CORS_ALLOWED_ORIGINS``  ``CORS_ALLOWED_ORIGINS``  ``'*'``
-``DATASTREAM_API_FORMATS``           ``API_FORMATS``           json, jsonp, xml, csv, ndjson
-``API_LIMIT_PER_PAGE``               ``LIST_LIMIT``            20
-``DATASTREAM_API_LIST_MAX_LIMIT``    ``LIST_MAX_LIMIT``        1000
-``API_DETAIL_LIMIT_PER_PAGE``        ``DETAIL_LIMIT``          100
-``DATASTREAM_API_DETAIL_MAX_LIMIT``  ``DETAIL_MAX_LIMIT``      10000
-``DATASTREAM_TEST_DATABASE_NAME``    ``TEST_DATABASE_NAME``    ``'django_datastream_testing'``
-``DATASTREAM_CLOSED_MAX_AGE``        ``CLOSED_MAX_AGE``        3600 (seconds)
-``DATASTREAM_EXPORT_MAX_POINTS``     ``EXPORT_MAX_POINTS``     50,000,000
-``DATASTREAM_THIN_MAX_POINTS``       ``THIN_MAX_POINTS``       5,000,000
-``DATASTREAM_LIVE_POLL_INTERVAL``    ``LIVE_POLL_INTERVAL``    0.5 (seconds)
-``DATASTREAM_LIVE_KEEPALIVE``        ``LIVE_KEEPALIVE``        15.0 (seconds)
-===================================  ========================  ===============================
+====================================  =========================  =================================
+Django setting                        attribute                  default
+====================================  =========================  =================================
+``DATASTREAM_BACKEND``                ``BACKEND``                ``None`` (no datastream)
+``DATASTREAM_BACKEND_SETTINGS``       ``BACKEND_SETTINGS``       ``{}``
+``DATASTREAM_CORS_ALLOWED_ORIGINS``   ``CORS_ALLOWED_ORIGINS``   ``'*'``
+``DATASTREAM_API_FORMATS``            ``API_FORMATS``            json, jsonp, xml, csv, ndjson
+``API_LIMIT_PER_PAGE``                ``LIST_LIMIT``             20
+``DATASTREAM_API_LIST_MAX_LIMIT``     ``LIST_MAX_LIMIT``         1000
+``API_DETAIL_LIMIT_PER_PAGE``         ``DETAIL_LIMIT``           100
+``DATASTREAM_API_DETAIL_MAX_LIMIT``   ``DETAIL_MAX_LIMIT``       10000
+``DATASTREAM_TEST_DATABASE_NAME``     ``TEST_DATABASE_NAME``     ``'django_datastream_testing'``
+``DATASTREAM_CLOSED_MAX_AGE``         ``CLOSED_MAX_AGE``         3600 (seconds)
+``DATASTREAM_EXPORT_MAX_POINTS``      ``EXPORT_MAX_POINTS``      50,000,000
+``DATASTREAM_THIN_MAX_POINTS``        ``THIN_MAX_POINTS``        5,000,000
+``DATASTREAM_LIVE_POLL_INTERVAL``     ``LIVE_POLL_INTERVAL``     0.5 (seconds)
+``DATASTREAM_LIVE_KEEPALIVE``         ``LIVE_KEEPALIVE``         15.0 (seconds)
+``DATASTREAM_WRITES``                 ``WRITES``                 ``False``
+``DATASTREAM_ANONYMOUS_WRITES``       ``ANONYMOUS_WRITES``       ``False``
+``DATASTREAM_INGEST_MAX_BODY_SIZE``   ``INGEST_MAX_BODY_SIZE``   25,000,000 (bytes)
+``DATASTREAM_INGEST_MAX_DATAPOINTS``  ``INGEST_MAX_DATAPOINTS``  500,000
+``DATASTREAM_INGEST_STREAMS``         ``INGEST_STREAMS``         ``{}`` (line protocol streams)
+``DATASTREAM_DOWNSAMPLE_WORKER``      ``DOWNSAMPLE_WORKER``      ``True``
+``DATASTREAM_DOWNSAMPLE_DELAY``       ``DOWNSAMPLE_DELAY``       1.0 (seconds)
+``DATASTREAM_DOWNSAMPLE_INTERVAL``    ``DOWNSAMPLE_INTERVAL``    5.0 (seconds; 0: no sweeps)
+====================================  =========================  =================================
+
+The configured ``Datastream`` is a :class:`django_datastream.worker.NotifyingDatastream`: its
+appends tell the process's downsampling worker (:mod:`django_datastream.worker`) which streams
+to downsample.
 """
 
 from __future__ import annotations
@@ -65,9 +77,22 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "THIN_MAX_POINTS": ("DATASTREAM_THIN_MAX_POINTS", 5_000_000),
     "LIVE_POLL_INTERVAL": ("DATASTREAM_LIVE_POLL_INTERVAL", 0.5),
     "LIVE_KEEPALIVE": ("DATASTREAM_LIVE_KEEPALIVE", 15.0),
+    "WRITES": ("DATASTREAM_WRITES", False),
+    "ANONYMOUS_WRITES": ("DATASTREAM_ANONYMOUS_WRITES", False),
+    "INGEST_MAX_BODY_SIZE": ("DATASTREAM_INGEST_MAX_BODY_SIZE", 25_000_000),
+    "INGEST_MAX_DATAPOINTS": ("DATASTREAM_INGEST_MAX_DATAPOINTS", 500_000),
+    "INGEST_STREAMS": ("DATASTREAM_INGEST_STREAMS", {}),
+    "DOWNSAMPLE_WORKER": ("DATASTREAM_DOWNSAMPLE_WORKER", True),
+    "DOWNSAMPLE_DELAY": ("DATASTREAM_DOWNSAMPLE_DELAY", 1.0),
+    "DOWNSAMPLE_INTERVAL": ("DATASTREAM_DOWNSAMPLE_INTERVAL", 5.0),
 }
 
 _BACKEND_SETTINGS = {"DATASTREAM_BACKEND", "DATASTREAM_BACKEND_SETTINGS"}
+_WORKER_SETTINGS = {
+    "DATASTREAM_DOWNSAMPLE_WORKER",
+    "DATASTREAM_DOWNSAMPLE_DELAY",
+    "DATASTREAM_DOWNSAMPLE_INTERVAL",
+}
 
 
 class DatastreamSettings:
@@ -145,7 +170,13 @@ def init_datastream(
 
     ``ImproperlyConfigured`` when the backend cannot be imported, is a class rather than its
     dotted path, or refuses the settings (``TypeError`` or ``ValueError`` of its constructor,
-    e.g. a malformed MongoDB URI)."""
+    e.g. a malformed MongoDB URI).
+
+    It is a :class:`~django_datastream.worker.NotifyingDatastream`, whose appends tell the
+    process's downsampling worker (if one runs) which streams received data."""
+    from .worker.appends import NotifyingDatastream
+    from .worker.process import notify_appended
+
     if isinstance(backend, type):
         raise ImproperlyConfigured(
             f"DATASTREAM_BACKEND is the class {dotted_path(backend)}, not its dotted path: "
@@ -166,7 +197,7 @@ def init_datastream(
             raise ImproperlyConfigured(
                 f"Datastream backend {backend!r} refuses DATASTREAM_BACKEND_SETTINGS: {error}"
             ) from error
-    return datastream_library.Datastream(backend)
+    return NotifyingDatastream(backend, listener=notify_appended)
 
 
 def get_datastream() -> datastream_library.Datastream | None:
@@ -204,6 +235,10 @@ def _setting_changed(*, setting: str, **kwargs: Any) -> None:
         datastream_settings.reload()
     if setting in _BACKEND_SETTINGS:
         reset_datastream()
+    if setting in _WORKER_SETTINGS:
+        from .worker.process import stop_worker
+
+        stop_worker()
 
 
 setting_changed.connect(_setting_changed, dispatch_uid="django_datastream.conf")

@@ -58,6 +58,7 @@ from .formats.serializer import (
     MAX_CALLBACK_LENGTH,
     RESERVED_WORDS,
 )
+from .ingest.openapi import write_paths
 from .params.schemas import Context
 from .params.table import ALIASES, LIVE, PARAMETERS, Param
 
@@ -903,7 +904,12 @@ def build_document(
         suffix = "" if name == "stream" else "_" + re.sub(r"\W", "_", name)
         has_live = _has_live(resource) if live is None else live
         paths.update(_resource_paths(prefix, resource, formats, has_live, suffix))
-        schemes.update(resource_access(resource).schemes)
+        access = resource_access(resource)
+        schemes.update(access.schemes)
+        more_paths, more_schemes = write_paths(prefix, resource, suffix, access.requirements)
+        for path, item in more_paths.items():
+            paths.setdefault(path, item)  # /datapoints/ and /write: the first resource's
+        schemes.update(more_schemes)
     paths[f"{prefix}openapi.json"] = {
         "get": {
             "operationId": "getOpenAPI",

@@ -60,6 +60,7 @@ from .formats.serializer import (
 from .http import caching
 from .http.negotiation import determine_format
 from .http.responses import ApiError, check_read_method, respond
+from .ingest.resource import WritableResource
 from .live.view import access_check, check_live_parameters, live_response
 from .params.parse import (
     QueryError,
@@ -128,9 +129,11 @@ class NoCacheHeaders(NoCache):
         return {}
 
 
-class StreamResource(Resource):
+class StreamResource(WritableResource, Resource):
     """Streams (``/stream/``, ``/stream/set/<id>;<id>/``) and one stream with its
-    datapoints (``/stream/<id>/``). GET, HEAD and OPTIONS only."""
+    datapoints (``/stream/<id>/``): GET, HEAD and OPTIONS. The write URLs of
+    :class:`~django_datastream.ingest.resource.WritableResource` answer POST when writes are
+    enabled (``'post'`` in ``Meta.allowed_methods``, or ``DATASTREAM_WRITES``)."""
 
     id = StringField(attribute="id", readonly=True, unique=True, help_text="The stream id.")
     tags = DictField(attribute="tags", null=True, help_text="The user tags of the stream.")
@@ -389,11 +392,13 @@ class StreamResource(Resource):
         return live_response(request, self.datastream(), stream, query, chart, check)
 
     def prepend_urls(self) -> list[Any]:
-        """``set/<id>;<id>/`` (:meth:`get_set`, in place of tastypie's ``get_multiple``) and
-        ``<id>/live/`` before tastypie's detail URL (which would take ``live`` into the id)."""
+        """``set/<id>;<id>/`` (:meth:`get_set`, in place of tastypie's ``get_multiple``),
+        ``<id>/live/`` and the write URLs (:meth:`write_urls`) before tastypie's detail URL
+        (which would take ``live`` into the id)."""
         name = re.escape(self._meta.resource_name)
         return [
             *super().prepend_urls(),
+            *self.write_urls(),
             re_path(
                 rf"^(?P<resource_name>{name})/set/(?P<pk_list>.*?)/$",
                 self.wrap_view("get_set"),

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,12 +115,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def uvicorn_server(sqlite_path: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen]:
+def uvicorn_server(
+    sqlite_path: Path, timeout: float = 30.0, environment: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     """The test project served by uvicorn in a subprocess, on a free loopback port, with the
-    SQLite file ``sqlite_path`` as its datastream; yields the process, its port as ``.port``.
-    The process is stopped on leaving."""
+    SQLite file ``sqlite_path`` as its datastream (and ``environment`` added to its
+    environment); yields the process, its port as ``.port``. The process is stopped on
+    leaving."""
     port = free_port()
-    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(sqlite_path))
+    environment = dict(os.environ, DATASTREAM_SQLITE_PATH=str(sqlite_path), **(environment or {}))
     environment.pop("DATASTREAM_MONGODB_URI", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "test_project.asgi:application", "--app-dir",

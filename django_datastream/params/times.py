@@ -27,8 +27,10 @@ from datastream.limits import MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 from ..errors import quote
 
 __all__ = [
+    "EPOCH_UNITS",
     "InvalidTime",
     "Rounding",
+    "parse_datapoint_time",
     "parse_time",
     "rounding_for",
 ]
@@ -107,6 +109,51 @@ def parse_time(
             raise _error(value, parameter, which, "out of range")
         return moment + _SECOND
     return moment.replace(microsecond=0)
+
+
+#: Epoch units of written datapoint times (``precision``) -> units per second.
+EPOCH_UNITS: dict[str, int] = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_datapoint_time(value: object, unit: str = "s") -> datetime.datetime:
+    """The aware UTC datetime, at a whole second (rounded down), of a written datapoint's time.
+
+    A JSON number, or a string of one, counts ``unit`` (:data:`EPOCH_UNITS`: ``s``, ``ms``,
+    ``us`` or ``ns``) since the UNIX epoch; any other string is an ISO 8601 / RFC 3339
+    timestamp read by :func:`parse_time` (no offset means UTC). Raises :class:`InvalidTime`
+    with a message naming the value (the caller names the datapoint)."""
+    per_second = EPOCH_UNITS[unit]
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER.fullmatch(text) and len(text) <= _MAX_LENGTH:
+            value = int(text)
+        elif _DECIMAL.fullmatch(text) and len(text) <= _MAX_LENGTH:
+            value = float(text)
+        else:
+            try:
+                return parse_time(text, "t", "datapoint")
+            except InvalidTime:
+                raise _datapoint_error(value, unit) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _datapoint_error(value, unit)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _datapoint_error(value, unit)
+        seconds = int(value // per_second) if abs(value) < 1e300 else MAX_BOUND_SECONDS + 1
+    else:
+        seconds = value // per_second
+    if not MIN_BOUND_SECONDS <= seconds <= MAX_BOUND_SECONDS:
+        raise InvalidTime(f"time {quote(str(value))} is out of range (epoch {unit})")
+    return UNIX_EPOCH + seconds * _SECOND
+
+
+def _datapoint_error(value: object, unit: str) -> InvalidTime:
+    shown = quote(value) if isinstance(value, str) else quote(repr(value))
+    return InvalidTime(
+        f"invalid time {shown}: use epoch {unit} (a number) or an ISO 8601 timestamp "
+        "such as '2024-01-01T00:00:00Z'"
+    )
 
 
 def _parse_iso(value: str, parameter: str, which: str) -> datetime.datetime:

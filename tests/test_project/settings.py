@@ -75,3 +75,10 @@ else:
 # The API formats (tastypie's own TASTYPIE_DEFAULT_FORMATS must not list "csv": tastypie's
 # serializer would refuse to load).
 DATASTREAM_API_FORMATS = ["json", "jsonp", "xml", "csv", "ndjson"]
+
+# Downsampling runs itself in each serving process (django_datastream.worker). The test suite
+# turns it off (tests/conftest.py), for itself and the servers it starts, so that tests decide
+# when downsampling happens; the worker's own tests turn it on.
+DATASTREAM_DOWNSAMPLE_WORKER = os.environ.get("DATASTREAM_DOWNSAMPLE_WORKER", "1") != "0"
+DATASTREAM_DOWNSAMPLE_DELAY = float(os.environ.get("DATASTREAM_DOWNSAMPLE_DELAY", "1.0"))
+DATASTREAM_DOWNSAMPLE_INTERVAL = float(os.environ.get("DATASTREAM_DOWNSAMPLE_INTERVAL", "5.0"))
