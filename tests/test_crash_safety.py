@@ -14,10 +14,10 @@ from collections import Counter
 import pytest
 from concurrency_workers import SMALL_CHUNKS, crash_worker
 from helpers import G
+from test_concurrency import _spec
 
 from datastream import Datastream
 from datastream.engine import chunkstore
-from test_concurrency import _spec
 
 
 @pytest.mark.slow
