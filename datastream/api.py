@@ -17,9 +17,11 @@ from .constants import (
 from .engine import DataQuery, Engine, Observer, StreamSpec
 from .granularity import Granularity
 from .results import Datapoints, Streams
+from .retention import parse_policy, parse_rules
 from .storage import Clock, Storage, SwitchableStorage
 from .stream import Stream
 from .validation import (
+    bound_seconds,
     check_callable,
     check_datapoint_list,
     check_derive,
@@ -83,11 +85,15 @@ class Datastream:
         value_type: str | None = None,
         value_type_options: Mapping[str, Any] | None = None,
         derive_backprocess: bool = True,
+        retention: Mapping[str, Any] | None = None,
     ) -> str:
         """Return the id of the one stream matching ``query_tags``, creating it if needed.
 
         A new stream gets the user tags ``query_tags`` updated with ``tags``. An existing
         stream gets those tags too, after its configuration was checked to be consistent.
+        ``retention`` is the stream's own retention policy (:mod:`datastream.retention`),
+        which wins over the rules :meth:`enforce_retention` is given; given for an existing
+        stream, it replaces the stream's.
         """
         check_tag_keys(query_tags, "query tags")
         check_tag_keys(tags, "tags", reserved=True)
@@ -110,6 +116,7 @@ class Datastream:
                 value_type=value_type,
                 value_type_options=value_type_options,
                 derive_backprocess=bool(derive_backprocess),
+                retention=None if retention is None else parse_policy(retention),
             )
         )
 
@@ -187,6 +194,30 @@ class Datastream:
         the stream's latest datapoint. Numpy columns are written straight into chunks.
         """
         return self._engine.append_columns(stream_id, times, values, bool(check_timestamp))
+
+    def delete_datapoints(
+        self, stream_id: str, before: datetime.datetime, granularity: Any = None
+    ) -> int:
+        """Drop a stream's raw datapoints (or, with a ``granularity``, its buckets at that
+        granularity) older than ``before``, for one-off cleanups; returns how many went.
+
+        Raw datapoints are dropped only where every coarser granularity has been downsampled
+        (see :mod:`datastream.retention`); whole chunks go, the one ``before`` falls in is
+        rewritten. Reads, counts and ``earliest_datapoint`` follow.
+        """
+        seconds = bound_seconds(normalize_timestamp(before, "before"), "before")
+        name = "raw"
+        if granularity is not None:
+            check_granularity(granularity)
+            name = granularity.name
+        return self._engine.delete_datapoints(stream_id, seconds, name)
+
+    def enforce_retention(self, rules: Sequence[Mapping[str, Any]] = ()) -> int:
+        """Drop what retention policies say is too old; returns how many datapoints and
+        buckets went. Each stream's own policy (``ensure_stream(..., retention=...)``) wins;
+        else the first of ``rules`` (``[{"tags": <query>, "keep": <policy>}]``) whose tags
+        match. See :mod:`datastream.retention`."""
+        return self._engine.enforce_retention(parse_rules(rules))
 
     def get_data(
         self,

@@ -174,6 +174,10 @@ class StreamRecord(TypedDict):
     head_count: int
     #: The second of the last datapoint in a raw chunk (``None``: no chunk yet).
     sealed_until: int | None
+    #: The stream's own retention policy (:mod:`datastream.retention`), or ``None``.
+    retention: dict[str, int | None] | None
+    #: ``{'raw' or granularity name: second}``: where retention last cut each series.
+    retained_since: dict[str, int]
     #: The storage's own slot.
     private: NotRequired[Any]
 

@@ -35,6 +35,8 @@ class StreamSpec:
     value_type: str = "numeric"
     value_type_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     derive_backprocess: bool = True
+    #: The stream's own retention policy (checked), or ``None`` (rules decide).
+    retention: dict[str, int | None] | None = None
 
 
 class Catalog:
@@ -108,6 +110,8 @@ class Catalog:
                 _check_consistent(record, spec, sources)
                 if record["tags"] != user_tags:
                     unit.change(record, tags=user_tags)
+                if spec.retention is not None and record.get("retention") != spec.retention:
+                    unit.change(record, retention=spec.retention)
                 return record["stream_id"]
 
             record = new_record(
@@ -117,6 +121,7 @@ class Catalog:
                 spec.value_type,
                 spec.value_type_options,
             )
+            record["retention"] = spec.retention
             args = spec.derive_args or {}
             if sources is not None:
                 configure_derived(record, sources, spec.derive_op, args)

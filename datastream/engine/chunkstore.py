@@ -278,6 +278,53 @@ class ChunkStore:
                 record, RAW_SERIES, [chunks[i].id for i in group], _raw_chunks(times, values)
             )
 
+    def delete_before(self, record: StreamRecord, series: int, before: int) -> int:
+        """Drop the datapoints (raw series) or buckets of ``series`` before the second
+        ``before``: whole chunks where they lie entirely before it, the one it cuts rewritten,
+        and the head's; returns how many were dropped. Updates :data:`LAYOUT_FIELDS`."""
+        storage = self.storage
+        chunks = storage.chunk_index(record, series, MIN_BOUND_SECONDS, before)
+        dropped = sum(c.count for c in chunks if c.last < before)
+        cut = [c for c in chunks if c.first < before <= c.last]
+        storage.delete_chunks(record, series, before)
+        for chunk in cut:
+            blob = storage.chunk_data([chunk.id])[chunk.id]
+            if series == RAW_SERIES:
+                times, values = decode_raw(blob)
+                at = int(np.searchsorted(times, before))
+                kept = _raw_chunks(times[at:], values[at:])  # type: ignore[index]
+            else:
+                starts, columns = decode_buckets(blob)
+                at = int(np.searchsorted(starts, before))
+                piece = starts[at:]
+                kept = [NewChunk(int(piece[0]), int(piece[-1]), len(piece), encode_buckets(
+                    piece, {name: column[at:] for name, column in columns.items()}))]
+            storage.write_chunks(record, series, [chunk.id], kept)
+            dropped += at
+        if series == RAW_SERIES:
+            if record.get("head_count", 1):
+                head = storage.fetch_head(record)
+                passed = bisect.bisect_left(head, before, key=lambda row: row[0])
+                if passed:
+                    storage.clear_head(record, before)
+                    record["head_count"] = len(head) - passed
+                    dropped += passed
+            last = self._last_chunk(record)
+            if last is None:
+                remaining = storage.chunk_index(record, RAW_SERIES, *_ALL)
+                record["sealed_until"] = remaining[-1].last if remaining else None
+        return dropped
+
+    def first_time(self, record: StreamRecord, series: int) -> int | None:
+        """The second of the first datapoint (bucket start) of ``series``, or ``None``."""
+        chunks = self.storage.chunk_index(record, series, *_ALL)
+        first = chunks[0].first if chunks else None
+        if series == RAW_SERIES and record.get("head_count", 1):
+            head = self.storage.fetch_head(record)
+            if head and (first is None or head[0][0] < first):
+                first = head[0][0]
+        return first
+
     def delete_datapoints(self, record: StreamRecord) -> None:
         """Remove every datapoint (raw and downsampled) of one stream."""
         self.storage.delete_chunks(record)

@@ -15,6 +15,7 @@ from .catalog import Catalog, StreamSpec
 from .chunkstore import ChunkStore
 from .downsampling import Downsampler
 from .reads import DataQuery, Reader
+from .retention import Retainer
 from .units import Observer, Units, read_record
 from .writes import Writer
 
@@ -72,6 +73,7 @@ class Engine:
         self.reader = Reader(self.data)
         self.writer = Writer(storage, self.data, self.units, self.now)
         self.downsampler = Downsampler(storage, self.data, self.units, self.writer, self.now)
+        self.retainer = Retainer(storage, self.data, self.units, self.now)
 
     def now(self) -> int:
         """The clock's time in POSIX seconds."""
@@ -118,6 +120,12 @@ class Engine:
 
     def append_columns(self, stream_id: Any, times: Any, values: Any, check: bool) -> int:
         return self.writer.append_columns(stream_id, times, values, check)
+
+    def delete_datapoints(self, stream_id: Any, before: int, name: str) -> int:
+        return self.retainer.delete_before(stream_id, before, name)
+
+    def enforce_retention(self, rules: list) -> int:
+        return self.retainer.enforce(rules)
 
     def get_data(self, query: DataQuery) -> Datapoints:
         return self.reader.get_data(read_record(self.storage, query.stream_id), query)

@@ -265,6 +265,9 @@ class BucketQuery:
             return
         size = granularity.seconds
         first = max(window.lo, granularity.round_seconds(record["earliest_datapoint"]))
+        cut = (record.get("retained_since") or {}).get(granularity.name)
+        if cut is not None:  # buckets before the retention cut are gone, not empty
+            first = max(first, granularity.round_seconds(cut - 1) + size)
         last = min(window.hi, done)
         self.first, self.total = first, max(0, (last - first) // size)
 

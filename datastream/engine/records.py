@@ -71,6 +71,8 @@ def new_record(
         data_version=0,
         head_count=0,
         sealed_until=None,
+        retention=None,
+        retained_since={},
     )
 
 
