@@ -15,6 +15,7 @@ id                        problem
                           SQLite ``database_name`` that cannot be a database file, a malformed
                           MongoDB URI, an option pymongo does not know
 ``datastream.E009``       ``DATASTREAM_BACKEND`` is a class, not its dotted path
+``datastream.E010``       ``DATASTREAM_RETENTION`` is not a list of valid retention rules
 ``datastream.W001``       ``USE_TZ = False``: the API always speaks UTC
 ========================  ======================================================================
 
@@ -36,6 +37,9 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+
+from datastream.exceptions import DatastreamException
+from datastream.retention import parse_rules
 
 from .conf import datastream_settings, dotted_path, import_backend, init_datastream
 from .formats.serializer import CONTENT_TYPES
@@ -201,6 +205,17 @@ def check_api_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
                 f"DATASTREAM_API_FORMATS must be a non-empty list of {', '.join(FORMATS)}, "
                 f"not {formats!r}.",
                 id="datastream.E007",
+            )
+        )
+    try:
+        parse_rules(datastream_settings.RETENTION)
+    except DatastreamException as error:
+        messages.append(
+            checks.Error(
+                f"DATASTREAM_RETENTION: {error}",
+                hint="Give a list of {'tags': {...}, 'keep': {'raw': '30d', 'days': None}}; "
+                "see the retention section of the semantics documentation.",
+                id="datastream.E010",
             )
         )
     if not getattr(settings, "USE_TZ", True):

@@ -30,6 +30,7 @@ Django setting                        attribute                  default
 ``DATASTREAM_DOWNSAMPLE_WORKER``      ``DOWNSAMPLE_WORKER``      ``True``
 ``DATASTREAM_DOWNSAMPLE_DELAY``       ``DOWNSAMPLE_DELAY``       1.0 (seconds)
 ``DATASTREAM_DOWNSAMPLE_INTERVAL``    ``DOWNSAMPLE_INTERVAL``    5.0 (seconds; 0: no sweeps)
+``DATASTREAM_RETENTION``              ``RETENTION``              ``[]`` (retention rules)
 ====================================  =========================  =================================
 
 The configured ``Datastream`` is a :class:`django_datastream.worker.NotifyingDatastream`: its
@@ -85,6 +86,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "DOWNSAMPLE_WORKER": ("DATASTREAM_DOWNSAMPLE_WORKER", True),
     "DOWNSAMPLE_DELAY": ("DATASTREAM_DOWNSAMPLE_DELAY", 1.0),
     "DOWNSAMPLE_INTERVAL": ("DATASTREAM_DOWNSAMPLE_INTERVAL", 5.0),
+    "RETENTION": ("DATASTREAM_RETENTION", []),
 }
 
 _BACKEND_SETTINGS = {"DATASTREAM_BACKEND", "DATASTREAM_BACKEND_SETTINGS"}

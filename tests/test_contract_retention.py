@@ -107,3 +107,32 @@ def test_bad_policies_are_refused_with_a_clear_error(ds):
         ds.enforce_retention([{"tags": {}, "keep": {"raw": -5}}])
     with pytest.raises(exceptions.InvalidArgument, match="rule 0"):
         ds.enforce_retention([{"keep": {"raw": "1d"}, "extra": 1}])
+
+
+def test_the_downsample_command_and_the_worker_enforce_the_retention_setting(
+    settings, tmp_path
+):
+    from io import StringIO
+
+    from django.core.checks import run_checks
+    from django.core.management import call_command
+
+    from django_datastream.conf import get_datastream
+    from django_datastream.worker.passes import downsample_pass
+
+    settings.DATASTREAM_BACKEND = "datastream.backends.sqlite.Backend"
+    settings.DATASTREAM_BACKEND_SETTINGS = {"database_name": str(tmp_path / "r.sqlite3")}
+    settings.DATASTREAM_RETENTION = [{"tags": {"kind": "sensor"}, "keep": {"raw": "1d"}}]
+    ds = get_datastream()
+    sid = _sensor(ds)
+    now = datetime.datetime.now(datetime.UTC)
+    ds.append(sid, 1, now)  # the stream is in the present: five days ago is old
+    out = StringIO()
+    call_command("downsample", stdout=out, stderr=StringIO())
+    assert "Retention dropped 720 datapoints and buckets." in out.getvalue()
+    assert ds.get_data(sid, G.Minutes, start=T0).count() == 1
+    ds.append(sid, 2, now + seconds(1))
+    assert downsample_pass(ds).dropped == 0  # a sweep enforces it too: nothing left to drop
+    settings.DATASTREAM_RETENTION = [{"tags": {}, "keep": {"raw": "a while"}}]
+    errors = [m for m in run_checks() if m.id == "datastream.E010"]
+    assert errors and "'raw' must be a timedelta" in errors[0].msg

@@ -23,6 +23,8 @@ from typing import Any
 from datastream import Datastream, Stream
 from datastream.exceptions import DatastreamException, DownsamplingFailed
 
+from ..conf import datastream_settings
+
 __all__ = ["TARGETED_MAX", "PassResult", "downsample_pass", "logger"]
 
 logger = logging.getLogger("django_datastream.worker")
@@ -47,6 +49,8 @@ class PassResult:
     error: str | None = None
     #: Wall-clock seconds the pass took.
     seconds: float = 0.0
+    #: Datapoints and buckets retention dropped (sweeps enforce it).
+    dropped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -72,6 +76,7 @@ def downsample_pass(
     try:
         if ids is None:
             _downsample(datastream, query_tags, count, result)
+            result.dropped = enforce_retention(datastream)
         else:
             _downsample_targeted(datastream, ids, count, result)
     except DatastreamException as error:
@@ -84,6 +89,15 @@ def downsample_pass(
         logger.warning("Downsampling stream %s failed: %s", stream_id, message)
     result.seconds = time.monotonic() - started
     return result
+
+
+def enforce_retention(datastream: Datastream) -> int:
+    """Apply ``DATASTREAM_RETENTION`` and the streams' own policies (after a sweep: raw
+    datapoints go only where they are downsampled); how many datapoints and buckets went."""
+    dropped = datastream.enforce_retention(datastream_settings.RETENTION)
+    if dropped:
+        logger.info("Retention dropped %d datapoints and buckets", dropped)
+    return dropped
 
 
 def _downsample(

@@ -27,6 +27,7 @@ from django_datastream.management.support import (
 )
 from django_datastream.params.parse import QueryError, parse_tag_filters
 from django_datastream.worker import DownsamplingWorker, PassResult
+from django_datastream.worker.passes import enforce_retention
 
 
 def parse_tags(texts: Iterable[str]) -> dict[str, Any] | None:
@@ -139,6 +140,12 @@ class Command(BaseCommand):
                 new += len(produced or ())
             bar.update(done)
         bar.finish()
+        try:
+            dropped = enforce_retention(datastream)
+        except DatastreamException as error:
+            raise CommandError(f"Retention failed: {error}") from None
+        if dropped and verbosity >= 1:
+            self.stdout.write(f"Retention dropped {dropped:,} datapoints and buckets.")
         if failures:
             for stream_id, message in failures.items():
                 self.stderr.write(f"Downsampling stream {stream_id} failed: {message}")
