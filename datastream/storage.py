@@ -27,6 +27,10 @@ Abstract methods (what a storage must write, 13)::
     write_chunks(record, series, remove, add)   replace chunks (ids) by new ones
     delete_chunks(record, series, before)       drop whole chunks
 
+Inside a unit of work, reads (``fetch_head``, ``chunk_index``, ``chunk_data``, the records)
+see the unit's own writes: the engine reads a head it appended to, or a chunk it just wrote,
+in the same unit. A storage that applies writes only at commit must overlay them.
+
 A stream's raw datapoints live in *chunks* (immutable runs of datapoints, opaque bytes encoded
 by :mod:`datastream.engine.chunks`, in series :data:`RAW_SERIES`) and in its *write head* (the
 latest datapoints, one stored row each, sealed into chunks by the engine). Downsampled buckets

@@ -85,7 +85,9 @@ def test_the_api_and_downsample_import_nothing_of_the_demo(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "['downsample', 'dummystream'] []"
+    assert result.stdout.splitlines()[-1] == (
+        "['downsample', 'dummystream', 'upgrade_datastream'] []"
+    )
     assert "No streams to downsample." in result.stdout
 
 

@@ -27,6 +27,10 @@ def test_a_writer_killed_mid_batch_leaves_whole_batches_and_readable_chunks(
 ):
     if backend_name == "memory":
         pytest.skip("a memory database lives in one process: no other process can open it")
+    if backend_name == "mongodb" and run:
+        # The next writer waits for the server to end the killed writer's transaction (60 s
+        # on the test server): one kill there; the journal mode and SQLite get three.
+        pytest.skip("one kill with MongoDB transactions is enough (each costs a minute)")
     for name, value in SMALL_CHUNKS.items():
         monkeypatch.setattr(chunkstore, name, value)
     ds = Datastream(make_backend(name=f"crash{run}"))

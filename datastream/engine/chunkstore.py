@@ -98,6 +98,21 @@ def _raw_chunks(times: Any, values: Any) -> list[NewChunk]:
     ]
 
 
+#: Reads made again when a chunk was rewritten under them (storages without snapshots).
+_REREADS = 5
+
+
+class _Rewritten(Exception):
+    """A chunk listed by the index was gone when its bytes were read."""
+
+
+def _found(data: dict[Any, bytes], ids: list[Any]) -> dict[Any, bytes]:
+    """``data``, which must hold every one of ``ids``."""
+    if len(data) < len(set(ids)):
+        raise _Rewritten
+    return data
+
+
 def _concatenate(parts: list[Any]) -> np.ndarray | list:
     """Value columns joined: one array when every part is an array of one dtype."""
     if all(isinstance(p, np.ndarray) for p in parts) and len({p.dtype for p in parts}) == 1:
@@ -339,7 +354,20 @@ class ChunkStore:
     ) -> tuple[list[tuple[Any, Any]], int]:
         """The datapoints at positions ``[start, stop)`` of ``[lo, hi)`` (``stop=None``: to
         the end), read in one snapshot, as ``(times array, values)`` parts in order, with how
-        many ``[lo, hi)`` holds in all."""
+        many ``[lo, hi)`` holds in all.
+
+        A storage without snapshots (MongoDB without transactions) may rewrite a listed chunk
+        between the index and its bytes: the read is then made again."""
+        for _attempt in range(_REREADS):
+            try:
+                return self._read_parts(record, lo, hi, start, stop)
+            except _Rewritten:
+                continue
+        return self._read_parts(record, lo, hi, start, stop)
+
+    def _read_parts(
+        self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
+    ) -> tuple[list[tuple[Any, Any]], int]:
         storage = self.storage
         with storage.read_snapshot():
             chunks = storage.chunk_index(record, RAW_SERIES, lo, hi)
@@ -350,7 +378,7 @@ class ChunkStore:
                 inside = lo <= chunk.first and chunk.last < hi
                 plan.append((chunk, chunk.count if inside else None))
             edges = [chunk.id for chunk, count in plan if count is None]
-            data = storage.chunk_data(edges) if edges else {}
+            data = _found(storage.chunk_data(edges), edges) if edges else {}
             decoded: dict[Any, tuple[np.ndarray, Any]] = {}
             for chunk_id in edges:
                 times, values = decode_raw(data[chunk_id])
@@ -369,7 +397,7 @@ class ChunkStore:
                 position += count
             missing = [c.id for c, _p in wanted if c.id not in decoded]
             if missing:
-                data = storage.chunk_data(missing)
+                data = _found(storage.chunk_data(missing), missing)
         parts: list[tuple[Any, Any]] = []
         for chunk, position in wanted:
             if chunk.id in decoded:

@@ -36,7 +36,10 @@ class Command(BaseCommand):
         try:
             converted = backend_class.upgrade(settings, progress)
         except DatastreamException as error:
-            raise CommandError(f"The conversion failed, nothing was changed: {error}") from None
+            raise CommandError(
+                f"The conversion stopped: {error}. Run the command again: an SQLite file was left "
+                "as it was (one transaction), a MongoDB database resumes where it stopped."
+            ) from None
         if bar is not None:
             bar.finish()
         if converted:
