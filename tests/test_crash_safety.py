@@ -27,10 +27,11 @@ def test_a_writer_killed_mid_batch_leaves_whole_batches_and_readable_chunks(
 ):
     if backend_name == "memory":
         pytest.skip("a memory database lives in one process: no other process can open it")
-    if backend_name == "mongodb" and run:
-        # The next writer waits for the server to end the killed writer's transaction (60 s
-        # on the test server): one kill there; the journal mode and SQLite get three.
-        pytest.skip("one kill with MongoDB transactions is enough (each costs a minute)")
+    if backend_name == "mongodb" and not os.environ.get("DATASTREAM_MONGODB_URI"):
+        # The killed writer's open transaction holds the shared test server's locks until the
+        # server ends it a minute later, stalling every other test on that server; with a
+        # genuine mongod (DATASTREAM_MONGODB_URI) it runs. The journal mode runs here.
+        pytest.skip("a killed transaction stalls the shared MongoDB test server for a minute")
     for name, value in SMALL_CHUNKS.items():
         monkeypatch.setattr(chunkstore, name, value)
     ds = Datastream(make_backend(name=f"crash{run}"))
