@@ -7,8 +7,9 @@ Run ``python -m bench.chunks [--points N]``. Prints, on a temporary SQLite file:
   included), beside InfluxDB's TSM figure when ``--influx-bytes-per-point`` gives it;
 * bytes per datapoint of the raw part alone (regular float data, nothing downsampled);
 * ``append_multiple`` on one stream in batches of 10,000, and over 10,000 streams with one
-  datapoint each per batch; ``append_columns``-sized loads; downsampling of float and integer
-  streams with every value downsampler.
+  datapoint each per batch; ``append_columns`` of five times as many datapoints (a random
+  walk) on one stream; downsampling of float and integer streams with every value
+  downsampler.
 
 Figures are printed, never asserted.
 """
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from datastream import Datastream, Granularity
 from datastream.backends.sqlite import Backend
@@ -83,6 +86,12 @@ def rates(directory: Path, count: int) -> dict[str, float]:
         ds.append_multiple(batch)
     elapsed = time.perf_counter() - begin
     figures["append_multiple, one stream, batches of 10,000"] = count / elapsed
+    columns = ds.ensure_stream({"bench": "columns"}, {}, ALL, Granularity.Seconds)
+    times = np.datetime64("2023-01-01T00:00:00") + np.arange(5 * count).astype("timedelta64[s]")
+    walk = np.cumsum(np.random.default_rng(1).uniform(-0.5, 0.5, 5 * count)).round(3)
+    begin = time.perf_counter()
+    ds.append_columns(columns, times, walk)
+    figures["append_columns, one stream"] = 5 * count / (time.perf_counter() - begin)
     floats = ds.ensure_stream({"bench": "floats"}, {}, ALL, Granularity.Seconds)
     for batch in batches:
         ds.append_multiple([{**d, "stream_id": floats, "value": d["value"] / 7} for d in batch])
