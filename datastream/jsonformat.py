@@ -99,9 +99,16 @@ def json_texts(values: list[Any], plain: bool = False) -> list[str]:
     return [dumps(value).decode() for value in values]
 
 
-def timestamp_texts(seconds: list[int | None]) -> list[str]:
+def timestamp_texts(seconds: Any) -> list[str]:
     """The JSON text of each timestamp, given in POSIX ``seconds`` (``null`` for ``None``), as
-    :func:`dumps` writes the ``datetime`` (``"2023-01-01T00:00:00Z"``)."""
+    :func:`dumps` writes the ``datetime`` (``"2023-01-01T00:00:00Z"``): formatted by numpy
+    at once for an integer array or a list of integers."""
+    import numpy
+
+    plain = isinstance(seconds, numpy.ndarray) and seconds.dtype.kind == "i"
+    if plain or (len(seconds) and set(map(type, seconds)) == {int}):
+        moments = numpy.asarray(seconds, dtype=numpy.int64).astype("datetime64[s]")
+        return ['"' + text + 'Z"' for text in numpy.datetime_as_string(moments).tolist()]
     prefix, suffixes = iso_hour_prefix, ISO_SECOND_SUFFIXES
     return [
         "null" if t is None else '"' + prefix(t // 3600) + suffixes[t % 3600] + '"'

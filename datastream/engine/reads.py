@@ -376,9 +376,11 @@ class BucketQuery:
         numeric = self.record["value_type"] == "numeric"
         texts = []
         for key in self.time_keys:
-            values = as_list(columns[f"t{key}"])
+            column = columns[f"t{key}"]
             texts.append(
-                timestamp_texts(values) if key in TIMESTAMP_TIME_KEYS else json_texts(values, True)
+                timestamp_texts(column)
+                if key in TIMESTAMP_TIME_KEYS
+                else json_texts(as_list(column), True)
             )
         for key in self.value_keys:
             values = as_list(columns[f"v{key}"])
