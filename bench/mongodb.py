@@ -7,8 +7,9 @@ so N defaults to 20,000 rather than the core benchmark's 1,000,000).
 
 Besides the four figures of :mod:`bench.core` it prints how many round trips (commands) one
 ``append_multiple`` of 1,000 points and one ``get_data`` page of 10,000 points take, and
-times two push-down choices both ways: tag-query filtering (server filter vs. reading every
-stream) and aggregation (a server ``$group`` vs. the engine's scan).
+times the tag-query push-down both ways (server filter vs. reading every stream). (Raw
+datapoints are compressed column chunks, which a server ``$group`` cannot read: there is no
+aggregation push-down to compare any more.)
 """
 
 from __future__ import annotations
@@ -127,32 +128,6 @@ def _tag_filtering(uri: str, database: str, streams: int) -> dict[str, float]:
     return {"server filter": pushed, "read all, filter in Python": everything}
 
 
-def _aggregation(uri: str, database: str) -> dict[str, float]:
-    backend = MongoBackend(database, host=uri)
-    ds = Datastream(backend)
-    sid = ds.find_streams({"bench": "bulk"})[0]["stream_id"]
-    record = backend.load_stream(sid)
-    lo, hi = record["earliest_datapoint"], record["latest_datapoint"] + 1
-    begin = time.perf_counter()
-    times, values = backend.scan_datapoints(record, lo, hi)
-    minutes: dict[int, list] = {}
-    for t, v in zip(times, values):
-        minutes.setdefault(t - t % 60, []).append(v)
-    summary = {b: (len(vs), sum(vs), min(vs), max(vs)) for b, vs in minutes.items()}
-    scan = time.perf_counter() - begin
-    begin = time.perf_counter()
-    grouped = list(backend.database().datapoints.aggregate([
-        {"$match": {"s": record["private"].number, "t": {"$gte": lo, "$lt": hi}}},
-        {"$group": {"_id": {"$subtract": ["$t", {"$mod": ["$t", 60]}]}, "c": {"$sum": 1},
-                    "s": {"$sum": "$v"}, "l": {"$min": "$v"}, "u": {"$max": "$v"}}},
-    ]))
-    group = time.perf_counter() - begin
-    assert len(grouped) == len(summary)
-    backend.close()
-    return {"engine scan + Python (count, sum, min, max per minute)": scan,
-            "server $group (same four)": group, "points": len(times)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--points", type=int, default=20_000, help="datapoints in the stream")
@@ -171,7 +146,6 @@ def main() -> None:
         trips = _round_trips(uri, database + "_rt", True)
         journal_trips = _round_trips(uri, database + "_rj", False)
         tags = _tag_filtering(uri, database + "_tags", arguments.streams)
-        aggregation = _aggregation(uri, database)
         with MongoClient(uri) as client:
             for name in (database, database + "_rt", database + "_rj", database + "_tags"):
                 client.drop_database(name)
@@ -192,9 +166,6 @@ def main() -> None:
     print(f"\nTag query over {arguments.streams} streams (mean of 20):")
     for name, seconds in tags.items():
         print(f"  {name:<34} {seconds * 1000:8.1f} ms")
-    print(f"\nAggregating {aggregation.pop('points'):,} raw points into minutes:")
-    for name, seconds in aggregation.items():
-        print(f"  {name:<58} {seconds * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":
