@@ -209,26 +209,34 @@ def thin_rows(
         chosen = thin(list(map(_TIME, chunk)), list(map(_VALUE, chunk)), max_points, algorithm)
         return [chunk[i] for i in chosen], len(chunk)
     chunk += following
-    end = last_time()
-    if algorithm == "m4":
-        bins = max(1, max_points // 4)  # as thin: one bin (first, min, max, last) below 8
-    else:
-        bins = _BINS_PER_POINT[algorithm] * max_points
-    extremes = _BinExtremes(
-        -numpy.inf if end is None else float(end), bins, algorithm != "minmaxlttb"
-    )
+    extremes = _extremes(algorithm, max_points, last_time())
     count = 0
     while chunk:
         count += len(chunk)
         extremes.add(chunk)
         chunk = list(itertools.islice(iterator, chunk_points))
-    candidates = extremes.rows()
+    return _choose_among(extremes.rows(), max_points, algorithm), count
+
+
+def _extremes(algorithm: str, max_points: int, end: float | None) -> _BinExtremes:
+    """The chunk-by-chunk reduction of ``algorithm`` (bins as the module docstring says)."""
     if algorithm == "m4":
-        return candidates, count
-    # LTTB over the candidates (for minmaxlttb: over its own preselection, made above).
+        bins = max(1, max_points // 4)  # as thin: one bin (first, min, max, last) below 8
+    else:
+        bins = _BINS_PER_POINT[algorithm] * max_points
+    return _BinExtremes(-numpy.inf if end is None else float(end), bins, algorithm != "minmaxlttb")
+
+
+def _choose_among(
+    candidates: list[tuple[Any, Any]], max_points: int, algorithm: str
+) -> list[tuple[Any, Any]]:
+    """The answer from the reduction's candidates: M4's are the answer; the others run LTTB
+    over them (for minmaxlttb: over its own preselection)."""
+    if algorithm == "m4":
+        return candidates
     times = list(map(_TIME, candidates))
     chosen = _thin(times, list(map(_VALUE, candidates)), max_points, algorithm, "lttb")
-    return [candidates[i] for i in chosen], count
+    return [candidates[i] for i in chosen]
 
 
 def thin_columns(
@@ -251,24 +259,12 @@ def thin_columns(
         times, values = first
         chosen = _thin(times, values, max_points, algorithm, algorithm)
         return [(int(times[i]), _item(values, i)) for i in chosen], len(times)
-    end = last_time()
-    if algorithm == "m4":
-        bins = max(1, max_points // 4)
-    else:
-        bins = _BINS_PER_POINT[algorithm] * max_points
-    extremes = _BinExtremes(
-        -numpy.inf if end is None else float(end), bins, algorithm != "minmaxlttb"
-    )
+    extremes = _extremes(algorithm, max_points, last_time())
     count = 0
     for times, values in itertools.chain((first, following), iterator):
         count += len(times)
         extremes.add_columns(times, values)
-    candidates = extremes.rows()
-    if algorithm == "m4":
-        return candidates, count
-    times_list = list(map(_TIME, candidates))
-    chosen = _thin(times_list, list(map(_VALUE, candidates)), max_points, algorithm, "lttb")
-    return [candidates[i] for i in chosen], count
+    return _choose_among(extremes.rows(), max_points, algorithm), count
 
 
 def _item(values: Any, index: int) -> Any:
