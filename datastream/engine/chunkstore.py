@@ -562,31 +562,14 @@ class ChunkStore:
             else:
                 lo = chunks[-1].last + 1
 
-    def bucket_columns(self, window: BucketWindow) -> tuple[np.ndarray, dict[str, Any]]:
-        """The stored buckets of ``window`` in ascending order as columns: the starts and
-        ``{'v<key>' / 't<key>': column}`` for the window's keys (read in one snapshot)."""
-        names = [f"v{k}" for k in window.value_keys or ()] + [
-            f"t{k}" for k in window.time_keys or ()
-        ]
+    def bucket_blobs(self, window: BucketWindow) -> list[bytes]:
+        """The bytes of the bucket chunks of ``window``, ascending (read in one snapshot)."""
         with self.storage.read_snapshot():
             chunks = self.storage.chunk_index(
                 window.record, bucket_series(window.granularity), window.lo, window.hi
             )
             data = self.storage.chunk_data([c.id for c in chunks]) if chunks else {}
-        starts_parts: list[np.ndarray] = []
-        parts: dict[str, list[Any]] = {name: [] for name in names}
-        for chunk in chunks:
-            starts, columns = decode_buckets(data[chunk.id], names)
-            a = int(np.searchsorted(starts, window.lo))
-            b = int(np.searchsorted(starts, window.hi))
-            starts_parts.append(starts[a:b])
-            for name in names:
-                parts[name].append(columns[name][a:b])
-        if not starts_parts:
-            return np.empty(0, np.int64), {name: [] for name in names}
-        return np.concatenate(starts_parts), {
-            name: _concatenate(columns) for name, columns in parts.items()
-        }
+        return [bytes(data[c.id]) for c in chunks if c.id in data]
 
     @staticmethod
     def _buckets(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +30,7 @@ from ..validation import bound_seconds
 from ..values import decode_value
 from . import rawjson
 from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
-from .chunks import as_list
+from .chunks import as_list, decode_buckets
 from .chunkstore import ChunkStore
 from .records import granularity_of, high_accuracy, value_keys
 
@@ -362,39 +363,56 @@ class BucketQuery:
 
     def fetch_json_array(self, offset: int, limit: int | None, batch_size: int | None) -> bytes:
         """The window as one JSON array. When no bucket in it is empty (the usual case), it is
-        written column by column from the stored chunks, without a Python object per
-        bucket."""
+        written from each stored chunk's datapoint texts (:func:`_chunk_texts`: made column by
+        column, and kept for chunks read again, since a chunk never changes)."""
         lo, hi = self._window(offset, limit)
         if hi > lo and not high_accuracy(self.record):
-            starts, columns = self.storage.bucket_columns(self.window.within(lo, hi))
-            if len(starts) == (hi - lo) // self.granularity.seconds:
-                return self._json_array(columns, len(starts))
+            numeric = self.record["value_type"] == "numeric"
+            time_keys = None if self.no_time else tuple(self.time_keys)
+            value_keys = None if self.no_value else tuple(self.value_keys)
+            items: list[str] = []
+            for blob in self.storage.bucket_blobs(self.window.within(lo, hi)):
+                starts, texts = _chunk_texts(blob, time_keys, value_keys, numeric)
+                a, b = int(np.searchsorted(starts, lo)), int(np.searchsorted(starts, hi))
+                items += texts[a:b]
+            if len(items) == (hi - lo) // self.granularity.seconds:
+                if self.reverse:
+                    items.reverse()
+                return ("[" + ",".join(items) + "]").encode()
         return b"[" + b",".join(self.fetch_json(offset, limit, batch_size)) + b"]"
-
-    def _json_array(self, columns: dict[str, Any], count: int) -> bytes:
-        """The JSON array of gap-free bucket columns, by the rules of :mod:`..jsonformat`."""
-        numeric = self.record["value_type"] == "numeric"
-        texts = []
-        for key in self.time_keys:
-            column = columns[f"t{key}"]
-            texts.append(
-                timestamp_texts(column)
-                if key in TIMESTAMP_TIME_KEYS
-                else json_texts(as_list(column), True)
-            )
-        for key in self.value_keys:
-            values = as_list(columns[f"v{key}"])
-            texts.append(json_texts(values, numeric and key not in TEXT_VALUE_KEYS))
-        template = datapoint_template(
-            None if self.no_time else object_template(self.time_keys, "%s"),
-            None if self.no_value else object_template(self.value_keys, "%s"),
-        )
-        rows = zip(*texts) if texts else [()] * count
-        items = [template % row for row in rows]
-        if self.reverse:
-            items.reverse()
-        return ("[" + ",".join(items) + "]").encode()
 
     def count(self, offset: int, limit: int | None) -> int:
         count = max(0, self.total - offset)
         return count if limit is None else min(count, limit)
+
+
+@functools.lru_cache(maxsize=512)
+def _chunk_texts(
+    blob: bytes,
+    time_keys: tuple[str, ...] | None,
+    value_keys: tuple[str, ...] | None,
+    numeric: bool,
+) -> tuple[np.ndarray, list[str]]:
+    """``(bucket starts, datapoint JSON texts)`` of a bucket chunk with these keys, by the
+    rules of :mod:`..jsonformat`, made column by column. Cached by the chunk's bytes (chunks
+    are immutable: the same bytes always give the same texts)."""
+    names = [f"t{k}" for k in time_keys or ()] + [f"v{k}" for k in value_keys or ()]
+    starts, columns = decode_buckets(blob, names)
+    texts = []
+    for key in time_keys or ():
+        column = columns[f"t{key}"]
+        texts.append(
+            timestamp_texts(column)
+            if key in TIMESTAMP_TIME_KEYS
+            else json_texts(as_list(column), True)
+        )
+    for key in value_keys or ():
+        values = as_list(columns[f"v{key}"])
+        texts.append(json_texts(values, numeric and key not in TEXT_VALUE_KEYS))
+    template = datapoint_template(
+        None if time_keys is None else object_template(time_keys, "%s"),
+        None if value_keys is None else object_template(value_keys, "%s"),
+    )
+    rows = zip(*texts) if texts else [()] * len(starts)
+    starts.setflags(write=False)
+    return starts, [template % row for row in rows]
