@@ -386,7 +386,7 @@ class BucketQuery:
         return count if limit is None else min(count, limit)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=128)
 def _chunk_texts(
     blob: bytes,
     time_keys: tuple[str, ...] | None,
@@ -395,7 +395,8 @@ def _chunk_texts(
 ) -> tuple[np.ndarray, list[str]]:
     """``(bucket starts, datapoint JSON texts)`` of a bucket chunk with these keys, by the
     rules of :mod:`..jsonformat`, made column by column. Cached by the chunk's bytes (chunks
-    are immutable: the same bytes always give the same texts)."""
+    are immutable: the same bytes always give the same texts); 128 chunks of up to 1,024
+    buckets hold at most about 20 MB of text per process."""
     names = [f"t{k}" for k in time_keys or ()] + [f"v{k}" for k in value_keys or ()]
     starts, columns = decode_buckets(blob, names)
     texts = []
