@@ -5,11 +5,10 @@ lost), non-finite floats are ``null``, integers of any size are exact, and a str
 lone surrogate (which UTF-8 cannot encode) is written with JSON escapes. A datapoint is
 ``{"t": ..., "v": ...}`` in that order, compact.
 
-Besides :func:`dumps`, the pieces a storage with the
-:class:`~datastream.storage.BucketJsonStorage` ability needs to write the same text in its
-database: the text of each value of a column (:func:`json_texts`, :func:`timestamp_texts`) and
-templates of a datapoint around those texts (:func:`object_template`,
-:func:`datapoint_template`).
+Besides :func:`dumps`, the pieces that write the same text column by column (the bucket
+JSON of :mod:`datastream.engine.reads`, from decoded chunks): the text of each value of a
+column (:func:`json_texts`, :func:`timestamp_texts`) and templates of a datapoint around those
+texts (:func:`object_template`, :func:`datapoint_template`).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
+import numpy
 import orjson
 
 from .constants import UNIX_EPOCH
@@ -103,8 +103,6 @@ def timestamp_texts(seconds: Any) -> list[str]:
     """The JSON text of each timestamp, given in POSIX ``seconds`` (``null`` for ``None``), as
     :func:`dumps` writes the ``datetime`` (``"2023-01-01T00:00:00Z"``): formatted by numpy
     at once for an integer array or a list of integers."""
-    import numpy
-
     plain = isinstance(seconds, numpy.ndarray) and seconds.dtype.kind == "i"
     if plain or (len(seconds) and set(map(type, seconds)) == {int}):
         moments = numpy.asarray(seconds, dtype=numpy.int64).astype("datetime64[s]")

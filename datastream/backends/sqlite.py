@@ -355,10 +355,6 @@ class Backend(BaseStorage):
         with self._lock:
             return self._conn().execute(sql, params).fetchall()
 
-    def _executemany(self, sql: str, rows: list[tuple]) -> None:
-        with self._lock:
-            self._conn().executemany(sql, rows)
-
     # Streams --------------------------------------------------------------------------------
 
     @staticmethod

@@ -182,32 +182,15 @@ class ChunkStore:
             listed = values.tolist() if isinstance(values, np.ndarray) else values
             self.insert_datapoints([(record, t, v) for t, v in zip(times.tolist(), listed)])
             return
-        head = self.storage.fetch_head(record) if held else []
+        head = self._head(record)
         if head and int(times[0]) < head[-1][0]:
             listed = values.tolist() if isinstance(values, np.ndarray) else values
-            self._seal(record, list(zip(times.tolist(), listed)))
+            self._seal(record, list(zip(times.tolist(), listed)), head=head)
             return
-        remove = []
-        last = self._last_chunk(record)
-        parts_times: list[Any] = []
-        parts_values: list[Any] = []
-        if last is not None and last.count < CHUNK_POINTS:
-            old_times, old_values = decode_raw(self.storage.chunk_data([last.id])[last.id])
-            parts_times.append(old_times)
-            parts_values.append(old_values)
-            remove.append(last.id)
         if head:
-            parts_times.append(np.array([row[0] for row in head], dtype=np.int64))
-            parts_values.append([row[1] for row in head])
-        parts_times.append(times)
-        parts_values.append(values)
-        all_times = np.concatenate(parts_times)
-        all_values = _concatenate(parts_values)
-        self.storage.write_chunks(record, RAW_SERIES, remove, _raw_chunks(all_times, all_values))
-        if head:
-            self.storage.clear_head(record)
-        record["head_count"] = 0
-        record["sealed_until"] = int(all_times[-1])
+            times = np.concatenate([np.array([row[0] for row in head], np.int64), times])
+            values = _concatenate([[row[1] for row in head], values])
+        self._write_sealed(record, times, values, head, None, 0)
 
     def _last_chunk(self, record: StreamRecord) -> ChunkInfo | None:
         sealed = record.get("sealed_until")
@@ -216,11 +199,21 @@ class ChunkStore:
         chunks = self.storage.chunk_index(record, RAW_SERIES, sealed, _ALL[1])
         return chunks[-1] if chunks else None
 
+    def _head(self, record: StreamRecord) -> list[tuple[int, Any]]:
+        """The stream's head (not read when the record says it is empty)."""
+        return self.storage.fetch_head(record) if record.get("head_count", 1) else []
+
     def _seal(
-        self, record: StreamRecord, extra: list[tuple[int, Any]], before: int | None = None
+        self,
+        record: StreamRecord,
+        extra: list[tuple[int, Any]],
+        before: int | None = None,
+        head: list[tuple[int, Any]] | None = None,
     ) -> None:
-        """Move the head's datapoints (those before ``before``), then ``extra``, into chunks."""
-        head = self.storage.fetch_head(record)
+        """Move the head's datapoints (those before ``before``), then ``extra``, into chunks
+        (``head``: the head, when the caller has read it already)."""
+        if head is None:
+            head = self.storage.fetch_head(record)
         kept = 0
         if before is not None:
             cut = bisect.bisect_left(head, before, key=lambda row: row[0])
@@ -228,22 +221,35 @@ class ChunkStore:
         rows = head + extra
         if extra and head and extra[0][0] < head[-1][0]:
             rows.sort(key=lambda row: row[0])  # stable: insertion order within a second
-        if not rows:
-            return
-        times = [row[0] for row in rows]
-        values = [row[1] for row in rows]
+        if rows:
+            times = [row[0] for row in rows]
+            self._write_sealed(record, times, [row[1] for row in rows], head, before, kept)
+
+    def _write_sealed(
+        self,
+        record: StreamRecord,
+        times: Any,
+        values: Any,
+        head: list[tuple[int, Any]],
+        before: int | None,
+        kept: int,
+    ) -> None:
+        """Write a run of datapoints (lists or arrays, after every chunk) as sealed chunks,
+        merged into the last chunk when it has room (or starts in the run's first second, so
+        that no two chunks start in one second); then drop the sealed ``head`` rows (those
+        before ``before``), ``kept`` staying."""
         remove = []
         last = self._last_chunk(record)
-        if last is not None and (last.count < CHUNK_POINTS or last.first == times[0]):
+        if last is not None and (last.count < CHUNK_POINTS or last.first == int(times[0])):
             old_times, old_values = decode_raw(self.storage.chunk_data([last.id])[last.id])
-            times = as_list(old_times) + times
-            values = as_list(old_values) + values  # type: ignore[arg-type]
+            times = np.concatenate([old_times, np.asarray(times, np.int64)])
+            values = _concatenate([old_values, values])
             remove.append(last.id)
         self.storage.write_chunks(record, RAW_SERIES, remove, _raw_chunks(times, values))
         if head:
             self.storage.clear_head(record, before)
         record["head_count"] = kept
-        record["sealed_until"] = times[-1]
+        record["sealed_until"] = int(times[-1])
 
     def seal_passed(self, record: StreamRecord, before: int) -> bool:
         """Seal the head's datapoints before ``before`` (passed by downsampling) when there
@@ -254,7 +260,7 @@ class ChunkStore:
         passed = bisect.bisect_left(head, before, key=lambda row: row[0])
         if passed < SEAL_AFTER_DOWNSAMPLING:
             return False
-        self._seal(record, [], before)
+        self._seal(record, [], before, head)
         return True
 
     def _insert_past(self, record: StreamRecord, rows: list[tuple[int, Any]]) -> None:
@@ -317,13 +323,12 @@ class ChunkStore:
             storage.write_chunks(record, series, [chunk.id], kept)
             dropped += at
         if series == RAW_SERIES:
-            if record.get("head_count", 1):
-                head = storage.fetch_head(record)
-                passed = bisect.bisect_left(head, before, key=lambda row: row[0])
-                if passed:
-                    storage.clear_head(record, before)
-                    record["head_count"] = len(head) - passed
-                    dropped += passed
+            head = self._head(record)
+            passed = bisect.bisect_left(head, before, key=lambda row: row[0])
+            if passed:
+                storage.clear_head(record, before)
+                record["head_count"] = len(head) - passed
+                dropped += passed
             last = self._last_chunk(record)
             if last is None:
                 remaining = storage.chunk_index(record, RAW_SERIES, *_ALL)
@@ -334,8 +339,8 @@ class ChunkStore:
         """The second of the first datapoint (bucket start) of ``series``, or ``None``."""
         chunks = self.storage.chunk_index(record, series, *_ALL)
         first = chunks[0].first if chunks else None
-        if series == RAW_SERIES and record.get("head_count", 1):
-            head = self.storage.fetch_head(record)
+        if series == RAW_SERIES:
+            head = self._head(record)
             if head and (first is None or head[0][0] < first):
                 first = head[0][0]
         return first
@@ -371,7 +376,7 @@ class ChunkStore:
         storage = self.storage
         with storage.read_snapshot():
             chunks = storage.chunk_index(record, RAW_SERIES, lo, hi)
-            head = storage.fetch_head(record) if record.get("head_count", 1) else []
+            head = self._head(record)
             # Positions of whole chunks come from their counts; edge chunks are decoded.
             plan: list[tuple[ChunkInfo, int | None]] = []  # (chunk, count inside or None)
             for chunk in chunks:
@@ -450,7 +455,7 @@ class ChunkStore:
         storage = self.storage
         with storage.read_snapshot():
             chunks = storage.chunk_index(record, RAW_SERIES, lo, hi)
-            head = storage.fetch_head(record) if record.get("head_count", 1) else []
+            head = self._head(record)
             edges = [c.id for c in chunks if not (lo <= c.first and c.last < hi)]
             data = storage.chunk_data(edges) if edges else {}
         count = sum(c.count for c in chunks if lo <= c.first and c.last < hi)
