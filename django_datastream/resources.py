@@ -8,10 +8,10 @@ applies: ``authentication``, ``authorization``, ``throttle``, ``cache``, ``pagin
 hooks: where the objects come from (``get_object_list``, ``obj_get_list``, ``obj_get``,
 ``detail_uri_kwargs``), how they are dehydrated (tastypie's ``full_dehydrate``;
 ``dehydrate_resource_uri``), the schema's ``choices`` (``build_schema``), its own URLs
-(``prepend_urls``: ``set/…/`` and ``<id>/live/``) and the list's 304
-(``alter_list_data_to_serialize``). The answer conventions of the API (JSON errors, CORS,
-read-only methods with HEAD, the throttle counting every answer once) are one wrapper of every
-view, ``wrap_view``, around tastypie's own ``is_authenticated``, ``throttle_check`` and
+(``prepend_urls``: ``set/…/`` and ``<id>/live/``). The answer conventions of the API (JSON
+errors, CORS, read-only methods with HEAD, the throttle counting every answer once, the 304 of
+a current page) are one wrapper of every view, ``wrap_view``, around tastypie's own
+``is_authenticated``, ``throttle_check`` and
 ``log_throttled_access``; ``determine_format`` is the one content negotiation per request.
 
 The detail view reads and dehydrates the stream, then hands the request to the detail pipeline
@@ -21,6 +21,7 @@ once: granularity, cache validators, read or export, pagination, finish, render.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -30,7 +31,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
 from tastypie.cache import NoCache
 from tastypie.exceptions import ImmediateHttpResponse, Unauthorized
@@ -59,7 +59,7 @@ from .formats.serializer import (
 )
 from .http import caching
 from .http.negotiation import determine_format
-from .http.responses import ApiError, check_read_method, respond
+from .http.responses import ApiError, api_view
 from .ingest.resource import WritableResource
 from .live.view import access_check, check_live_parameters, live_response
 from .params.parse import (
@@ -83,6 +83,8 @@ _VIEWS = {
     "dispatch_detail": ("detail", "get_stream"),
     "get_schema": ("", "get_stream_schema"),
 }
+#: Views whose answers are tagged from their body (pages of streams).
+_TAGGED_BY_BODY = frozenset({"get_list", "get_set"})
 
 
 class StreamObjects:
@@ -197,12 +199,13 @@ class StreamResource(WritableResource, Resource):
     # Answer conventions ----------------------------------------------------------------------
 
     def wrap_view(self, view: str) -> Callable[..., HttpResponse]:
-        """Every URL answers through :func:`django_datastream.http.responses.respond` (JSON errors,
-        CORS headers, HEAD); ``Meta.cache`` sets the caching headers as in tastypie.
+        """Every URL answers through :func:`django_datastream.http.responses.respond` (the
+        method checked first, JSON errors, CORS headers, HEAD); ``Meta.cache`` sets the caching
+        headers as in tastypie.
 
-        The wrapper does what tastypie's ``dispatch`` does around a view, in its order, with the
-        API's conventions: the method (GET and HEAD, answered as GET, when the view's allowed
-        methods have ``'get'``; OPTIONS answers 200, anything else 405: the API is read-only),
+        Around the view, the steps of tastypie's ``dispatch``, in its order, with the API's
+        conventions: the method (GET and HEAD, answered as GET, when the view's allowed methods
+        have ``'get'``; OPTIONS answers 200, anything else 405: the API is read-only),
         ``is_authenticated``, ``throttle_check``, the view, and ``log_throttled_access`` once
         for every request let through by the throttle, whatever its answer (a page, a
         streamed export, a 304, a HEAD answer, a live connection or an error; tastypie's
@@ -212,26 +215,24 @@ class StreamResource(WritableResource, Resource):
 
         tastypie's ``dispatch_list`` is answered by its ``get_list``, ``dispatch_detail`` by
         :meth:`get_stream` (the detail pipeline), ``get_schema`` by :meth:`get_stream_schema`
-        (tastypie's, without its own method, authentication and throttle steps)."""
+        (tastypie's, without its own method, authentication and throttle steps). The answers
+        of ``get_list`` and :meth:`get_set` are tagged (``ETag``) from their body, and a
+        client's current copy is answered 304."""
         kind, name = _VIEWS.get(view, ("", view))
-
-        @csrf_exempt
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            return respond(request, self._answer, kind, name, *args, **kwargs)
-
-        return wrapper
-
-    def _answer(
-        self, request: HttpRequest, kind: str, name: str, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
         allowed = getattr(self._meta, f"{kind}_allowed_methods") if kind else ["get"]
-        check_read_method(request, allowed)
+        return api_view(functools.partial(self._answer, name), read_methods=allowed)
+
+    def _answer(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.is_authenticated(request)
         self.throttle_check(request)
         try:
             response = getattr(self, name)(request, *args, **kwargs)
         finally:
             self.log_throttled_access(request)
+        if name in _TAGGED_BY_BODY:
+            unchanged = caching.body_validators(request, response)
+            if unchanged is not None:
+                return unchanged
         patch_vary_headers(response, ("Accept",))  # the format may follow the Accept header
         cache = self._meta.cache
         varies = getattr(cache, "varies", None)
@@ -243,17 +244,6 @@ class StreamResource(WritableResource, Resource):
         # own choosing keeps its Cache-Control).
         caching.finish(request, response, replace_control=type(cache) in (NoCache, NoCacheHeaders))
         return response
-
-    def alter_list_data_to_serialize(self, request: HttpRequest, data: Any) -> Any:
-        """tastypie's hook; answers 304 when the client's copy of this page is current."""
-        data = super().alter_list_data_to_serialize(request, data)
-        unchanged = caching.list_validators(
-            request, data, self.determine_format(request),
-            self._meta.serializer.datetime_formatting,
-        )  # fmt: skip
-        if unchanged is not None:
-            raise ImmediateHttpResponse(unchanged)
-        return data
 
     def determine_format(self, request: HttpRequest) -> str:
         """The negotiated content type (``?format=``, ``callback``, ``Accept``)."""

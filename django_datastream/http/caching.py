@@ -26,9 +26,9 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 __all__ = [
     "NO_CACHE",
     "apply_cache_headers",
+    "body_validators",
     "conditional",
     "finish",
-    "list_validators",
     "make_etag",
     "not_modified",
     "remember",
@@ -114,27 +114,12 @@ def finish(request: HttpRequest, response: HttpResponse, replace_control: bool =
     patch_vary_headers(response, VARY)
 
 
-def _page_parameters(params: Any, known: set[str]) -> list[Any]:
-    """The request's parameters that the parsed query does not hold, in a stable order."""
-    return sorted((key, params.getlist(key)) for key in params if key not in known)
-
-
-def list_validators(
-    request: HttpRequest, data: Any, content_type: str, datetime_formatting: str
-) -> HttpResponse | None:
-    """Remember the tag of a list answer made of ``data`` (its dehydrated page); the 304 (or
-    412) answer if the client's copy is current."""
-
-    def plain(value: Any) -> Any:
-        return getattr(value, "data", value)
-
-    page = {key: plain(value) for key, value in data.items()}
-    for key, value in page.items():
-        if isinstance(value, list):
-            page[key] = [plain(item) for item in value]
-    etag = make_etag(
-        "list", request.path, page, _page_parameters(request.GET, set()), content_type,
-        datetime_formatting,
-    )  # fmt: skip
+def body_validators(request: HttpRequest, response: HttpResponse) -> HttpResponse | None:
+    """Remember the tag of a successful list answer, a digest of its body (the page, its
+    format and the request's parameters are all in it); the 304 (or 412) answer if the
+    client's copy is current. A page of streams is small: it is made before it is compared."""
+    if response.status_code != 200 or response.streaming:
+        return None
+    etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
     remember(request, etag, NO_CACHE)
     return not_modified(request, etag, NO_CACHE)

@@ -41,6 +41,7 @@ __all__ = [
     "ApiError",
     "api_error",
     "add_cors_headers",
+    "api_view",
     "check_read_method",
     "error_response",
     "method_not_allowed_response",
@@ -141,14 +142,31 @@ def render(
     return response
 
 
+def api_view(
+    view: Callable[..., HttpResponse], read_methods: Iterable[str] | None = None
+) -> Callable[..., HttpResponse]:
+    """The Django view answering with ``view`` through :func:`respond` (CSRF exempt: the API
+    authenticates every request itself). With ``read_methods`` (lower-case names, as in
+    tastypie's ``Meta.allowed_methods``) it is a read view: the method is checked first
+    (:func:`check_read_method`)."""
+
+    @csrf_exempt
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return respond(request, view, *args, read_methods=read_methods, **kwargs)
+
+    return wrapper
+
+
 def respond(
     request: HttpRequest,
     view: Callable[..., HttpResponse],
     *args: Any,
+    read_methods: Iterable[str] | None = None,
     **kwargs: Any,
 ) -> HttpResponse:
     """Run an API ``view``; turn errors into JSON error responses, give empty error answers a
-    JSON body, add CORS headers, drop the body of HEAD answers.
+    JSON body, add CORS headers, drop the body of HEAD answers. With ``read_methods``, the
+    request's method is checked before the view runs (:func:`check_read_method`).
 
     Expected errors (bad parameters, unknown streams, refused access) become 4xx, an unusable
     backend 503; anything else is a bug: logged and answered 500 (and reported through
@@ -157,6 +175,8 @@ def respond(
     # A read-only API: the override could only turn a GET into a refused write.
     request.META.pop("HTTP_X_HTTP_METHOD_OVERRIDE", None)
     try:
+        if read_methods is not None:
+            check_read_method(request, read_methods)
         response = view(request, *args, **kwargs)
     except Exception as error:  # noqa: BLE001 - every error must become a JSON response
         response = _error_to_response(request, error)

@@ -24,6 +24,7 @@ A request is all or nothing: the body is read and checked whole, then written wi
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -34,7 +35,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
-from django.views.decorators.csrf import csrf_exempt
 from tastypie.bundle import Bundle
 from tastypie.exceptions import Unauthorized
 
@@ -43,7 +43,7 @@ from datastream.tagquery import matches, parse_query
 
 from ..conf import datastream_settings
 from ..errors import ApiError, quote
-from ..http.responses import api_error, respond
+from ..http.responses import api_error, api_view
 from ..params.times import EPOCH_UNITS
 from . import access
 from .bodies import parse_records
@@ -94,15 +94,10 @@ class WritableResource:
 
     def wrap_write(self, view: str, kind: str, influx: bool = False) -> Callable[..., Any]:
         """The view ``view`` behind tastypie's dispatch steps for writes."""
-
-        @csrf_exempt
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            return respond(request, self._write, view, kind, influx, **kwargs)
-
-        return wrapper
+        return api_view(functools.partial(self._write, view, kind, influx))
 
     def _write(
-        self, request: HttpRequest, view: str, kind: str, influx: bool, **kwargs: Any
+        self, view: str, kind: str, influx: bool, request: HttpRequest, **kwargs: Any
     ) -> HttpResponse:
         access.check_write_method(request)
         access.check_writes_allowed(self._meta, kind)
