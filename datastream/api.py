@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import exceptions
+from .arguments import DATA_ARGUMENTS
 from .constants import (
     DERIVE_OPERATORS,
     RESERVED_TAGS,
@@ -237,10 +238,9 @@ class Datastream:
                 "One and only one time range start must be specified."
             )
         return self._engine.get_data(
-            _data_query(
-                stream_id, granularity, start, end, start_exclusive, end_exclusive, reverse,
-                value_downsamplers, time_downsamplers,
-            )  # fmt: skip
+            # The signature names the arguments (it is the public API); DATA_ARGUMENTS, their
+            # one list, picks them from it.
+            _data_query(stream_id, locals())
         )
 
     def get_open_buckets(
@@ -269,10 +269,9 @@ class Datastream:
         if start is not None and start_exclusive is not None:
             raise exceptions.InvalidTimeRange("Only one time range start can be specified.")
         return self._engine.get_open_buckets(
-            _data_query(
-                stream_id, granularity, start, end, start_exclusive, end_exclusive, reverse,
-                value_downsamplers, time_downsamplers,
-            )  # fmt: skip
+            # The signature names the arguments (it is the public API); DATA_ARGUMENTS, their
+            # one list, picks them from it.
+            _data_query(stream_id, locals())
         )
 
     # Maintenance -----------------------------------------------------------------------------
@@ -316,38 +315,37 @@ class Datastream:
         self.backend.switch_database(database_name)
 
 
-def _data_query(
-    stream_id: str,
-    granularity: Any,
-    start: Any,
-    end: Any,
-    start_exclusive: Any,
-    end_exclusive: Any,
-    reverse: Any,
-    value_downsamplers: Any,
-    time_downsamplers: Any,
-) -> DataQuery:
-    """The :class:`DataQuery` of a read's arguments, checked and normalised (whether a start
-    is required is the caller's rule)."""
-    if end is not None and end_exclusive is not None:
+def _timestamp(name: str) -> Callable[[Any], Any]:
+    def normalise(value: Any) -> Any:
+        return normalize_timestamp(value, name) if value is not None else None
+
+    return normalise
+
+
+def _granularity(value: Any) -> Any:
+    check_granularity(value)
+    return value
+
+
+#: How each argument of ``get_data`` (after the stream id) is checked and normalised.
+_NORMALISE: dict[str, Callable[[Any], Any]] = {
+    "granularity": _granularity,
+    "start": _timestamp("start"),
+    "end": _timestamp("end"),
+    "start_exclusive": _timestamp("start_exclusive"),
+    "end_exclusive": _timestamp("end_exclusive"),
+    "reverse": bool,
+    "value_downsamplers": lambda names: check_downsampler_names(names, "value"),
+    "time_downsamplers": lambda names: check_downsampler_names(names, "time"),
+}
+if tuple(_NORMALISE) != DATA_ARGUMENTS:  # pragma: no cover - a change of DataArguments
+    raise RuntimeError(f"datastream.api normalises {tuple(_NORMALISE)}, not {DATA_ARGUMENTS}")
+
+
+def _data_query(stream_id: str, arguments: Mapping[str, Any]) -> DataQuery:
+    """The :class:`DataQuery` of a read's arguments (:data:`DATA_ARGUMENTS`, picked from
+    ``arguments``), checked and normalised in their order (whether a start is required is the caller's rule)."""
+    if arguments["end"] is not None and arguments["end_exclusive"] is not None:
         raise exceptions.InvalidTimeRange("Only one time range end can be specified.")
-    check_granularity(granularity)
-    value_downsamplers = check_downsampler_names(value_downsamplers, "value")
-    time_downsamplers = check_downsampler_names(time_downsamplers, "time")
-    start = normalize_timestamp(start, "start") if start is not None else None
-    end = normalize_timestamp(end, "end") if end is not None else None
-    if start_exclusive is not None:
-        start_exclusive = normalize_timestamp(start_exclusive, "start_exclusive")
-    if end_exclusive is not None:
-        end_exclusive = normalize_timestamp(end_exclusive, "end_exclusive")
-    return DataQuery(
-        stream_id=stream_id,
-        granularity=granularity,
-        start=start,
-        end=end,
-        start_exclusive=start_exclusive,
-        end_exclusive=end_exclusive,
-        reverse=bool(reverse),
-        value_downsamplers=value_downsamplers,
-        time_downsamplers=time_downsamplers,
-    )
+    normalised = {name: normalise(arguments[name]) for name, normalise in _NORMALISE.items()}
+    return DataQuery(stream_id=stream_id, **normalised)

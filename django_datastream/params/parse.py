@@ -186,10 +186,6 @@ def _timestamp_parser(parameter: str) -> Callable[[str, str], datetime.datetime]
     return parse
 
 
-_parse_start = _timestamp_parser("start")
-_parse_start_exclusive = _timestamp_parser("start_exclusive")
-_parse_end = _timestamp_parser("end")
-_parse_end_exclusive = _timestamp_parser("end_exclusive")
 
 
 def parse_boolean(value: str, key: str) -> bool:
@@ -226,35 +222,46 @@ class DetailQuery(DataArguments):
 DEFAULT_START = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 
+#: The parser of each ``get_data`` argument's value (the ``query`` entries of the table, in
+#: the order of :data:`datastream.arguments.DATA_ARGUMENTS`); list parsers take one item.
+_QUERY_PARSERS: dict[str, Callable[..., Any]] = {
+    "granularity": _parse_granularity,
+    "start": _timestamp_parser("start"),
+    "end": _timestamp_parser("end"),
+    "start_exclusive": _timestamp_parser("start_exclusive"),
+    "end_exclusive": _timestamp_parser("end_exclusive"),
+    "reverse": parse_boolean,
+    "value_downsamplers": _parse_value_downsampler,
+    "time_downsamplers": _parse_time_downsampler,
+}
+_QUERY_PARAMETERS = tuple(p for p in PARAMETERS if p.role == "query")
+if tuple(_QUERY_PARSERS) != tuple(p.name for p in _QUERY_PARAMETERS):  # pragma: no cover
+    raise RuntimeError("params.parse must have a parser for every query parameter of the table")
+
+
 def parse_detail_query(params: Any, default_granularity: Any) -> DetailQuery:
-    """Parse the datapoint parameters of a detail request (``params`` is a ``QueryDict``)."""
-    granularity = get_parameter(params, "granularity", _parse_granularity, default_granularity)
-    start = get_parameter(params, "start", _parse_start)
-    start_exclusive = get_parameter(params, "start_exclusive", _parse_start_exclusive)
-    end = get_parameter(params, "end", _parse_end)
-    end_exclusive = get_parameter(params, "end_exclusive", _parse_end_exclusive)
-    if start is not None and start_exclusive is not None:
+    """Parse the datapoint parameters of a detail request (``params`` is a ``QueryDict``): the
+    ``query`` entries of the parameter table, each by its parser."""
+    values = {
+        p.name: (get_list_parameter if p.many else get_parameter)(
+            params, p.name, _QUERY_PARSERS[p.name]
+        )
+        for p in _QUERY_PARAMETERS
+    }
+    if values["start"] is not None and values["start_exclusive"] is not None:
         raise QueryError(
             "Only one time range start can be specified: got both 'start' and 'start_exclusive'."
         )
-    if end is not None and end_exclusive is not None:
+    if values["end"] is not None and values["end_exclusive"] is not None:
         raise QueryError(
             "Only one time range end can be specified: got both 'end' and 'end_exclusive'."
         )
-    if start is None and start_exclusive is None:
-        start = DEFAULT_START
-    return DetailQuery(
-        granularity=granularity,
-        start=start,
-        end=end,
-        start_exclusive=start_exclusive,
-        end_exclusive=end_exclusive,
-        reverse=bool(get_parameter(params, "reverse", parse_boolean, False)),
-        value_downsamplers=get_list_parameter(
-            params, "value_downsamplers", _parse_value_downsampler
-        ),
-        time_downsamplers=get_list_parameter(params, "time_downsamplers", _parse_time_downsampler),
-    )
+    if values["granularity"] is None:
+        values["granularity"] = default_granularity
+    if values["start"] is None and values["start_exclusive"] is None:
+        values["start"] = DEFAULT_START
+    values["reverse"] = bool(values["reverse"])
+    return DetailQuery(**values)
 
 
 # Chart parameters ---------------------------------------------------------------------------
