@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import re
 import zlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core import signing
 
@@ -40,7 +41,14 @@ from datastream.constants import TIME_DOWNSAMPLERS
 from datastream.granularity import from_seconds, to_seconds
 from datastream.limits import INT64_MAX, MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 
+from ..params.parse import CursorParameter, QueryError
+
+if TYPE_CHECKING:
+    from .request import DetailRequest
+
 __all__ = [
+    "DATAPOINTS",
+    "STREAMS",
     "DatapointPosition",
     "InvalidCursor",
     "ListPosition",
@@ -48,10 +56,14 @@ __all__ = [
     "TOKEN_PATTERN",
     "Window",
     "continue_datapoints",
+    "datapoints_scope",
     "decode_cursor",
     "encode_cursor",
+    "next_datapoints_cursor",
+    "page_position",
     "position_after",
     "query_digest",
+    "window_after_cursor",
 ]
 
 #: Longest token accepted (real ones are well under 200 characters).
@@ -74,8 +86,13 @@ _TIME_RANGE = (MIN_BOUND_SECONDS, MAX_BOUND_SECONDS)
 GetData = Callable[..., Datapoints]
 
 
-class InvalidCursor(ValueError):
-    """A cursor that cannot be used here; the message says why."""
+class InvalidCursor(QueryError):
+    """A cursor that cannot be used here; the message says why (answered 400)."""
+
+
+#: Cursor kinds: a cursor of one is refused by the other.
+DATAPOINTS = "datapoints"
+STREAMS = "streams"
 
 
 def query_digest(scope: Any) -> str:
@@ -309,6 +326,55 @@ def continue_datapoints(
     return Window(continued, position.skip + appended, position)
 
 
+def page_position(
+    get_data: GetData, window: Window, highest: Any, length: int
+) -> DatapointPosition:
+    """The position after a page of ``length`` (> 0) datapoints read from ``window``, found
+    without the page's own datapoints (which a JSON answer never turns into Python objects):
+    one datapoint read, and for raw data one or two counts."""
+    arguments = window.arguments
+    index = window.offset + length - 1
+    if not _is_raw(arguments, highest):  # buckets: the last one's time is enough
+        return position_after(get_data, window, highest, [None] * length)
+    last = next(iter(get_data(**arguments)[index : index + 1]))
+    moment = last["t"]
+    if not arguments["reverse"]:
+        before = get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
+    else:
+        every = get_data(**arguments).count()
+        before = every - get_data(**{**arguments, "end": moment, "end_exclusive": None}).count()
+    # The page's datapoints of that second: those after the ones of other seconds.
+    run = max(1, min(length, index + 1 - before))
+    seconds = to_seconds(moment)
+    times: list[int | None] = [None] * (length - run) + [seconds] * run
+    return position_after(get_data, window, highest, times)
+
+
+def datapoints_scope(stream_id: str, echo: dict[str, Any]) -> dict[str, Any]:
+    """What a datapoint cursor is bound to: the stream and the parsed query (its ``echo``)."""
+    return {"stream": stream_id, "query": echo}
+
+
+def window_after_cursor(detail: DetailRequest, cursor: CursorParameter) -> Window:
+    """The window continuing the query of ``detail`` right after its ``cursor`` (400 if the
+    cursor is invalid, altered or made for another query)."""
+    stream = detail.stream
+    scope = datapoints_scope(stream.id, detail.echo)
+    values = decode_cursor(cursor.token, DATAPOINTS, scope, cursor.name)
+    get_data = functools.partial(detail.datastream.get_data, stream.id)
+    position = DatapointPosition.from_list(values)
+    return continue_datapoints(get_data, detail.arguments, stream.highest_granularity, position)
+
+
+def next_datapoints_cursor(detail: DetailRequest, window: Window, length: int) -> str:
+    """The cursor continuing after a page of ``length`` (> 0) datapoints read from
+    ``window``."""
+    stream = detail.stream
+    get_data = functools.partial(detail.datastream.get_data, stream.id)
+    position = page_position(get_data, window, stream.highest_granularity, length)
+    return encode_cursor(DATAPOINTS, datapoints_scope(stream.id, detail.echo), position.to_list())
+
+
 # The stream list ------------------------------------------------------------------------------
 
 
@@ -338,4 +404,4 @@ class ListPosition:
 
 
 #: Cursor kind -> its position, checked by :func:`decode_cursor`.
-_POSITION_TYPES: dict[str, Any] = {"datapoints": DatapointPosition, "streams": ListPosition}
+_POSITION_TYPES: dict[str, Any] = {DATAPOINTS: DatapointPosition, STREAMS: ListPosition}

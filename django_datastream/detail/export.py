@@ -46,9 +46,8 @@ from ..formats.csv import csv_columns, datapoint_header, datapoint_rows
 from ..formats.ndjson import ndjson_lines
 from ..formats.serializer import CONTENT_TYPES
 from ..http.caching import finish
-from ..params.parse import DEFAULT_START, get_parameter
+from ..params.parse import DEFAULT_START, get_parameter, parse_limit, parse_offset
 from .cursors import GetData, Window, continue_datapoints, position_after
-from .pagination import parse_limit, parse_offset
 from .request import DetailRequest
 
 __all__ = [

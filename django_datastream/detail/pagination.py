@@ -19,33 +19,28 @@ and ``next`` as the URI carrying ``meta.next_cursor``.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from tastypie.paginator import Paginator
 
-from datastream.granularity import to_seconds
-
 from ..conf import datastream_settings
 from ..params.parse import (
-    ALIASES,
-    MAX_OFFSET,
-    QueryError,
     get_parameter,
-    parse_integer,
+    parse_cursor,
+    parse_limit,
+    parse_offset,
     parse_tag_filters,
-    quote,
 )
 from .cursors import (
-    DatapointPosition,
-    InvalidCursor,
+    DATAPOINTS,
+    STREAMS,
     ListPosition,
     Window,
-    continue_datapoints,
+    datapoints_scope,
     decode_cursor,
     encode_cursor,
-    position_after,
+    next_datapoints_cursor,
+    page_position,
 )
 from .request import DetailRequest
 
@@ -59,44 +54,9 @@ __all__ = [
     "cursor_meta",
     "cursor_uri",
     "detail_meta",
-    "detail_window",
+    "detail_scope",
     "page_position",
-    "parse_limit",
-    "parse_offset",
-    "read_cursor",
 ]
-
-
-def parse_limit(value: str, key: str) -> int:
-    """A ``limit`` parameter: a non-negative integer."""
-    limit = parse_integer(value)
-    if limit is None:
-        raise QueryError(
-            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
-            "Please provide a positive integer."
-        )
-    if limit < 0:
-        raise QueryError(
-            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
-            "Please provide a positive integer >= 0."
-        )
-    return limit
-
-
-def parse_offset(value: str, key: str) -> int:
-    """An ``offset`` parameter: an integer from 0 to 2**63 - 1."""
-    offset = parse_integer(value)
-    if offset is None:
-        raise QueryError(
-            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
-            "Please provide an integer."
-        )
-    if not 0 <= offset <= MAX_OFFSET:
-        raise QueryError(
-            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
-            f"Please provide a positive integer >= 0 and <= {MAX_OFFSET}."
-        )
-    return offset
 
 
 class StreamsPaginator(Paginator):
@@ -202,75 +162,6 @@ class DatapointsPaginator(StreamsPaginator):
     max_limit_setting = "DETAIL_MAX_LIMIT"
 
 
-#: Cursor kinds: a cursor of one is refused by the other.
-DATAPOINTS = "datapoints"
-STREAMS = "streams"
-
-
-def _token(value: str, key: str) -> str:
-    return value
-
-
-def read_cursor(params: Any, kind: str, scope: Any) -> list[int] | None:
-    """The position in the request's ``cursor`` (``cu``), ``None`` without one. Raises
-    :class:`~django_datastream.params.parse.QueryError` for a cursor with ``offset``, or one that
-    is invalid, altered or made for another query."""
-    token = get_parameter(params, "cursor", _token)
-    if token is None:
-        return None
-    name = "cursor" if "cursor" in params else ALIASES["cursor"]
-    for key in ("offset", ALIASES["offset"]):
-        if key in params:
-            raise QueryError(
-                f"'{name}' cannot be combined with '{key}' ({quote(params[key])}): a cursor "
-                "already says where the page starts."
-            )
-    try:
-        return decode_cursor(token, kind, scope, name)
-    except InvalidCursor as error:
-        raise QueryError(str(error)) from None
-
-
-def datapoint_position(values: list[int]) -> DatapointPosition:
-    """A decoded datapoint position (400 if malformed)."""
-    try:
-        return DatapointPosition.from_list(values)
-    except InvalidCursor as error:
-        raise QueryError(str(error)) from None
-
-
-def list_position(values: list[int]) -> ListPosition:
-    """A decoded stream-list position (400 if malformed)."""
-    try:
-        return ListPosition.from_list(values)
-    except InvalidCursor as error:
-        raise QueryError(str(error)) from None
-
-
-def page_position(
-    get_data: Callable[..., Any], window: Window, highest: Any, length: int
-) -> DatapointPosition:
-    """The position after a page of ``length`` (> 0) datapoints read from ``window``, found
-    without the page's own datapoints (which a JSON answer never turns into Python objects):
-    one datapoint read, and for raw data one or two counts."""
-    arguments = window.arguments
-    index = window.offset + length - 1
-    if arguments["granularity"] < highest:  # buckets: the last one's time is enough
-        return position_after(get_data, window, highest, [None] * length)
-    last = next(iter(get_data(**arguments)[index : index + 1]))
-    moment = last["t"]
-    if not arguments["reverse"]:
-        before = get_data(**{**arguments, "end": None, "end_exclusive": moment}).count()
-    else:
-        every = get_data(**arguments).count()
-        before = every - get_data(**{**arguments, "end": moment, "end_exclusive": None}).count()
-    # The page's datapoints of that second: those after the ones of other seconds.
-    run = max(1, min(length, index + 1 - before))
-    seconds = to_seconds(moment)
-    times: list[int | None] = [None] * (length - run) + [seconds] * run
-    return position_after(get_data, window, highest, times)
-
-
 def cursor_uri(resource_uri: str, params: Any, cursor: str) -> str:
     """``resource_uri`` with the request's parameters, ``cursor`` instead of any paging."""
     query = params.copy()
@@ -283,20 +174,16 @@ def cursor_uri(resource_uri: str, params: Any, cursor: str) -> str:
 def cursor_meta(
     meta: dict[str, Any],
     *,
-    kind: str,
-    scope: Any,
-    position: list[int] | None,
+    token: str | None,
     by_cursor: bool,
-    given: str | None,
     resource_uri: str | None,
     params: Any,
     skipped: int,
 ) -> dict[str, Any]:
-    """``meta`` with ``next_cursor`` (the cursor after this page: ``position``, or ``given``
+    """``meta`` with ``next_cursor`` (``token``: the cursor after this page, or the one given
     again after an empty page reached by cursor, else ``None``). A page reached by cursor
     (``by_cursor``; ``skipped`` items of its window precede it) gets ``offset`` and
     ``previous`` ``null``, ``total_count`` from the cursor on and ``next`` by cursor."""
-    token = encode_cursor(kind, scope, position) if position is not None else given
     meta["next_cursor"] = token
     if by_cursor:
         meta["offset"] = None
@@ -316,23 +203,7 @@ def cursor_meta(
 
 def detail_scope(stream_id: str, query: Any) -> dict[str, Any]:
     """What a datapoint cursor is bound to: the stream and the parsed query."""
-    return _scope(stream_id, query.echo())
-
-
-def _scope(stream_id: str, echo: dict[str, Any]) -> dict[str, Any]:
-    return {"stream": stream_id, "query": echo}
-
-
-def detail_window(detail: DetailRequest) -> Window:
-    """The window of datapoints a detail request reads: the query itself, or its
-    continuation after the request's cursor."""
-    values = read_cursor(detail.params, DATAPOINTS, _scope(detail.stream.id, detail.echo))
-    if values is None:
-        return Window(detail.arguments)
-    get_data = functools.partial(detail.datastream.get_data, detail.stream.id)
-    return continue_datapoints(
-        get_data, detail.arguments, detail.stream.highest_granularity, datapoint_position(values)
-    )
+    return datapoints_scope(stream_id, query.echo())
 
 
 def _narrow(page: dict[str, Any], key: str, length: int) -> None:
@@ -342,35 +213,27 @@ def _narrow(page: dict[str, Any], key: str, length: int) -> None:
 
 
 def detail_meta(
-    params: Any,
-    datastream: Any,
-    stream: Any,
-    echo: dict[str, Any],
-    window: Window,
-    page: dict[str, Any],
-    resource_uri: str | None,
+    detail: DetailRequest, window: Window, page: dict[str, Any]
 ) -> dict[str, Any]:
-    """``meta`` of a detail page read from ``window`` with its cursor fields (bound to the
-    query's ``echo``); the page's ``objects`` are kept to the datapoints it counted."""
+    """``meta`` of a detail page read from ``window`` with its cursor fields; the page's
+    ``objects`` are kept to the datapoints it counted."""
     meta = page["meta"]
     offset = meta["offset"]
     limit = meta["limit"]
     length = max(0, min(limit, meta["total_count"] - offset)) if limit else 0
     _narrow(page, "objects", length)
-    position = None
-    if length:
-        get_data = functools.partial(datastream.get_data, stream.id)
-        read = Window(window.arguments, offset, window.position)
-        position = page_position(get_data, read, stream.highest_granularity, length).to_list()
+    given = detail.cursor.token if detail.cursor is not None else None
+    token = (
+        next_datapoints_cursor(detail, Window(window.arguments, offset, window.position), length)
+        if length
+        else given
+    )
     return cursor_meta(
         meta,
-        kind=DATAPOINTS,
-        scope=_scope(stream.id, echo),
-        position=position,
+        token=token,
         by_cursor=window.position is not None,
-        given=get_parameter(params, "cursor", _token),
-        resource_uri=resource_uri,
-        params=params,
+        resource_uri=detail.resource_uri,
+        params=detail.params,
         skipped=window.offset,
     )
 
@@ -385,10 +248,12 @@ class CursorStreamsPaginator(StreamsPaginator):
     streams already returned, and ``meta.next_cursor`` continues after this page."""
 
     def __init__(self, request_data: Any, objects: Any, *args: Any, **kwargs: Any) -> None:
-        values = read_cursor(request_data, STREAMS, list_scope(request_data))
-        self.by_cursor = values is not None
-        if values is not None:
-            kwargs["offset"] = list_position(values).count
+        cursor = parse_cursor(request_data)
+        self.given = cursor.token if cursor is not None else None
+        self.scope = list_scope(request_data)
+        if cursor is not None:
+            values = decode_cursor(cursor.token, STREAMS, self.scope, cursor.name)
+            kwargs["offset"] = ListPosition.from_list(values).count
         super().__init__(request_data, objects, *args, **kwargs)
 
     def page(self) -> dict[str, Any]:
@@ -400,11 +265,8 @@ class CursorStreamsPaginator(StreamsPaginator):
         _narrow(page, self.collection_name, length)
         cursor_meta(
             meta,
-            kind=STREAMS,
-            scope=list_scope(self.request_data),
-            position=[offset + length] if length else None,
-            by_cursor=self.by_cursor,
-            given=get_parameter(self.request_data, "cursor", _token),
+            token=encode_cursor(STREAMS, self.scope, [offset + length]) if length else self.given,
+            by_cursor=self.given is not None,
             resource_uri=self.resource_uri,
             params=self.request_data,
             skipped=offset,
@@ -432,8 +294,5 @@ def paginate(
         page["meta"]["raw_count"] = raw_count
         page["meta"]["next_cursor"] = None
     else:
-        detail_meta(
-            detail.params, detail.datastream, detail.stream, detail.echo, window, page,
-            detail.resource_uri,
-        )  # fmt: skip
+        detail_meta(detail, window, page)
     return page

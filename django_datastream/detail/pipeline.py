@@ -8,8 +8,8 @@ hands the request here, where it walks one step after the other, each step a mod
    negotiated format);
 2. choose the granularity (:mod:`.granularity`: ``max_points`` picks it);
 3. the cache validators (:mod:`.validators`): a current copy is answered 304 here;
-4. the window to read (:mod:`.pagination`: the query itself, or its continuation after a
-   cursor);
+4. the window to read: the query itself, or its continuation after the cursor
+   (:mod:`.cursors`);
 5. read (:mod:`.read`: the lazy ``get_data`` result, or thinned raw datapoints) or export
    (:mod:`.export`: CSV and NDJSON streamed page by page; the pipeline ends there);
 6. paginate (:mod:`.pagination`: ``limit``/``offset`` and cursors, ``meta``);
@@ -27,6 +27,7 @@ from tastypie.bundle import Bundle
 
 from ..http.responses import render
 from . import export, finish, granularity, pagination, read, validators
+from .cursors import Window, window_after_cursor
 from .request import DetailRequest
 
 __all__ = ["run"]
@@ -39,7 +40,8 @@ def run(detail: DetailRequest, alter: Callable[[Any, Bundle], Bundle]) -> HttpRe
     unchanged = validators.check_validators(detail)
     if unchanged is not None:
         return unchanged
-    window = pagination.detail_window(detail)
+    cursor = detail.cursor
+    window = Window(detail.arguments) if cursor is None else window_after_cursor(detail, cursor)
     if detail.streamed:
         return export.export_response(detail, window)
     datapoints, raw_count = read.read(detail, window)

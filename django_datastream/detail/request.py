@@ -17,6 +17,7 @@ from ..formats.serializer import CONTENT_TYPES, STREAMED_FORMATS
 from ..http.negotiation import determine_format
 from ..params.parse import (
     ChartOptions,
+    CursorParameter,
     DetailQuery,
     QueryError,
     parse_detail,
@@ -62,6 +63,8 @@ class DetailRequest:
     #: ``<list URI><id>/``: the base of ``next``/``previous``.
     resource_uri: str
 
+    #: The request's cursor (``None``: the page starts at ``offset``).
+    cursor: CursorParameter | None
     #: The query string (a ``QueryDict``).
     params: Any
     #: Whether the answer is a streamed export (CSV and NDJSON, except thinned pages).
@@ -103,6 +106,7 @@ class DetailRequest:
             arguments=parsed.arguments,
             echo=parsed.echo,
             chart_echo=parsed.chart_echo,
+            cursor=parsed.cursor,
             content_type=content_type,
             format_name=format_name,
             serializer=serializer,

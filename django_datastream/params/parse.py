@@ -52,9 +52,13 @@ __all__ = [
     "coerce_filter_value",
     "combine_tag_queries",
     "get_parameter",
+    "CursorParameter",
     "parse_boolean",
+    "parse_cursor",
     "parse_detail_query",
     "parse_integer",
+    "parse_limit",
+    "parse_offset",
     "parse_tag_filters",
 ]
 
@@ -134,6 +138,70 @@ def get_list_parameter(
             f"{quote(','.join(found[0][1]))} and {quote(','.join(found[1][1]))}."
         )
     return found[0][2]
+
+
+# Paging parameters --------------------------------------------------------------------------
+
+
+def parse_limit(value: str, key: str) -> int:
+    """A ``limit`` parameter: a non-negative integer."""
+    limit = parse_integer(value)
+    if limit is None:
+        raise QueryError(
+            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
+            "Please provide a positive integer."
+        )
+    if limit < 0:
+        raise QueryError(
+            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
+            "Please provide a positive integer >= 0."
+        )
+    return limit
+
+
+def parse_offset(value: str, key: str) -> int:
+    """An ``offset`` parameter: an integer from 0 to 2**63 - 1."""
+    offset = parse_integer(value)
+    if offset is None:
+        raise QueryError(
+            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
+            "Please provide an integer."
+        )
+    if not 0 <= offset <= MAX_OFFSET:
+        raise QueryError(
+            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
+            f"Please provide a positive integer >= 0 and <= {MAX_OFFSET}."
+        )
+    return offset
+
+
+class CursorParameter(NamedTuple):
+    """The request's cursor: the token as given and the name it was given under (``cursor``
+    or ``cu``), which its errors name."""
+
+    token: str
+    name: str
+
+
+def _token(value: str, key: str) -> str:
+    return value
+
+
+def parse_cursor(params: Any) -> CursorParameter | None:
+    """The request's ``cursor`` (``cu``), ``None`` without one; a cursor with an ``offset``
+    is refused (the token itself is checked where it is decoded:
+    :mod:`django_datastream.detail.cursors`)."""
+    token = get_parameter(params, "cursor", _token)
+    if token is None:
+        return None
+    name = "cursor" if "cursor" in params else ALIASES["cursor"]
+    for key in ("offset", ALIASES["offset"]):
+        if key in params:
+            raise QueryError(
+                f"'{name}' cannot be combined with '{key}' ({quote(params[key])}): a cursor "
+                "already says where the page starts."
+            )
+    return CursorParameter(token, name)
 
 
 # Detail parameters --------------------------------------------------------------------------
@@ -389,15 +457,16 @@ class ParsedDetail(NamedTuple):
     arguments: dict[str, Any]
     echo: dict[str, Any]
     chart_echo: dict[str, Any]
+    cursor: CursorParameter | None
 
 
 def parse_detail(params: Any, default_granularity: Any, max_limit: int | None) -> ParsedDetail:
-    """The datapoint query and the chart options of a detail request, parsed and checked
-    (``max_limit``: the largest page the endpoint serves)."""
+    """The datapoint query, the chart options and the cursor of a detail request, parsed and
+    checked (``max_limit``: the largest page the endpoint serves)."""
     names_granularity = "granularity" in params or ALIASES["granularity"] in params
     query = parse_detail_query(params, default_granularity)
     chart = parse_chart_options(params, names_granularity, max_limit)
-    return ParsedDetail(query, chart, *query_forms(query), chart.echo())
+    return ParsedDetail(query, chart, *query_forms(query), chart.echo(), parse_cursor(params))
 
 
 def query_forms(query: DetailQuery) -> tuple[dict[str, Any], dict[str, Any]]:
