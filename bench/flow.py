@@ -144,10 +144,15 @@ def overrides() -> list[str]:
 
     from django_datastream.resources import StreamResource
 
+    # Every class of the app's resource before tastypie's (its mixins included).
+    classes = [c for c in StreamResource.__mro__ if c.__module__.startswith("django_datastream")]
     return sorted(
-        name
-        for name, value in vars(StreamResource).items()
-        if callable(value) and not name.startswith("__") and hasattr(Resource, name)
+        {
+            name
+            for cls in classes
+            for name, value in vars(cls).items()
+            if callable(value) and not name.startswith("__") and hasattr(Resource, name)
+        }
     )
 
 

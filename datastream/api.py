@@ -344,7 +344,8 @@ if tuple(_NORMALISE) != DATA_ARGUMENTS:  # pragma: no cover - a change of DataAr
 
 def _data_query(stream_id: str, arguments: Mapping[str, Any]) -> DataQuery:
     """The :class:`DataQuery` of a read's arguments (:data:`DATA_ARGUMENTS`, picked from
-    ``arguments``), checked and normalised in their order (whether a start is required is the caller's rule)."""
+    ``arguments``), checked and normalised in their order (whether a start is required is the
+    caller's rule)."""
     if arguments["end"] is not None and arguments["end_exclusive"] is not None:
         raise exceptions.InvalidTimeRange("Only one time range end can be specified.")
     normalised = {name: normalise(arguments[name]) for name, normalise in _NORMALISE.items()}

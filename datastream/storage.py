@@ -239,8 +239,8 @@ class BucketWindow:
 
     ``value_keys`` and ``time_keys`` are the one-letter keys wanted (the engine keeps only keys
     the stream stores, in the stored order); ``None`` means the datapoints have no such part
-    at all (``value_downsamplers=[]``): :meth:`BaseStorage.fetch_buckets` then gives ``{}``,
-    and the JSON of :class:`BucketJsonStorage` leaves out the ``"v"`` (or ``"t"``) member.
+    at all (``value_downsamplers=[]``): the engine's bucket reads then give ``{}``, and their
+    JSON leaves out the ``"v"`` (or ``"t"``) member.
     """
 
     record: StreamRecord

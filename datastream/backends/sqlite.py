@@ -131,9 +131,7 @@ class Backend(BaseStorage):
     ``clock`` is the default clock of a :class:`~datastream.Datastream` built on it. The
     original's backend attributes (``value_downsamplers``, ``time_downsamplers`` and the
     capability flags) come from :class:`~datastream.storage.BaseStorage`. Besides the
-    storage methods, it writes bucket JSON in SQL
-    (:class:`~datastream.storage.BucketJsonStorage`) and can switch databases
-    (:class:`~datastream.storage.SwitchableStorage`).
+    storage methods, it can switch databases (:class:`~datastream.storage.SwitchableStorage`).
     """
 
     def __init__(self, database_name: str, clock: Clock | None = None) -> None:
