@@ -143,36 +143,33 @@ def get_list_parameter(
 # Paging parameters --------------------------------------------------------------------------
 
 
-def parse_limit(value: str, key: str) -> int:
-    """A ``limit`` parameter: a non-negative integer."""
-    limit = parse_integer(value)
-    if limit is None:
-        raise QueryError(
-            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
-            "Please provide a positive integer."
-        )
-    if limit < 0:
-        raise QueryError(
-            f"Invalid limit {quote(value)} provided in parameter '{key}'. "
-            "Please provide a positive integer >= 0."
-        )
-    return limit
+def _count_parser(
+    kind: str, not_integer: str, out_of_range: str, maximum: int | None
+) -> Callable[[str, str], int]:
+    """A parser of an integer parameter from 0 (to ``maximum``) whose errors say ``kind``
+    and, as tastypie's paginator does, ``not_integer`` or ``out_of_range``."""
+
+    def parse(value: str, key: str) -> int:
+        number = parse_integer(value)
+        if number is None or number < 0 or (maximum is not None and number > maximum):
+            hint = not_integer if number is None else out_of_range
+            raise QueryError(
+                f"Invalid {kind} {quote(value)} provided in parameter '{key}'. Please provide "
+                f"{hint}."
+            )
+        return number
+
+    return parse
 
 
-def parse_offset(value: str, key: str) -> int:
-    """An ``offset`` parameter: an integer from 0 to 2**63 - 1."""
-    offset = parse_integer(value)
-    if offset is None:
-        raise QueryError(
-            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
-            "Please provide an integer."
-        )
-    if not 0 <= offset <= MAX_OFFSET:
-        raise QueryError(
-            f"Invalid offset {quote(value)} provided in parameter '{key}'. "
-            f"Please provide a positive integer >= 0 and <= {MAX_OFFSET}."
-        )
-    return offset
+#: A ``limit`` parameter: a non-negative integer.
+parse_limit = _count_parser(
+    "limit", "a positive integer", "a positive integer >= 0", maximum=None
+)
+#: An ``offset`` parameter: an integer from 0 to 2**63 - 1.
+parse_offset = _count_parser(
+    "offset", "an integer", f"a positive integer >= 0 and <= {MAX_OFFSET}", maximum=MAX_OFFSET
+)
 
 
 class CursorParameter(NamedTuple):
