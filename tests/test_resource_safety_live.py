@@ -223,7 +223,7 @@ def test_server_memory_per_replaying_connection_is_bounded_and_reused(tmp_path):
         asyncio.run(replay(port, path, points))  # warm up: imports, first allocations
         base = rss()
         peaks = []
-        for _round in range(3):
+        for _round in range(5):
             # Half the clients read their whole replay, half read nothing while they wait.
             hanging = [hang(port, path) for _ in range(count // 2)]
 
@@ -240,6 +240,10 @@ def test_server_memory_per_replaying_connection_is_bounded_and_reused(tmp_path):
         # A replay of 17,000 events is about 1 MB of frames (and was 9 MB of Python objects
         # held per connection before the bound); the bound per connection is a fraction of it.
         assert per_connection < (BUFFER_BYTES + 2 * POLL_PAGE_BYTES) * 2, (base, peaks)
-        # Closed connections left nothing behind: once the allocator is warm (the first two
-        # rounds), another round reuses that memory instead of adding its own.
-        assert peaks[2] - peaks[1] < (peaks[0] - base) / 2, (base, peaks)
+        # Closed connections left nothing behind: a leak would add about the first round's
+        # growth with every round. Without one, later rounds reuse that memory; the allocator
+        # still grows its arenas once, by a few MB, in round 2 or 3 (measured: 8.6 MB for the
+        # first round, then increments of 0.5 to 5 MB, one of them large), so the smallest
+        # later increment is what tells.
+        increments = [after - before for before, after in zip(peaks, peaks[1:])]
+        assert min(increments) < (peaks[0] - base) / 2, (base, peaks)
