@@ -99,6 +99,19 @@ def json_texts(values: list[Any], plain: bool = False) -> list[str]:
     return [dumps(value).decode() for value in values]
 
 
+def hour_parts(seconds: Any) -> tuple[list[str], list[int], list[int]]:
+    """An integer array of POSIX ``seconds`` as the ``YYYY-MM-DDTHH:`` prefix of each distinct
+    hour, the index of each timestamp's prefix, and each timestamp's second in its hour (the
+    index into :data:`ISO_SECOND_SUFFIXES`): the pieces of their ISO 8601 texts, each hour
+    formatted once (for many timestamps an hour; :func:`timestamp_texts` formats each
+    timestamp, which is faster when most are in hours of their own)."""
+    moments = numpy.asarray(seconds, dtype=numpy.int64)
+    hours, inverse = numpy.unique(moments // 3600, return_inverse=True)
+    # numpy writes "YYYY-MM-DDTHH:00:00" (four-digit years: the supported range).
+    texts = numpy.datetime_as_string((hours * 3600).astype("datetime64[s]")).tolist()
+    return [text[:14] for text in texts], inverse.tolist(), (moments % 3600).tolist()
+
+
 def timestamp_texts(seconds: Any) -> list[str]:
     """The JSON text of each timestamp, given in POSIX ``seconds`` (``null`` for ``None``), as
     :func:`dumps` writes the ``datetime`` (``"2023-01-01T00:00:00Z"``): formatted by numpy

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 
 from datastream import Datastream
 from datastream.backends.memory import Backend as MemoryBackend
+from datastream.constants import UNIX_EPOCH
 from datastream.engine import chunks, chunkstore
 from datastream.granularity import to_seconds
-from datastream.jsonformat import dumps
+from datastream.jsonformat import ISO_SECOND_SUFFIXES, dumps, hour_parts, timestamp_texts
+from datastream.limits import MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_SECONDS
 
 T0 = datetime.datetime(2024, 3, 1, tzinfo=datetime.UTC)
 
@@ -226,6 +228,52 @@ def test_bucket_json_written_from_columns_is_the_datapoints_json(ds):
                 assert data.json_array() == expected
                 assert data[3:7].json_array() == b"[" + b",".join(
                     dumps(d) for d in data[3:7]) + b"]"
+
+
+def test_raw_json_pages_from_chunk_texts_are_the_datapoints_json(ds):
+    from datastream.engine import rawjson
+
+    sid, model = _stream_with_chunks(ds)  # integers, across chunks and the head
+    mixed = new_stream(ds, "mixed", ["mean"])
+    values = [1.5, None, -0.0, 2**70, 3, 1e300, -7] * 6  # an int/float mixture, big integers
+    nominal = ds.ensure_stream({"n": 3}, {}, ["count"], G.Seconds, value_type="nominal")
+    kinds = ["a", {"k": [1, None]}, True, 2**80, None, "\u00e9\"q\""] * 7
+    for stream, series in ((mixed, values), (nominal, kinds)):
+        ds.append_multiple([{"stream_id": stream, "value": v, "timestamp": T0 + seconds(i // 2)}
+                            for i, v in enumerate(series)])
+        ds.append(stream, series[0], T0 + seconds(len(series)))  # a head
+    for stream in (sid, mixed, nominal):
+        record = ds.backend.load_stream(stream)
+        assert record["sealed_until"] is not None and record["head_count"] > 0
+        for reverse in (False, True):
+            for start, end in ((-10, 200), (3, 20), (20, 21), (31, 75)):
+                data = ds.get_data(stream, G.Seconds, start=T0 + seconds(start),
+                                   end=T0 + seconds(end), reverse=reverse)
+                for offset in (0, 1, 7, 16, 17, 40, 500):
+                    for limit in (0, 1, 9, 16, 10_000):
+                        page = data[offset : offset + limit]
+                        expected = b"[" + b",".join(dumps(d) for d in page) + b"]"
+                        assert page.json_array() == expected, (stream, start, offset, limit)
+    # The texts of each chunk are kept: reading again finds them.
+    rawjson.chunk_texts.cache_clear()
+    ds.get_data(sid, G.Seconds, start=T0)[:50].json_array()
+    misses = rawjson.chunk_texts.cache_info().misses
+    ds.get_data(sid, G.Seconds, start=T0)[:50].json_array()
+    info = rawjson.chunk_texts.cache_info()
+    assert misses > 0 and info.misses == misses and info.hits >= misses
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(MIN_DATAPOINT_SECONDS, MAX_DATAPOINT_SECONDS), max_size=50))
+def test_timestamp_texts_of_whole_columns_are_the_datetimes_json(moments):
+    """Both ways of writing a column of timestamps (numpy for each one, or each hour once)
+    give what the encoder gives each ``datetime``, over the whole supported range."""
+    moments = sorted(moments + [MIN_DATAPOINT_SECONDS, MAX_DATAPOINT_SECONDS, 0, -1, 3599])
+    expected = [dumps(UNIX_EPOCH + datetime.timedelta(seconds=t)).decode() for t in moments]
+    assert timestamp_texts(np.array(moments, np.int64)) == expected
+    prefixes, indexes, within = hour_parts(np.array(moments, np.int64))
+    written = [f'"{prefixes[i]}{ISO_SECOND_SUFFIXES[s]}"' for i, s in zip(indexes, within)]
+    assert written == expected
 
 
 def test_append_columns_is_validated_and_atomic(ds):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -55,6 +55,7 @@ __all__ = [
     "LAYOUT_FIELDS",
     "SEAL_AFTER_DOWNSAMPLING",
     "ChunkStore",
+    "RawPlan",
 ]
 
 #: Most datapoints one raw chunk holds (more only when one second holds more).
@@ -100,6 +101,16 @@ def _raw_chunks(times: Any, values: Any) -> list[NewChunk]:
 
 #: Reads made again when a chunk was rewritten under them (storages without snapshots).
 _REREADS = 5
+
+
+class RawPlan(NamedTuple):
+    """Where a window of raw datapoints is (:meth:`ChunkStore.raw_blobs`): ``chunks`` as
+    ``(chunk bytes, first index, end index, decoded columns or None)`` in order, then the
+    head's ``(seconds, value)`` rows, and how many datapoints the time range holds in all."""
+
+    chunks: list[tuple[bytes, int, int, tuple[np.ndarray, Any] | None]]
+    head: list[tuple[int, Any]]
+    total: int
 
 
 class _Rewritten(Exception):
@@ -359,20 +370,40 @@ class ChunkStore:
     ) -> tuple[list[tuple[Any, Any]], int]:
         """The datapoints at positions ``[start, stop)`` of ``[lo, hi)`` (``stop=None``: to
         the end), read in one snapshot, as ``(times array, values)`` parts in order, with how
-        many ``[lo, hi)`` holds in all.
+        many ``[lo, hi)`` holds in all."""
+        plan = self._plan(record, lo, hi, start, stop)
+        parts: list[tuple[Any, Any]] = []
+        for blob, a, b, decoded in plan.chunks:
+            times, values = decoded if decoded is not None else decode_raw(blob)
+            parts.append((times[a:b], values[a:b]))  # type: ignore[index]
+        if plan.head:
+            rows = plan.head
+            parts.append((np.array([r[0] for r in rows], np.int64), [r[1] for r in rows]))
+        return parts, plan.total
 
-        A storage without snapshots (MongoDB without transactions) may rewrite a listed chunk
-        between the index and its bytes: the read is then made again."""
+    def raw_blobs(
+        self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
+    ) -> RawPlan:
+        """Where the datapoints at positions ``[start, stop)`` of ``[lo, hi)`` are, read in one
+        snapshot: slices of chunks (their bytes, for readers that keep what they made of a
+        chunk; chunks never change) and the head's rows."""
+        return self._plan(record, lo, hi, start, stop)
+
+    def _plan(
+        self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
+    ) -> RawPlan:
+        """:meth:`_read_plan`, made again when a storage without snapshots (MongoDB without
+        transactions) rewrote a listed chunk between the index and its bytes."""
         for _attempt in range(_REREADS):
             try:
-                return self._read_parts(record, lo, hi, start, stop)
+                return self._read_plan(record, lo, hi, start, stop)
             except _Rewritten:
                 continue
-        return self._read_parts(record, lo, hi, start, stop)
+        return self._read_plan(record, lo, hi, start, stop)
 
-    def _read_parts(
+    def _read_plan(
         self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None
-    ) -> tuple[list[tuple[Any, Any]], int]:
+    ) -> RawPlan:
         storage = self.storage
         with storage.read_snapshot():
             chunks = storage.chunk_index(record, RAW_SERIES, lo, hi)
@@ -385,11 +416,11 @@ class ChunkStore:
             edges = [chunk.id for chunk, count in plan if count is None]
             data = _found(storage.chunk_data(edges), edges) if edges else {}
             decoded: dict[Any, tuple[np.ndarray, Any]] = {}
+            cuts: dict[Any, tuple[int, int]] = {}  # the part of an edge chunk in [lo, hi)
             for chunk_id in edges:
-                times, values = decode_raw(data[chunk_id])
-                a, b = np.searchsorted(times, lo), np.searchsorted(times, hi)
-                decoded[chunk_id] = (times[a:b], values[a:b])  # type: ignore[index]
-            counts = [len(decoded[c.id][0]) if n is None else n for c, n in plan]
+                decoded[chunk_id] = times, _values = decode_raw(data[chunk_id])
+                cuts[chunk_id] = int(np.searchsorted(times, lo)), int(np.searchsorted(times, hi))
+            counts = [cuts[c.id][1] - cuts[c.id][0] if n is None else n for c, n in plan]
             head_lo = bisect.bisect_left(head, lo, key=lambda row: row[0])
             head_hi = bisect.bisect_left(head, hi, key=lambda row: row[0])
             total = sum(counts) + head_hi - head_lo
@@ -398,26 +429,22 @@ class ChunkStore:
             position = 0
             for (chunk, _n), count in zip(plan, counts):
                 if position + count > start and position < end:
-                    wanted.append((chunk, position))
+                    wanted.append((chunk, position, count))
                 position += count
-            missing = [c.id for c, _p in wanted if c.id not in decoded]
+            missing = [c.id for c, _p, _n in wanted if c.id not in decoded]
             if missing:
-                data = _found(storage.chunk_data(missing), missing)
-        parts: list[tuple[Any, Any]] = []
-        for chunk, position in wanted:
-            if chunk.id in decoded:
-                times, values = decoded[chunk.id]
-            else:
-                times, values = decode_raw(data[chunk.id])
-            a, b = max(start - position, 0), min(end - position, len(times))
-            parts.append((times[a:b], values[a:b]))  # type: ignore[index]
+                data.update(_found(storage.chunk_data(missing), missing))
+        parts = []
+        for chunk, position, count in wanted:
+            cut = cuts.get(chunk.id, (0, count))[0]
+            a = cut + max(start - position, 0)
+            b = cut + min(end - position, count)
+            parts.append((bytes(data[chunk.id]), a, b, decoded.get(chunk.id)))
         head_start = sum(counts)
+        rows: list[tuple[int, Any]] = []
         if end > head_start:
-            a = max(start - head_start, 0) + head_lo
-            b = end - head_start + head_lo
-            rows = head[a:b]
-            parts.append((np.array([r[0] for r in rows], np.int64), [r[1] for r in rows]))
-        return parts, total
+            rows = head[max(start - head_start, 0) + head_lo : end - head_start + head_lo]
+        return RawPlan(parts, rows, total)
 
     def _window(
         self, record: StreamRecord, lo: int, hi: int, start: int, stop: int | None

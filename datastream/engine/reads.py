@@ -229,6 +229,15 @@ class RawQuery:
         if high_accuracy(self.record):
             items = self.fetch(offset, limit, batch_size)
             return b"[" + b",".join(map(dumps, items)) + b"]"
+        if limit is not None and limit <= READ_BATCH:  # a page: one read, chunks' texts kept
+            if self.hi <= self.lo:
+                return b"[]"
+            start, stop = offset, offset + limit
+            if self.reverse:
+                stop = max(self.storage.count_datapoints(self.record, self.lo, self.hi) - offset, 0)
+                start = max(stop - limit, 0)
+            plan = self.storage.raw_blobs(self.record, self.lo, self.hi, start, stop)
+            return rawjson.plan_json_array(plan, self.reverse)
         rows = list(self.rows(offset, limit, batch_size))
         text = rawjson.json_array(rows)
         if text is None:
