@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -164,6 +165,36 @@ def test_a_failing_pass_is_logged_and_the_worker_goes_on(
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert ("ERROR", "Downsampling failed unexpectedly") in messages
     assert ("WARNING", f"Downsampling stream {stream_id} failed: bad bucket") in messages
+
+
+def test_ctrl_c_while_waiting_for_the_worker_leaves_its_pass_running(store, stream_id, workers):
+    """What ``downsample --watch`` does on Ctrl-C: the main thread, waiting for the worker, is
+    interrupted; the worker, in a pass, must still count as running, so that stopping it
+    waits for the end of the pass (``Thread.join`` interrupted by Ctrl-C marks a running
+    thread as ended on Python 3.11)."""
+    store.append_multiple(points(stream_id, range(30)))
+    in_pass, release = threading.Event(), threading.Event()
+
+    def report(result) -> None:
+        in_pass.set()
+        release.wait(TIMEOUT)
+
+    worker = workers(store, interval=0.05, report=report, jitter=False)
+    assert in_pass.wait(TIMEOUT)
+    main = threading.main_thread().ident
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            worker.wait(TIMEOUT)
+        timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert worker.alive  # still in its pass
+    release.set()
+    worker.stop(timeout=TIMEOUT)
+    assert not worker.alive and worker.passes["sweep"] >= 1
 
 
 def test_a_pass_reports_what_it_did_and_never_raises(store, stream_id):

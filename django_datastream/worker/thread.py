@@ -73,6 +73,7 @@ class DownsamplingWorker:
         self._due: float | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._ended = threading.Event()
         self._thread: threading.Thread | None = None
 
     # Any thread ---------------------------------------------------------------------------
@@ -104,9 +105,10 @@ class DownsamplingWorker:
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait up to ``timeout`` seconds for the thread to end (interruptible by Ctrl-C)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        # Not Thread.join: on Python 3.11, Ctrl-C during join() can mark a thread that still
+        # runs as ended, and the join of stop() would then return before its pass is over.
+        if self._thread is not None:
+            self._ended.wait(timeout)
 
     @property
     def alive(self) -> bool:
@@ -127,6 +129,12 @@ class DownsamplingWorker:
         # processes started together do not sweep in step.
         spread = random.uniform(0.1, 1.0) if self.jitter else 0.0  # noqa: S311
         next_sweep = time.monotonic() + self.interval * spread
+        try:
+            self._loop(next_sweep)
+        finally:
+            self._ended.set()
+
+    def _loop(self, next_sweep: float) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
             now = time.monotonic()
