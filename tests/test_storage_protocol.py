@@ -101,10 +101,7 @@ def test_a_raw_scan_batch_stays_within_the_read_batch_and_the_limit():
 
 def test_heads_and_chunks_keep_their_order_and_bounds_on_every_storage(make_backend):
     storage = make_backend()
-    record = _record()
-    with storage.unit_of_work():
-        storage.insert_stream(record)
-    record = storage.load_stream(record["stream_id"])
+    record = _stored_record(storage)
     with storage.unit_of_work():
         storage.insert_datapoints([(record, 30, "a"), (record, 20, 2), (record, 30, 3.5)])
         chunks = [NewChunk(1, 5, 2, encode_raw([1, 5], [1, 2])),
@@ -126,16 +123,21 @@ def test_heads_and_chunks_keep_their_order_and_bounds_on_every_storage(make_back
     assert [c.first for c in storage.chunk_index(record, RAW_SERIES, 0, 99)] == [12]
 
 
+def _stored_record(storage):
+    """A new stream record, stored in ``storage`` and loaded back."""
+    record = _record()
+    with storage.unit_of_work():
+        storage.insert_stream(record)
+    return storage.load_stream(record["stream_id"])
+
+
 def backend_is_mongo(storage) -> bool:
     return type(storage).__module__.startswith("datastream.backends.mongodb")
 
 
 def test_a_bucket_window_gives_exactly_its_keys_or_an_empty_part(make_backend):
     storage = make_backend()
-    record = _record()
-    with storage.unit_of_work():
-        storage.insert_stream(record)
-    record = storage.load_stream(record["stream_id"])
+    record = _stored_record(storage)
     bucket = ({"m": 1.5, "c": 2}, {"a": 10, "z": 12, "m": 11, "i": 2, "l": 2, "u": 2, "q": 4,
                                    "d": 0})
     data = ChunkStore(storage)

@@ -180,18 +180,21 @@ class RawQuery:
             return ({"t": at(t, UTC), "v": decode_value(v, True)} for t, v in rows)
         return ({"t": at(t, UTC), "v": v} for t, v in rows)
 
+    def _positions(self, offset: int, limit: int | None) -> tuple[int, int | None]:
+        """``[start, stop)`` in time order (``stop=None``: to the end) of the datapoints
+        ``offset`` to ``offset + limit`` of the window in its own order."""
+        if not self.reverse:
+            return offset, None if limit is None else offset + limit
+        end = max(self.storage.count_datapoints(self.record, self.lo, self.hi) - offset, 0)
+        return 0 if limit is None else max(end - limit, 0), end
+
     def fetch_columns(self, offset: int, limit: int | None) -> tuple[Any, Any]:
         """``(seconds array, values)`` of the window, read from the chunks as columns."""
         if self.hi <= self.lo:
             return np.empty(0, np.int64), []
-        if not self.reverse:
-            stop = None if limit is None else offset + limit
-            seconds, values = self.storage.columns(self.record, self.lo, self.hi, offset, stop)
-        else:
-            total = self.storage.count_datapoints(self.record, self.lo, self.hi)
-            end = max(total - offset, 0)
-            start = 0 if limit is None else max(end - limit, 0)
-            seconds, values = self.storage.columns(self.record, self.lo, self.hi, start, end)
+        start, stop = self._positions(offset, limit)
+        seconds, values = self.storage.columns(self.record, self.lo, self.hi, start, stop)
+        if self.reverse:
             seconds, values = seconds[::-1], values[::-1]
         if high_accuracy(self.record):
             values = [decode_value(v, True) for v in values]
@@ -232,10 +235,7 @@ class RawQuery:
         if limit is not None and limit <= READ_BATCH:  # a page: one read, chunks' texts kept
             if self.hi <= self.lo:
                 return b"[]"
-            start, stop = offset, offset + limit
-            if self.reverse:
-                stop = max(self.storage.count_datapoints(self.record, self.lo, self.hi) - offset, 0)
-                start = max(stop - limit, 0)
+            start, stop = self._positions(offset, limit)
             plan = self.storage.raw_blobs(self.record, self.lo, self.hi, start, stop)
             return rawjson.plan_json_array(plan, self.reverse)
         rows = list(self.rows(offset, limit, batch_size))

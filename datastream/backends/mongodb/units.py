@@ -125,13 +125,7 @@ class SnapshotReads(Autocommit):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        with available(db.client):
-            self.session = db.client.start_session(causal_consistency=False)
-            try:
-                _start(self.session)
-            except BaseException:
-                self.session.end_session()
-                raise
+        self.session = _transaction_session(db)
 
     def run(
         self, action: Callable[[Any], _T], replayable: bool = False, outcome: str | None = None
@@ -166,13 +160,7 @@ class TransactionUnit:
         self.ops: list[Op] = []
         self._log: list[tuple[Any, ...]] = []
         self._dirty = False  # a read the unit cannot replay happened
-        with available(db.client):
-            self.session = db.client.start_session(causal_consistency=False)
-            try:
-                _start(self.session)
-            except BaseException:
-                self.session.end_session()
-                raise
+        self.session = _transaction_session(db)
 
     def run(
         self, action: Callable[[Any], _T], replayable: bool = False, outcome: str | None = None
@@ -269,6 +257,18 @@ class TransactionUnit:
                 "Streams changed while waiting for another writer; nothing was written, "
                 "retry the operation"
             )
+
+
+def _transaction_session(db: Any) -> Any:
+    """A new session of ``db``'s client with its transaction started."""
+    with available(db.client):
+        session = db.client.start_session(causal_consistency=False)
+        try:
+            _start(session)
+        except BaseException:
+            session.end_session()
+            raise
+    return session
 
 
 def _start(session: Any) -> None:
