@@ -511,12 +511,9 @@ class Backend(BaseStorage):
 
     # Chunks ----------------------------------------------------------------------------------
 
-    def read_snapshot(self) -> contextlib.AbstractContextManager[None]:
-        """A read transaction (within a unit of work: the unit's own)."""
-        return self._snapshot()
-
     @contextlib.contextmanager
-    def _snapshot(self) -> Iterator[None]:
+    def read_snapshot(self) -> Iterator[None]:  # type: ignore[override]
+        """A read transaction (within a unit of work: the unit's own)."""
         with self._lock:
             connection = self._conn()
             if connection.in_transaction:

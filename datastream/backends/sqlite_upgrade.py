@@ -13,7 +13,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ..downsamplers import TIME_KEYS
+from ..engine import records
 from ..granularity import Granularity
 from .sqlite_codec import dumps, loads
 
@@ -52,7 +53,7 @@ def convert(backend: Backend, connection: sqlite3.Connection, progress: Progress
         "SELECT 1 FROM sqlite_master WHERE name = 'buckets'"
     ).fetchone()
     streams = connection.execute("SELECT seq, stream_id, record FROM streams").fetchall()
-    time_keys = list(TIME_DOWNSAMPLERS.values())
+    time_keys = list(TIME_KEYS)
     connection.execute("BEGIN IMMEDIATE")
     try:
         for done, (seq, stream_id, text) in enumerate(streams, 1):
@@ -64,10 +65,9 @@ def convert(backend: Backend, connection: sqlite3.Connection, progress: Progress
             if held:
                 store._seal(record, [])
             if has_buckets:
-                value_keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
+                value_keys = records.value_keys(record)
                 columns = [f"v_{k}" for k in value_keys] + [f"t_{k}" for k in time_keys]
-                for granularity in Granularity.values:
-                    code = Granularity.values.index(granularity)
+                for code, granularity in enumerate(Granularity.values):
                     rows = connection.execute(
                         f"SELECT bucket, {', '.join(['1', *columns])} FROM buckets "  # noqa: S608 - known names
                         "WHERE stream = ? AND granularity = ? ORDER BY bucket",

@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ..constants import VALUE_DOWNSAMPLERS
+from ..downsamplers import TIME_KEYS
 from ..granularity import GranularityType
 from ..limits import MAX_BOUND_SECONDS, MIN_BOUND_SECONDS
 from ..storage import (
@@ -72,7 +73,6 @@ BUCKET_CHUNKS_PER_READ = 16
 #: The record fields the layout keeps (changed by appends, seals and deletions).
 LAYOUT_FIELDS = ("head_count", "sealed_until")
 
-_TIME_KEYS = tuple(TIME_DOWNSAMPLERS.values())
 _ALL = (MIN_BOUND_SECONDS, MAX_BOUND_SECONDS + 1)
 
 
@@ -542,7 +542,7 @@ class ChunkStore:
         if previous and previous[0].count < BUCKETS_PER_CHUNK:
             merge = previous + merge
         value_keys = [VALUE_DOWNSAMPLERS[name] for name in record["value_downsamplers"]]
-        names = [f"v{key}" for key in value_keys] + [f"t{key}" for key in _TIME_KEYS]
+        names = [f"v{key}" for key in value_keys] + [f"t{key}" for key in TIME_KEYS]
         merged: dict[int, tuple[dict, dict]] = {}
         if merge:
             data = storage.chunk_data([c.id for c in merge])
@@ -553,7 +553,7 @@ class ChunkStore:
                     merged[start] = (
                         {key: lists[k][index] for k, key in enumerate(value_keys)},
                         {key: lists[len(value_keys) + k][index]
-                         for k, key in enumerate(_TIME_KEYS)},
+                         for k, key in enumerate(TIME_KEYS)},
                     )
         for start, value, time in buckets:
             merged[start] = (value, time)
@@ -564,7 +564,7 @@ class ChunkStore:
             columns: dict[str, list[Any]] = {}
             for key in value_keys:
                 columns[f"v{key}"] = [merged[s][0].get(key) for s in piece]
-            for key in _TIME_KEYS:
+            for key in TIME_KEYS:
                 columns[f"t{key}"] = [merged[s][1].get(key) for s in piece]
             add.append(NewChunk(piece[0], piece[-1], len(piece), encode_buckets(piece, columns)))
         storage.write_chunks(record, series, [c.id for c in merge], add)

@@ -13,7 +13,7 @@ from ..storage import Storage, StreamRecord
 from ..stream import Stream
 from ..values import decode_value
 from .buckets import storable_buckets, summarise_ranges, time_out, with_gaps
-from .chunkstore import LAYOUT_FIELDS, ChunkStore
+from .chunkstore import ChunkStore
 from .records import granularity_of, high_accuracy, tags_of, value_keys
 from .units import Units
 from .writes import Writer
@@ -126,8 +126,7 @@ class Downsampler:
                 until_map[granularity.name] = hi
             unit.change(current, downsampled_until=until_map, version=current["version"] + 1)
             if self.data.seal_passed(current, min(hi for _g, _lo, hi in targets)):
-                for field in LAYOUT_FIELDS:
-                    unit.touch(current, field)
+                unit.touch_layout(current)
             if current.get("last_downsampling_error") is not None:
                 unit.change(current, last_downsampling_error=None)
             subscribed = {

@@ -16,7 +16,7 @@ from ..granularity import Granularity
 from ..retention import RAW, Policy
 from ..storage import RAW_SERIES, Storage, StreamRecord, bucket_series
 from ..tagquery import matches, parse_query
-from .chunkstore import LAYOUT_FIELDS, ChunkStore
+from .chunkstore import ChunkStore
 from .records import granularity_of
 from .units import Unit, Units
 
@@ -89,6 +89,5 @@ class Retainer:
             found = [first for first in firsts if first is not None]
             changes["earliest_datapoint"] = min(found) if found else min(since.values())
         unit.change(record, **changes)
-        for field in LAYOUT_FIELDS:
-            unit.touch(record, field)
+        unit.touch_layout(record)
         return dropped

@@ -106,6 +106,12 @@ class Unit:
         elif field not in fields:
             fields.add(field)
 
+    def touch_layout(self, record: StreamRecord) -> None:
+        """Note that the record's layout fields (:data:`~.chunkstore.LAYOUT_FIELDS`, which the
+        chunk store keeps up to date) were changed in place."""
+        for field in LAYOUT_FIELDS:
+            self.touch(record, field)
+
     def flush(self) -> None:
         """Hand the buffered datapoints and record changes to the storage."""
         if self.datapoints:
@@ -115,8 +121,7 @@ class Unit:
                 record["data_version"] = (record.get("data_version") or 0) + 1
                 self.touch(record, "data_version")
                 self.touch(record, "latest_datapoint")
-                for field in LAYOUT_FIELDS:
-                    self.touch(record, field)
+                self.touch_layout(record)
             self.data.insert_datapoints(self.datapoints)
             self.datapoints = []
         changes = []

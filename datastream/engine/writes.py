@@ -28,7 +28,7 @@ from ..limits import INT64_MAX, INT64_MIN, MAX_DATAPOINT_SECONDS, MIN_DATAPOINT_
 from ..storage import BucketWindow, Storage, StreamRecord
 from ..validation import check_datapoint, parse_stream_id, timestamp_seconds
 from ..values import decode_value, encode_number, normalise_value
-from .chunkstore import LAYOUT_FIELDS, ChunkStore
+from .chunkstore import ChunkStore
 from .columns import column_times, column_values
 from .reads import BucketQuery, RawQuery
 from .records import granularity_of, high_accuracy, value_keys
@@ -208,8 +208,7 @@ class Writer:
             self._note_timestamp(unit, record, int(seconds.max()))
             self.data.append_columns(record, seconds, stored)
             unit.change(record, data_version=(record.get("data_version") or 0) + 1)
-            for field in LAYOUT_FIELDS:
-                unit.touch(record, field)
+            unit.touch_layout(record)
         return len(seconds)
 
     def _append_one(
@@ -411,8 +410,7 @@ class Writer:
                 return
             # Start from a clean slate so that replaying cannot collide with earlier output.
             self.data.delete_datapoints(derived)
-            for field in LAYOUT_FIELDS:
-                unit.touch(derived, field)
+            unit.touch_layout(derived)
             unit.change(
                 derived,
                 derive_state=None,

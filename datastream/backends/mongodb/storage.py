@@ -259,10 +259,13 @@ class Backend(BaseStorage):
         else:
             unit.rollback()
 
-    def _unit(self) -> UnitOfWork:
+    def _current(self) -> UnitOfWork | None:
+        """This thread's unit of work, else its snapshot, else ``None``."""
         unit = getattr(self._local, "unit", None)
-        if unit is None:
-            unit = getattr(self._local, "snapshot", None)
+        return unit if unit is not None else getattr(self._local, "snapshot", None)
+
+    def _unit(self) -> UnitOfWork:
+        unit = self._current()
         return unit if unit is not None else Autocommit(self.database())
 
     # Stream records --------------------------------------------------------------------------
@@ -386,9 +389,7 @@ class Backend(BaseStorage):
         applied while the reads go on may still be seen in part (a rewritten chunk missing
         from the index, or a sealed run both in its chunk and still in the head).
         """
-        if getattr(self._local, "unit", None) is not None or getattr(
-            self._local, "snapshot", None
-        ) is not None:
+        if self._current() is not None:
             yield
             return
         database = self.database()

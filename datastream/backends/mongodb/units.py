@@ -85,6 +85,9 @@ def find_streams(db: Any, query: dict[str, Any], skip: int, limit: int, session:
 class Autocommit:
     """No unit of work: every read and write stands alone."""
 
+    #: The session actions run in (``None``: none; :class:`SnapshotReads` has one).
+    session: Any = None
+
     def __init__(self, db: Any) -> None:
         self.db = db
 
@@ -92,13 +95,13 @@ class Autocommit:
         self, action: Callable[[Any], _T], replayable: bool = False, outcome: str | None = None
     ) -> _T:
         with available(self.db.client, outcome):
-            return action(None)
+            return action(self.session)
 
     def load_stream(self, sid: str) -> dict[str, Any] | None:
-        return self.run(lambda s: self.db.streams.find_one({"sid": sid}))
+        return self.run(lambda s: self.db.streams.find_one({"sid": sid}, session=s))
 
     def find_streams(self, query: dict[str, Any], skip: int, limit: int) -> list[dict[str, Any]]:
-        return self.run(lambda s: find_streams(self.db, query, skip, limit, None))
+        return self.run(lambda s: find_streams(self.db, query, skip, limit, s))
 
     def guard_catalog(self) -> None:
         pass
@@ -126,18 +129,6 @@ class SnapshotReads(Autocommit):
     def __init__(self, db: Any) -> None:
         super().__init__(db)
         self.session = _transaction_session(db)
-
-    def run(
-        self, action: Callable[[Any], _T], replayable: bool = False, outcome: str | None = None
-    ) -> _T:
-        with available(self.db.client, outcome):
-            return action(self.session)
-
-    def load_stream(self, sid: str) -> dict[str, Any] | None:
-        return self.run(lambda s: self.db.streams.find_one({"sid": sid}, session=s))
-
-    def find_streams(self, query: dict[str, Any], skip: int, limit: int) -> list[dict[str, Any]]:
-        return self.run(lambda s: find_streams(self.db, query, skip, limit, s))
 
     def close(self) -> None:
         """End the transaction (it wrote nothing: aborting it is committing it)."""

@@ -32,7 +32,8 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from ...constants import TIME_DOWNSAMPLERS, VALUE_DOWNSAMPLERS
+from ...constants import VALUE_DOWNSAMPLERS
+from ...downsamplers import TIME_KEYS
 from ...engine.chunks import encode_buckets
 from ...engine.chunkstore import BUCKETS_PER_CHUNK
 from .codec import decode_fields, loads
@@ -44,7 +45,6 @@ __all__ = ["upgrade"]
 #: ``progress(done, total)``: streams converted so far, of how many.
 Progress = Callable[[int, int], None]
 
-_TIME_KEYS = tuple(TIME_DOWNSAMPLERS.values())
 #: Chunk documents inserted per command (each up to a few hundred KB).
 _INSERT_BATCH = 16
 
@@ -160,7 +160,7 @@ def _chunk_document(
     columns: dict[str, list[Any]] = {}
     for key in value_keys:
         columns["v" + key] = [value.get(key) for value in values]
-    for key in _TIME_KEYS:
+    for key in TIME_KEYS:
         columns["t" + key] = [time_.get(key) for time_ in times]
     return {
         "_id": ObjectId(), "s": stream, "k": series, "f": starts[0], "l": starts[-1],
